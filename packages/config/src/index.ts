@@ -1,0 +1,2 @@
+export { loadConfig, ConfigError, type ConfigIssue } from './load.js';
+export * from './schemas.js';

@@ -1,0 +1,64 @@
+// The environment every Atoll process understands, as composable TypeBox schemas (one source for types and checks).
+import { Type, type Static } from '@sinclair/typebox';
+
+const Url = Type.String({ pattern: '^https?://[^\\s]+$' });
+const Secret = Type.String({ minLength: 8 });
+const Port = Type.Integer({ minimum: 0, maximum: 65535 });
+
+export const BaseConfigSchema = Type.Object({
+  ATOLL_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], {
+    default: 'development',
+  }),
+  ATOLL_LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+  ATOLL_DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
+  ATOLL_REDIS_URL: Type.String({ pattern: '^rediss?://' }),
+  ATOLL_S3_ENDPOINT: Url,
+  ATOLL_S3_REGION: Type.String({ pattern: '^[a-z0-9-]{2,32}$', default: 'us-east-1' }),
+  ATOLL_S3_ACCESS_KEY: Type.String({ minLength: 3 }),
+  ATOLL_S3_SECRET_KEY: Secret,
+  ATOLL_BUCKET_STAGING: Type.String({ default: 'atoll-staging', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
+  ATOLL_BUCKET_LAKE: Type.String({ default: 'atoll-lake', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
+  ATOLL_BUCKET_CLEANROOM_PREFIX: Type.String({ default: 'atoll-cr-', pattern: '^[a-z0-9][a-z0-9-]{1,20}$' }),
+  ATOLL_WORK_DIR: Type.String({ default: '/tmp/atoll-work' }),
+  ATOLL_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 20_000 }),
+});
+
+export const KeycloakConfigSchema = Type.Object({
+  ATOLL_KEYCLOAK_URL: Url,
+  ATOLL_REALM: Type.String({ default: 'atoll', pattern: '^[A-Za-z0-9_-]+$' }),
+  ATOLL_KEYCLOAK_AUDIENCE: Type.String({ default: 'atoll-api' }),
+  ATOLL_KEYCLOAK_ADMIN_CLIENT_ID: Type.String({ default: 'atoll-admin' }),
+  ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: Secret,
+});
+
+export const ApiConfigSchema = Type.Composite([
+  BaseConfigSchema,
+  KeycloakConfigSchema,
+  Type.Object({
+    ATOLL_API_HOST: Type.String({ default: '127.0.0.1' }),
+    ATOLL_API_PORT: { ...Port, default: 8080 },
+    ATOLL_API_URL: Url,
+    ATOLL_S3_PUBLIC_ENDPOINT: Type.Optional(Url),
+    ATOLL_STRIPE_API_BASE: Type.Optional(Url),
+    ATOLL_MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
+    ATOLL_MAX_UPLOAD_RECORDS: Type.Integer({ minimum: 1, default: 100_000 }),
+  }),
+]);
+
+export const WorkerConfigSchema = Type.Composite([
+  BaseConfigSchema,
+  Type.Object({
+    ATOLL_HEALTH_HOST: Type.String({ default: '127.0.0.1' }),
+    ATOLL_HEALTH_PORT: { ...Port, default: 0 },
+    ATOLL_WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+    ATOLL_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 120_000 }),
+    ATOLL_QUERY_MEMORY_LIMIT: Type.String({ default: '1GB', pattern: '^[0-9]+(\\.[0-9]+)?\\s*(KB|MB|GB|KiB|MiB|GiB)$' }),
+  }),
+]);
+
+export type BaseConfig = Static<typeof BaseConfigSchema>;
+export type ApiConfig = Static<typeof ApiConfigSchema>;
+export type WorkerConfig = Static<typeof WorkerConfigSchema>;

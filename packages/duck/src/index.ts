@@ -1,0 +1,2 @@
+export { Duck, QueryTimeoutError, ident, literal, type DuckOptions } from './duck.js';
+export { gateSelect, type GateResult } from './sql-gate.js';

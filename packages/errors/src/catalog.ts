@@ -1,0 +1,54 @@
+// The one catalog of Atoll's error codes: HTTP status and a message factory per code. SPEC error shape.
+export const errorCatalog = {
+  BAD_REQUEST: { status: 400, message: (d?: string) => d ?? 'the request is malformed' },
+  VALIDATION_FAILED: { status: 400, message: (d?: string) => `the request does not match its schema${d ? `: ${d}` : ''}` },
+  MALFORMED_NDJSON: { status: 400, message: (d?: string) => `the body is not valid NDJSON${d ? `: ${d}` : ''}` },
+  MALFORMED_JSON: { status: 400, message: (d?: string) => `the body is not valid JSON${d ? `: ${d}` : ''}` },
+  SCHEMA_VIOLATION: { status: 400, message: (d?: string) => `a record does not match the table's schema${d ? `: ${d}` : ''}` },
+  EMPTY_UPLOAD: { status: 400, message: () => 'the upload holds no records' },
+  SQL_REJECTED: { status: 400, message: (d?: string) => `the SQL was rejected${d ? `: ${d}` : ''}` },
+  UNAUTHENTICATED: { status: 401, message: (d?: string) => d ?? 'a valid bearer token is required' },
+  FORBIDDEN: { status: 403, message: (d?: string) => d ?? 'this caller may not do that' },
+  LICENSE_REQUIRED: { status: 403, message: (d?: string) => d ?? 'no live license covers this data' },
+  NOT_FOUND: { status: 404, message: (d?: string) => d ?? 'no such resource' },
+  UNKNOWN_TABLE: { status: 404, message: (d?: string) => `no such table${d ? `: ${d}` : ''}` },
+  ROUTE_NOT_FOUND: { status: 404, message: (d?: string) => `no such route${d ? `: ${d}` : ''}` },
+  CONFLICT: { status: 409, message: (d?: string) => d ?? 'the resource changed or already exists' },
+  COMMIT_CONFLICT: { status: 409, message: (d?: string) => d ?? 'the table changed; retry the commit' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: (d?: string) => d ?? 'the body is larger than allowed' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: (d?: string) => `unsupported content type${d ? `: ${d}` : ''}` },
+  COHORT_TOO_SMALL: { status: 422, message: (d?: string) => d ?? 'too few distinct subjects match' },
+  CONSUMER_NOT_APPROVED: { status: 403, message: () => 'the consumer is not approved yet' },
+  RATE_LIMITED: { status: 429, message: () => 'too many requests' },
+  INTERNAL: { status: 500, message: () => 'an internal error occurred' },
+  DEPENDENCY_UNAVAILABLE: { status: 503, message: (d?: string) => `a dependency is unavailable${d ? `: ${d}` : ''}` },
+} as const satisfies Record<string, { status: number; message: (detail?: string) => string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: Record<string, unknown> };
+}
+
+/** An error a caller can act on. Thrown anywhere; the HTTP layer maps it through the catalog. */
+export class AtollError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, detail?: string, options?: { details?: Record<string, unknown>; cause?: unknown }) {
+    super(errorCatalog[code].message(detail), { cause: options?.cause });
+    this.name = 'AtollError';
+    this.code = code;
+    this.status = errorCatalog[code].status;
+    this.details = options?.details;
+  }
+
+  toBody(): ErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+  }
+}
+
+export function isAtollError(e: unknown): e is AtollError {
+  return e instanceof AtollError;
+}

@@ -1,0 +1,2 @@
+export { AtollError, errorCatalog, isAtollError, type ErrorBody, type ErrorCode } from './catalog.js';
+export { registerErrorHandling, toErrorResponse } from './fastify.js';

@@ -1,0 +1,143 @@
+// The table → current-metadata-location pointer, swapped atomically on commit (Postgres in production, memory in tests).
+import type { Pool } from 'pg';
+import { InvalidInputError, TableAlreadyExistsError } from './errors.js';
+
+export interface TableIdentifier {
+  namespace: string[];
+  name: string;
+}
+
+export interface CatalogStore {
+  load(id: TableIdentifier): Promise<{ metadataLocation: string } | null>;
+  /** Throws TableAlreadyExistsError when the identifier is taken. */
+  create(id: TableIdentifier, metadataLocation: string): Promise<void>;
+  /** Points the table at `next` only if it still points at `expected`; false on conflict or when the table is gone. */
+  compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean>;
+  list(namespace: string[]): Promise<TableIdentifier[]>;
+  drop(id: TableIdentifier): Promise<boolean>;
+}
+
+/** "ns1.ns2.table" for messages. */
+export function formatIdentifier(id: TableIdentifier): string {
+  return [...id.namespace, id.name].join('.');
+}
+
+/** Namespace levels joined with '.', which is why a level may not contain one. */
+export function namespaceKey(namespace: string[]): string {
+  if (namespace.length === 0) throw new InvalidInputError('a table namespace needs at least one level');
+  for (const level of namespace) {
+    if (typeof level !== 'string' || level.length === 0 || level.includes('.')) {
+      throw new InvalidInputError(`namespace level ${JSON.stringify(level)} must be a non-empty string without "."`);
+    }
+  }
+  return namespace.join('.');
+}
+
+export function validateIdentifier(id: TableIdentifier): void {
+  namespaceKey(id.namespace);
+  if (typeof id.name !== 'string' || id.name.length === 0) throw new InvalidInputError('a table name must be a non-empty string');
+}
+
+/** In-process store for unit tests of the commit logic; CAS is atomic because JS runs it without interleaving. */
+export class MemoryCatalogStore implements CatalogStore {
+  private readonly tables = new Map<string, string>();
+
+  private key(id: TableIdentifier): string {
+    validateIdentifier(id);
+    return `${namespaceKey(id.namespace)}\u0000${id.name}`;
+  }
+
+  /** Runs synchronously but reports errors as rejections, like the database-backed store. */
+  private settle<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
+    return this.settle(() => {
+      const loc = this.tables.get(this.key(id));
+      return loc === undefined ? null : { metadataLocation: loc };
+    });
+  }
+
+  create(id: TableIdentifier, metadataLocation: string): Promise<void> {
+    return this.settle(() => {
+      const key = this.key(id);
+      if (this.tables.has(key)) throw new TableAlreadyExistsError(formatIdentifier(id));
+      this.tables.set(key, metadataLocation);
+    });
+  }
+
+  compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
+    return this.settle(() => {
+      const key = this.key(id);
+      if (this.tables.get(key) !== expected) return false;
+      this.tables.set(key, next);
+      return true;
+    });
+  }
+
+  list(namespace: string[]): Promise<TableIdentifier[]> {
+    return this.settle(() => {
+      const prefix = `${namespaceKey(namespace)}\u0000`;
+      const names = [...this.tables.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
+      return names.sort().map((name) => ({ namespace: [...namespace], name }));
+    });
+  }
+
+  drop(id: TableIdentifier): Promise<boolean> {
+    return this.settle(() => this.tables.delete(this.key(id)));
+  }
+}
+
+/**
+ * Postgres store on the `iceberg_tables` table (migration owned by @atoll/db). The CAS is one conditional UPDATE, so
+ * Postgres row locking serializes concurrent committers and exactly one of them sees rowCount = 1.
+ */
+export class PgCatalogStore implements CatalogStore {
+  constructor(private readonly pool: Pick<Pool, 'query'>) {}
+
+  async load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
+    validateIdentifier(id);
+    const res = await this.pool.query<{ metadata_location: string }>(
+      'SELECT metadata_location FROM iceberg_tables WHERE namespace = $1 AND name = $2',
+      [namespaceKey(id.namespace), id.name],
+    );
+    const row = res.rows[0];
+    return row ? { metadataLocation: row.metadata_location } : null;
+  }
+
+  async create(id: TableIdentifier, metadataLocation: string): Promise<void> {
+    validateIdentifier(id);
+    const res = await this.pool.query(
+      'INSERT INTO iceberg_tables (namespace, name, metadata_location) VALUES ($1, $2, $3) ON CONFLICT (namespace, name) DO NOTHING',
+      [namespaceKey(id.namespace), id.name, metadataLocation],
+    );
+    if (res.rowCount !== 1) throw new TableAlreadyExistsError(formatIdentifier(id));
+  }
+
+  async compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
+    validateIdentifier(id);
+    const res = await this.pool.query(
+      `UPDATE iceberg_tables
+          SET metadata_location = $4, previous_metadata_location = metadata_location, updated_at = now()
+        WHERE namespace = $1 AND name = $2 AND metadata_location = $3`,
+      [namespaceKey(id.namespace), id.name, expected, next],
+    );
+    return res.rowCount === 1;
+  }
+
+  async list(namespace: string[]): Promise<TableIdentifier[]> {
+    const res = await this.pool.query<{ name: string }>('SELECT name FROM iceberg_tables WHERE namespace = $1 ORDER BY name', [namespaceKey(namespace)]);
+    return res.rows.map((r) => ({ namespace: [...namespace], name: r.name }));
+  }
+
+  async drop(id: TableIdentifier): Promise<boolean> {
+    validateIdentifier(id);
+    const res = await this.pool.query('DELETE FROM iceberg_tables WHERE namespace = $1 AND name = $2', [namespaceKey(id.namespace), id.name]);
+    return res.rowCount === 1;
+  }
+}

@@ -1,0 +1,327 @@
+// Commit logic against MemoryCatalogStore + LocalFileIO: appends accumulate, commit ids make retries no-ops,
+// CAS conflicts are retried until every writer lands, overwrite is copy-on-write and validates its deletes.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { CatalogStore, TableIdentifier } from './catalog-store.js';
+import { MemoryCatalogStore } from './catalog-store.js';
+import {
+  appendFiles,
+  createTable,
+  loadTable,
+  overwriteFiles,
+  planChanges,
+  planFiles,
+  readManifestEntries,
+  readManifestList,
+} from './commit.js';
+import { CommitConflictError, InvalidInputError, TableAlreadyExistsError, TableNotFoundError } from './errors.js';
+import { LocalFileIO, fileUri } from './io.js';
+import type { DataFile } from './manifest.js';
+import { ancestors, currentSnapshot } from './metadata.js';
+import { icebergSchemaFromColumns } from './schema.js';
+
+const schema = icebergSchemaFromColumns([
+  { name: 'id', type: 'long', required: true },
+  { name: 'country', type: 'string' },
+]);
+
+function dataFile(dir: string, name: string, records: number, partition: Record<string, unknown> = {}): DataFile {
+  return {
+    filePath: fileUri(join(dir, 'data', `${name}.parquet`)),
+    fileFormat: 'PARQUET',
+    partition: partition as DataFile['partition'],
+    recordCount: records,
+    fileSizeInBytes: records * 100,
+  };
+}
+
+/** A catalog whose next compareAndSwap first runs `before` — a deterministic way to lose a race. */
+class InterleavingCatalog implements CatalogStore {
+  before: (() => Promise<void>) | undefined;
+  afterSwapThrow = false;
+  swaps = 0;
+  constructor(readonly inner: CatalogStore) {}
+  load(id: TableIdentifier) {
+    return this.inner.load(id);
+  }
+  create(id: TableIdentifier, loc: string) {
+    return this.inner.create(id, loc);
+  }
+  async compareAndSwap(id: TableIdentifier, expected: string, next: string) {
+    this.swaps++;
+    const hook = this.before;
+    this.before = undefined;
+    if (hook) await hook();
+    const ok = await this.inner.compareAndSwap(id, expected, next);
+    if (this.afterSwapThrow) {
+      this.afterSwapThrow = false;
+      throw new Error('connection reset after COMMIT');
+    }
+    return ok;
+  }
+  list(ns: string[]) {
+    return this.inner.list(ns);
+  }
+  drop(id: TableIdentifier) {
+    return this.inner.drop(id);
+  }
+}
+
+let dir: string;
+let io: LocalFileIO;
+let catalog: MemoryCatalogStore;
+const id = { namespace: ['raw'], name: 'events' };
+
+async function newTable(partitioned = false) {
+  return createTable({
+    io,
+    catalog,
+    id,
+    location: fileUri(join(dir, 'events')),
+    schema,
+    ...(partitioned ? { partitionSpec: [{ sourceColumn: 'country', transform: 'identity' }] } : {}),
+  });
+}
+
+function metadataFiles(): string[] {
+  return readdirSync(join(dir, 'events', 'metadata')).filter((f) => f.endsWith('.metadata.json')).sort();
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ib-commit-'));
+  io = new LocalFileIO();
+  catalog = new MemoryCatalogStore();
+});
+
+describe('createTable / loadTable', () => {
+  it('writes v1 metadata and version-hint, registers the pointer', async () => {
+    const t = await newTable();
+    expect(t.metadataLocation).toBe(fileUri(join(dir, 'events', 'metadata', 'v1.metadata.json')));
+    expect(readFileSync(join(dir, 'events', 'metadata', 'version-hint.text'), 'utf8')).toBe('1');
+    expect((await loadTable({ io, catalog, id })).metadata).toEqual(t.metadata);
+    expect(await catalog.list(['raw'])).toEqual([id]);
+  });
+
+  it('refuses duplicates unless ifNotExists, and unknown tables fail clearly', async () => {
+    const t = await newTable();
+    await expect(newTable()).rejects.toThrow(TableAlreadyExistsError);
+    const again = await createTable({ io, catalog, id, location: 'file:///elsewhere', schema, ifNotExists: true });
+    expect(again.metadataLocation).toBe(t.metadataLocation);
+    await expect(createTable({ io, catalog, id: { namespace: ['raw'], name: 'other' }, location: fileUri(join(dir, 'events')), schema })).rejects.toThrow(
+      /already holds an Iceberg table/,
+    );
+    await expect(loadTable({ io, catalog, id: { namespace: ['raw'], name: 'nope' } })).rejects.toThrow(TableNotFoundError);
+    await expect(loadTable({ io, catalog, id: { namespace: ['raw'], name: 'nope' } })).rejects.toThrow(/raw\.nope does not exist/);
+  });
+});
+
+describe('appendFiles', () => {
+  it('appends accumulate: snapshots chain, totals add up, metadata-log and version hint advance', async () => {
+    await newTable();
+    const r1 = await appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 3), dataFile(dir, 'b', 4)] });
+    const r2 = await appendFiles({ io, catalog, id, files: [dataFile(dir, 'c', 5)] });
+    expect(r1.alreadyCommitted).toBe(false);
+    expect(r2.metadataLocation).toBe(fileUri(join(dir, 'events', 'metadata', 'v3.metadata.json')));
+    expect(readFileSync(join(dir, 'events', 'metadata', 'version-hint.text'), 'utf8')).toBe('3');
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(metadata['current-snapshot-id']).toBe(r2.snapshotId);
+    expect(metadata['last-sequence-number']).toBe(2);
+    expect(ancestors(metadata).map((s) => [s['snapshot-id'], s['sequence-number']])).toEqual([
+      [r2.snapshotId, 2],
+      [r1.snapshotId, 1],
+    ]);
+    expect(currentSnapshot(metadata)!['parent-snapshot-id']).toBe(r1.snapshotId);
+    expect(currentSnapshot(metadata)!.summary).toMatchObject({
+      operation: 'append',
+      'added-data-files': '1',
+      'added-records': '5',
+      'added-files-size': '500',
+      'total-records': '12',
+      'total-data-files': '3',
+      'total-files-size': '1200',
+    });
+    expect(metadata['metadata-log'].map((e) => e['metadata-file'].split('/').pop())).toEqual(['v1.metadata.json', 'v2.metadata.json']);
+    expect(metadata['snapshot-log'].map((e) => e['snapshot-id'])).toEqual([r1.snapshotId, r2.snapshotId]);
+    expect(metadata.refs.main).toEqual({ 'snapshot-id': r2.snapshotId, type: 'branch' });
+    const files = await planFiles({ io, metadata });
+    expect(files.map((f) => f.filePath.split('/').pop()).sort()).toEqual(['a.parquet', 'b.parquet', 'c.parquet']);
+    expect((await planFiles({ io, metadata, snapshotId: r1.snapshotId })).length).toBe(2);
+    // Sequence numbers are inherited: added entries are written null, the manifest list carries the number.
+    const manifests = await readManifestList(io, currentSnapshot(metadata)!);
+    expect(manifests.map((m) => [m.sequenceNumber, m.addedSnapshotId, m.addedFilesCount])).toEqual([
+      [2, r2.snapshotId, 1],
+      [1, r1.snapshotId, 2],
+    ]);
+    const entries = await readManifestEntries(io, metadata, manifests[0]!);
+    expect(entries.map((e) => [e.status, e.snapshotId, e.sequenceNumber])).toEqual([[1, r2.snapshotId, null]]);
+    const changes = await planChanges({ io, metadata, fromSnapshotId: r1.snapshotId });
+    expect(changes.added.map((f) => f.filePath.split('/').pop())).toEqual(['c.parquet']);
+  });
+
+  it('a repeated commit id adds nothing and returns the original snapshot', async () => {
+    await newTable();
+    const first = await appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 3)], commitId: 'ingest-42' });
+    await appendFiles({ io, catalog, id, files: [dataFile(dir, 'b', 1)] });
+    const before = await loadTable({ io, catalog, id });
+    const retry = await appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 3)], commitId: 'ingest-42' });
+    expect(retry).toEqual({ snapshotId: first.snapshotId, metadataLocation: before.metadataLocation, alreadyCommitted: true });
+    const after = await loadTable({ io, catalog, id });
+    expect(after.metadataLocation).toBe(before.metadataLocation);
+    expect(after.metadata.snapshots).toHaveLength(2);
+    expect(currentSnapshot(after.metadata)!.summary['total-records']).toBe('4');
+    expect(after.metadata.snapshots[0]!.summary['atoll.commit-id']).toBe('ingest-42');
+  });
+
+  it('a lost compare-and-swap is retried on the new base and both commits land', async () => {
+    await newTable();
+    const racing = new InterleavingCatalog(catalog);
+    let rival: Awaited<ReturnType<typeof appendFiles>> | undefined;
+    racing.before = async () => {
+      rival = await appendFiles({ io, catalog, id, files: [dataFile(dir, 'rival', 7)] });
+    };
+    const mine = await appendFiles({ io, catalog: racing, id, files: [dataFile(dir, 'mine', 2)] });
+    expect(racing.swaps).toBe(2);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(metadata.snapshots.map((s) => s['snapshot-id'])).toEqual([rival!.snapshotId, mine.snapshotId]);
+    expect(currentSnapshot(metadata)!['parent-snapshot-id']).toBe(rival!.snapshotId);
+    expect(currentSnapshot(metadata)!.summary['total-records']).toBe('9');
+    expect((await planFiles({ io, metadata })).length).toBe(2);
+    // Ours wrote v2 first, so the rival skipped to v3 and won; our losing v2 was removed and the retry became v4.
+    expect(metadataFiles()).toEqual(['v1.metadata.json', 'v3.metadata.json', 'v4.metadata.json']);
+    expect(readFileSync(join(dir, 'events', 'metadata', 'version-hint.text'), 'utf8')).toBe('4');
+    // One manifest list per committed snapshot: the losing attempt's list was cleaned up too.
+    expect(readdirSync(join(dir, 'events', 'metadata')).filter((f) => f.startsWith('snap-'))).toHaveLength(2);
+    expect(metadata['metadata-log'].map((e) => e['metadata-file'].split('/').pop())).toEqual(['v1.metadata.json', 'v3.metadata.json']);
+  });
+
+  it('many concurrent appends all land exactly once', async () => {
+    await newTable();
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => appendFiles({ io, catalog, id, files: [dataFile(dir, `f${i}`, i + 1)], commitId: `job-${i}` })),
+    );
+    expect(results.every((r) => !r.alreadyCommitted)).toBe(true);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(metadata.snapshots).toHaveLength(12);
+    expect(ancestors(metadata)).toHaveLength(12);
+    expect(currentSnapshot(metadata)!.summary['total-records']).toBe(String((12 * 13) / 2));
+    expect((await planFiles({ io, metadata })).length).toBe(12);
+  });
+
+  it('skips a leftover v<N+1>.metadata.json that never became current', async () => {
+    await newTable();
+    mkdirSync(join(dir, 'events', 'metadata'), { recursive: true });
+    writeFileSync(join(dir, 'events', 'metadata', 'v2.metadata.json'), '{"crashed": true}');
+    const r = await appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 1)] });
+    expect(r.metadataLocation.endsWith('/v3.metadata.json')).toBe(true);
+    expect(readFileSync(join(dir, 'events', 'metadata', 'version-hint.text'), 'utf8')).toBe('3');
+  });
+
+  it('detects a swap that landed although the store reported an error', async () => {
+    await newTable();
+    const flaky = new InterleavingCatalog(catalog);
+    flaky.afterSwapThrow = true;
+    const r = await appendFiles({ io, catalog: flaky, id, files: [dataFile(dir, 'a', 1)] });
+    expect(r.alreadyCommitted).toBe(false);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(metadata.snapshots.map((s) => s['snapshot-id'])).toEqual([r.snapshotId]);
+  });
+
+  it('validates files and partition values', async () => {
+    await newTable(true);
+    await expect(appendFiles({ io, catalog, id, files: [] })).rejects.toThrow(InvalidInputError);
+    await expect(appendFiles({ io, catalog, id, files: [{ ...dataFile(dir, 'a', 1), filePath: '/no/scheme.parquet' }] })).rejects.toThrow(/absolute URI/);
+    await expect(appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 1)] })).rejects.toThrow(/partition value for country is missing/);
+    await expect(appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 1, { country: 'NL', extra: 1 })] })).rejects.toThrow(/unknown field "extra"/);
+    const r = await appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 1, { country: 'NL' }), dataFile(dir, 'b', 1, { country: null })] });
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(currentSnapshot(metadata)!['snapshot-id']).toBe(r.snapshotId);
+    expect(currentSnapshot(metadata)!.summary['changed-partition-count']).toBe('2');
+    const files = await planFiles({ io, metadata });
+    expect(files.map((f) => f.partition)).toEqual([{ country: 'NL' }, { country: null }]);
+    const [manifest] = await readManifestList(io, currentSnapshot(metadata)!);
+    expect(manifest!.partitions).toEqual([{ containsNull: true, containsNan: null, lowerBound: Uint8Array.from(Buffer.from('NL')), upperBound: Uint8Array.from(Buffer.from('NL')) }]);
+  });
+});
+
+describe('overwriteFiles', () => {
+  it('replaces files copy-on-write: deleted entries recorded, the rest kept as existing', async () => {
+    await newTable();
+    const a1 = await appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 3), dataFile(dir, 'b', 4)] });
+    await appendFiles({ io, catalog, id, files: [dataFile(dir, 'c', 5)] });
+    const r = await overwriteFiles({ io, catalog, id, deleteFiles: [dataFile(dir, 'a', 0).filePath], addFiles: [dataFile(dir, 'a2', 2)] });
+    const { metadata } = await loadTable({ io, catalog, id });
+    const snap = currentSnapshot(metadata)!;
+    expect(snap['snapshot-id']).toBe(r.snapshotId);
+    expect(snap.summary).toMatchObject({
+      operation: 'overwrite',
+      'added-data-files': '1',
+      'added-records': '2',
+      'deleted-data-files': '1',
+      'deleted-records': '3',
+      'removed-files-size': '300',
+      'total-records': '11',
+      'total-data-files': '3',
+      'manifests-replaced': '1',
+      'manifests-kept': '1',
+    });
+    expect((await planFiles({ io, metadata })).map((f) => f.filePath.split('/').pop()).sort()).toEqual(['a2.parquet', 'b.parquet', 'c.parquet']);
+    const manifests = await readManifestList(io, snap);
+    const rewritten = manifests.find((m) => m.deletedFilesCount === 1)!;
+    expect(rewritten).toMatchObject({ existingFilesCount: 1, addedFilesCount: 0, sequenceNumber: 3, minSequenceNumber: 1, addedSnapshotId: r.snapshotId });
+    const entries = await readManifestEntries(io, metadata, rewritten);
+    expect(entries.map((e) => [e.dataFile.filePath.split('/').pop(), e.status, e.snapshotId, e.sequenceNumber, e.fileSequenceNumber])).toEqual([
+      ['a.parquet', 2, r.snapshotId, 1, 1],
+      ['b.parquet', 0, a1.snapshotId, 1, 1],
+    ]);
+    // The previous snapshot still sees the old file (time travel).
+    expect((await planFiles({ io, metadata, snapshotId: a1.snapshotId })).length).toBe(2);
+    const changes = await planChanges({ io, metadata, fromSnapshotId: a1.snapshotId });
+    expect(changes.removed.map((f) => f.filePath.split('/').pop())).toEqual(['a.parquet']);
+    expect(changes.added.map((f) => f.filePath.split('/').pop()).sort()).toEqual(['a2.parquet', 'c.parquet']);
+  });
+
+  it('delete-only overwrite is a delete snapshot; a later append drops manifests with no live files', async () => {
+    await newTable();
+    await appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 3)] });
+    await overwriteFiles({ io, catalog, id, deleteFiles: [dataFile(dir, 'a', 0).filePath], addFiles: [] });
+    let { metadata } = await loadTable({ io, catalog, id });
+    expect(currentSnapshot(metadata)!.summary).toMatchObject({ operation: 'delete', 'total-records': '0', 'total-data-files': '0' });
+    expect(await planFiles({ io, metadata })).toEqual([]);
+    await appendFiles({ io, catalog, id, files: [dataFile(dir, 'b', 1)] });
+    ({ metadata } = await loadTable({ io, catalog, id }));
+    expect((await readManifestList(io, currentSnapshot(metadata)!)).length).toBe(1);
+  });
+
+  it('fails clearly when a file to delete is gone — also when it vanished during a retry', async () => {
+    await newTable();
+    await appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 3), dataFile(dir, 'b', 1)] });
+    const aPath = dataFile(dir, 'a', 0).filePath;
+    await expect(overwriteFiles({ io, catalog, id, deleteFiles: [dataFile(dir, 'zzz', 0).filePath], addFiles: [] })).rejects.toThrow(
+      /not live in snapshot .*zzz\.parquet/,
+    );
+    const racing = new InterleavingCatalog(catalog);
+    racing.before = async () => {
+      await overwriteFiles({ io, catalog, id, deleteFiles: [aPath], addFiles: [dataFile(dir, 'compacted', 3)] });
+    };
+    const err = await overwriteFiles({ io, catalog: racing, id, deleteFiles: [aPath], addFiles: [dataFile(dir, 'a-fixed', 3)] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommitConflictError);
+    expect((err as Error).message).toContain('a.parquet');
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect((await planFiles({ io, metadata })).map((f) => f.filePath.split('/').pop()).sort()).toEqual(['b.parquet', 'compacted.parquet']);
+  });
+
+  it('rebases a non-conflicting overwrite over a concurrent append', async () => {
+    await newTable();
+    await appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 3)] });
+    const racing = new InterleavingCatalog(catalog);
+    racing.before = async () => {
+      await appendFiles({ io, catalog, id, files: [dataFile(dir, 'late', 10)] });
+    };
+    await overwriteFiles({ io, catalog: racing, id, deleteFiles: [dataFile(dir, 'a', 0).filePath], addFiles: [dataFile(dir, 'a2', 3)] });
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect((await planFiles({ io, metadata })).map((f) => f.filePath.split('/').pop()).sort()).toEqual(['a2.parquet', 'late.parquet']);
+    expect(currentSnapshot(metadata)!.summary['total-records']).toBe('13');
+  });
+});

@@ -1,0 +1,54 @@
+// Public surface of @atoll/iceberg: Iceberg v2 tables written by Atoll (schemas, metadata, manifests, commits, catalog).
+export * from './errors.js';
+export type { ColumnType, IcebergSchema, IcebergType, ListType, MapType, NestedField, PrimitiveType, StructType } from './types.js';
+export { decimalParams, highestFieldId, parsePrimitiveType, parseSchema, parseType, validateSchema } from './types.js';
+export type { ColumnDefinition } from './schema.js';
+export { duckdbColumnType, duckdbFieldIds, duckdbSelectList, findColumn, icebergSchemaFromColumns, quoteIdentifier } from './schema.js';
+export type { PrimitiveValue } from './conversions.js';
+export { formatDecimal, formatTimestamp, fromBinary, normalizeValue, parseDate, parseTimestampMicros, toBinary } from './conversions.js';
+export type { Transform } from './transforms.js';
+export { applyTransform, bucketHash, murmur3x86_32, parseTransform, transformResultType } from './transforms.js';
+export type { PartitionField, PartitionFieldInput, PartitionSpec, PartitionValue } from './partition.js';
+export { UNPARTITIONED_SPEC, buildPartitionSpec, resolvePartitionSpec } from './partition.js';
+export type { MetadataLogEntry, Snapshot, SnapshotLogEntry, SnapshotOperation, SnapshotRef, SortOrder, TableMetadata } from './metadata.js';
+export {
+  ancestors,
+  currentSchema,
+  currentSnapshot,
+  defaultSpec,
+  metadataVersion,
+  newSnapshotId,
+  parseTableMetadata,
+  serializeTableMetadata,
+  snapshotById,
+  tableMetadataToJson,
+} from './metadata.js';
+export { parseJson, stringifyJson } from './json.js';
+export type { DataFile, FieldSummary, ManifestEntry, ManifestFile } from './manifest.js';
+export { MANIFEST_LIST_SCHEMA, decodeManifest, decodeManifestList, encodeManifest, encodeManifestList, manifestEntrySchema } from './manifest.js';
+export { readAvroFile } from './avro.js';
+export type { DataFileFromParquetOptions } from './stats.js';
+export { dataFileFromParquet } from './stats.js';
+export type { ObjectIO } from './io.js';
+export { LocalFileIO, fileUri } from './io.js';
+export type { CatalogStore, TableIdentifier } from './catalog-store.js';
+export { MemoryCatalogStore, PgCatalogStore, formatIdentifier } from './catalog-store.js';
+export type { AppendFilesOptions, CommitResult, CreateTableOptions, LoadedTable, OverwriteFilesOptions } from './commit.js';
+export {
+  COMMIT_ID_SUMMARY_KEY,
+  appendFiles,
+  createTable,
+  dataLocation,
+  dropTable,
+  loadTable,
+  newDataFileUri,
+  overwriteFiles,
+  planChanges,
+  planFiles,
+  readManifestEntries,
+  readManifestList,
+  readTableMetadata,
+  snapshotSchema,
+  versionHintLocation,
+  writeVersionHint,
+} from './commit.js';

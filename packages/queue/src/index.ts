@@ -1,0 +1,109 @@
+// Typed BullMQ job definitions shared by producers (api, writer) and workers: queue name, versioned payload, job id.
+import { Queue, QueueEvents, Worker, UnrecoverableError, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export { UnrecoverableError, type Job };
+
+export interface IngestJob {
+  v: 1;
+  uploadId: string;
+  providerId: string;
+  table: string;
+  stagingKey: string;
+  format: 'ndjson' | 'csv';
+}
+
+export interface PrepareJob {
+  v: 1;
+  providerId: string;
+  table: string;
+  dataset: string;
+  /** The raw-table snapshot whose added files are to be cleaned and published. */
+  rawSnapshotId: string;
+}
+
+export interface SubscriptionRunJob {
+  v: 1;
+  subscriptionId: string;
+  reason: 'initial' | 'daily' | 'manual';
+}
+
+export interface JobDefinition<T> {
+  queue: string;
+  /** Deterministic id: the same logical work enqueued twice is one job (BullMQ dedupes by jobId). */
+  jobId(data: T): string;
+  options: JobsOptions;
+}
+
+const retrying: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+export const jobs = {
+  ingest: { queue: 'ingest', jobId: (d: IngestJob) => `ingest-${d.uploadId}`, options: retrying } satisfies JobDefinition<IngestJob>,
+  prepare: {
+    queue: 'prepare',
+    jobId: (d: PrepareJob) => `prepare-${d.providerId}-${d.table}-${d.rawSnapshotId}`,
+    options: retrying,
+  } satisfies JobDefinition<PrepareJob>,
+  subscriptionRun: {
+    queue: 'subscription',
+    // Runs are keyed by subscription and a caller-chosen nonce so "run now" can enqueue while a daily run exists.
+    jobId: (d: SubscriptionRunJob & { nonce?: string }) => `sub-${d.subscriptionId}-${d.reason}-${d.nonce ?? 'once'}`,
+    options: retrying,
+  } satisfies JobDefinition<SubscriptionRunJob & { nonce?: string }>,
+} as const;
+
+export function redisConnection(url: string, opts: { forWorker?: boolean } = {}): Redis {
+  const options: RedisOptions = {
+    // Workers block on Redis; BullMQ requires unlimited retries per request for them.
+    maxRetriesPerRequest: opts.forWorker ? null : 3,
+    enableReadyCheck: true,
+    lazyConnect: false,
+  };
+  return new Redis(url, options);
+}
+
+export class Producer {
+  private readonly queues = new Map<string, Queue>();
+  constructor(private readonly connection: Redis, private readonly prefix = 'atoll') {}
+
+  private queue(name: string): Queue {
+    let q = this.queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      this.queues.set(name, q);
+    }
+    return q;
+  }
+
+  async enqueue<T extends object>(def: JobDefinition<T>, data: T, opts: JobsOptions = {}): Promise<string> {
+    const id = def.jobId(data);
+    await this.queue(def.queue).add(def.queue, data, { ...def.options, ...opts, jobId: id });
+    return id;
+  }
+
+  events(name: string): QueueEvents {
+    return new QueueEvents(name, { connection: this.connection.duplicate(), prefix: this.prefix });
+  }
+
+  rawQueue(name: string): Queue {
+    return this.queue(name);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}
+
+export function startWorker<T>(
+  def: JobDefinition<T>,
+  processor: (job: Job<T>) => Promise<unknown>,
+  opts: { connection: Redis; concurrency: number; prefix?: string } & Partial<WorkerOptions>,
+): Worker<T> {
+  const { connection, concurrency, prefix, ...rest } = opts;
+  return new Worker<T>(def.queue, processor, { connection, concurrency, prefix: prefix ?? 'atoll', ...rest });
+}

@@ -1,0 +1,3 @@
+export { up, down, status, appEnv, initEnv, stackEnv, readStackEnvFile, loadContext, type StackContext, type ServiceStatus } from './stack.js';
+export { paths, repoRoot, stateDir, cacheDir } from './paths.js';
+export { versions } from './versions.js';

@@ -1,0 +1,171 @@
+// Installs what a fresh machine lacks for the local stack, idempotently: Debian packages, Go-built binaries
+// (MinIO, stripe-mock), the Keycloak distribution from Maven Central, and a JDK new enough for it.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run, runOrThrow, which } from './exec.js';
+import { cacheDir, paths } from './paths.js';
+import { versions } from './versions.js';
+
+export interface Installed {
+  minio: string;
+  stripeMock: string;
+  redisServer: string;
+  postgresBin: string;
+  keycloakHome: string;
+  javaHome: string;
+}
+
+type Say = (msg: string) => void;
+
+const isRoot = process.getuid?.() === 0;
+
+async function aptInstall(pkgs: string[], say: Say): Promise<void> {
+  if (!isRoot) {
+    throw new Error(`missing Debian packages ${pkgs.join(', ')}: run "sudo apt-get install -y ${pkgs.join(' ')}"`);
+  }
+  say(`installing Debian packages: ${pkgs.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { env });
+  let r = await install();
+  if (r.code !== 0) {
+    await runOrThrow('apt-get', ['update'], { env });
+    r = await install();
+  }
+  if (r.code !== 0) throw new Error(`apt-get install ${pkgs.join(' ')} failed:\n${r.stderr.slice(-2000)}`);
+}
+
+async function ensureDebian(say: Say): Promise<{ redisServer: string; postgresBin: string }> {
+  const postgresBin = `/usr/lib/postgresql/${versions.debian.postgresMajor}/bin`;
+  const missing: string[] = [];
+  if (!(await which('redis-server'))) missing.push(versions.debian.redis);
+  if (!existsSync(join(postgresBin, 'postgres'))) missing.push(versions.debian.postgres);
+  if (missing.length > 0) await aptInstall(missing, say);
+  const redisServer = await which('redis-server');
+  if (!redisServer) throw new Error('redis-server is still missing after installation');
+  return { redisServer, postgresBin };
+}
+
+async function goInstall(name: string, modulePath: string, version: string, say: Say): Promise<string> {
+  const dir = join(paths.binDir, `${name}-${version}`);
+  const bin = join(dir, name);
+  if (existsSync(bin)) return bin;
+  const go = await which('go');
+  if (!go) throw new Error(`Go is required to build ${name} (go install ${modulePath}@${version})`);
+  say(`building ${name} ${version} from source with go install (first run only; takes a few minutes)`);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await runOrThrow(go, ['install', `${modulePath}@${version}`], {
+    env: { ...process.env, GOBIN: tmp, GOFLAGS: '-buildvcs=false' },
+  });
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  return bin;
+}
+
+function sha(file: string, algorithm: 'sha1' | 'sha256'): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const h = createHash(algorithm);
+    createReadStream(file)
+      .on('data', (d) => h.update(d))
+      .on('error', reject)
+      .on('end', () => resolvePromise(h.digest('hex')));
+  });
+}
+
+async function ensureKeycloak(say: Say): Promise<string> {
+  const { version, sha256 } = versions.keycloak;
+  const home = join(cacheDir, `keycloak-${version}`);
+  if (existsSync(join(home, 'bin', 'kc.sh'))) return home;
+  await mkdir(paths.downloads, { recursive: true });
+  const file = join(paths.downloads, `keycloak-quarkus-dist-${version}.tar.gz`);
+  const url = `https://repo1.maven.org/maven2/org/keycloak/keycloak-quarkus-dist/${version}/keycloak-quarkus-dist-${version}.tar.gz`;
+  if (!existsSync(file) || (await sha(file, 'sha256')) !== sha256) {
+    say(`downloading Keycloak ${version} from Maven Central`);
+    const res = await fetch(url);
+    if (!res.ok || !res.body) throw new Error(`download of ${url} failed: HTTP ${res.status}`);
+    await writeFile(`${file}.part`, Buffer.from(await res.arrayBuffer()));
+    await rename(`${file}.part`, file);
+  }
+  const actual = await sha(file, 'sha256');
+  if (actual !== sha256) {
+    await rm(file, { force: true });
+    throw new Error(`Keycloak archive checksum mismatch: expected ${sha256}, got ${actual}`);
+  }
+  const sha1Res = await fetch(`${url}.sha1`).catch(() => null);
+  if (sha1Res?.ok) {
+    const expected = (await sha1Res.text()).trim().split(/\s+/)[0];
+    if (expected && expected !== (await sha(file, 'sha1'))) throw new Error('Keycloak archive does not match Maven Central .sha1');
+  }
+  const tmp = `${home}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await runOrThrow('tar', ['xzf', file, '-C', tmp, '--strip-components=1']);
+  await rm(home, { recursive: true, force: true });
+  await rename(tmp, home);
+  return home;
+}
+
+function javaMajor(home: string): number {
+  try {
+    const release = readFileSync(join(home, 'release'), 'utf8');
+    const m = /JAVA_VERSION="(\d+)/.exec(release);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+function findJava(): string | null {
+  const candidates: string[] = [];
+  if (process.env.ATOLL_JAVA_HOME) candidates.push(process.env.ATOLL_JAVA_HOME);
+  if (process.env.JAVA_HOME) candidates.push(process.env.JAVA_HOME);
+  if (existsSync('/usr/lib/jvm')) {
+    for (const d of readdirSync('/usr/lib/jvm')) candidates.push(join('/usr/lib/jvm', d));
+  }
+  const ok = candidates
+    .filter((h) => existsSync(join(h, 'bin', 'java')) && javaMajor(h) >= versions.keycloak.minJava)
+    .sort((a, b) => javaMajor(b) - javaMajor(a));
+  return ok[0] ?? null;
+}
+
+async function ensureJava(say: Say): Promise<string> {
+  let home = findJava();
+  if (home) return home;
+  // Debian bookworm has no JDK 21; newer Debian releases ship openjdk-21/25.
+  for (const pkg of ['openjdk-21-jdk-headless', 'openjdk-25-jdk-headless']) {
+    const r = await run('apt-cache', ['show', pkg]);
+    if (r.code === 0) {
+      await aptInstall([pkg], say);
+      home = findJava();
+      if (home) return home;
+    }
+  }
+  throw new Error(`Keycloak ${versions.keycloak.version} needs Java ${versions.keycloak.minJava}+; set ATOLL_JAVA_HOME to such a JDK`);
+}
+
+/** Where the binaries are (or will be), without installing anything: for `status`. */
+export function locateStack(): Installed {
+  return {
+    minio: join(paths.binDir, `minio-${versions.minio}`, 'minio'),
+    stripeMock: join(paths.binDir, `stripe-mock-${versions.stripeMock}`, 'stripe-mock'),
+    redisServer: '/usr/bin/redis-server',
+    postgresBin: `/usr/lib/postgresql/${versions.debian.postgresMajor}/bin`,
+    keycloakHome: join(cacheDir, `keycloak-${versions.keycloak.version}`),
+    javaHome: findJava() ?? '',
+  };
+}
+
+/** Makes sure every binary the stack runs is present; returns where they are. Safe to call on every start. */
+export async function installStack(say: Say = (m) => process.stderr.write(`[stack] ${m}\n`)): Promise<Installed> {
+  const [debian, minio, stripeMock, keycloakHome, javaHome] = await Promise.all([
+    ensureDebian(say),
+    goInstall('minio', 'github.com/minio/minio', versions.minio, say),
+    goInstall('stripe-mock', 'github.com/stripe/stripe-mock', versions.stripeMock, say),
+    ensureKeycloak(say),
+    ensureJava(say),
+  ]);
+  return { ...debian, minio, stripeMock, keycloakHome, javaHome };
+}

@@ -1,0 +1,508 @@
+// The local stack: provisions and starts PostgreSQL, Redis, MinIO, stripe-mock, Keycloak and the three apps as plain
+// processes, health-checks each, writes .atoll/stack.env, and stops exactly what it started.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run, runOrThrow } from './exec.js';
+import { httpOk, portInUse, tcpExchange, waitFor } from './health.js';
+import { installStack, locateStack, type Installed } from './install.js';
+import { paths, repoRoot, stateDir } from './paths.js';
+import { resolvePorts, serviceNames, type Ports, type ServiceName } from './ports.js';
+import { loadOrCreateSecrets, type StackSecrets } from './secrets.js';
+import { isAlive, logFile, readPid, startProcess, stopProcess } from './supervisor.js';
+import { versions } from './versions.js';
+
+export const REGION = 'us-east-1';
+export const OPERATOR_CLIENT_ID = 'atoll-operator';
+export const S3_SERVICE_USERS = { api: 'atoll-api', writer: 'atoll-writer', cleanroom: 'atoll-cleanroom' } as const;
+
+export interface StackContext {
+  installed: Installed;
+  secrets: StackSecrets;
+  ports: Ports;
+  postgresRoot: string;
+}
+
+type Say = (msg: string) => void;
+const defaultSay: Say = (m) => process.stderr.write(`[stack] ${m}\n`);
+const isRoot = process.getuid?.() === 0;
+
+async function postgresUser(): Promise<{ uid: number; gid: number } | null> {
+  if (!isRoot) return null;
+  const uid = Number((await runOrThrow('id', ['-u', 'postgres'])).trim());
+  const gid = Number((await runOrThrow('id', ['-g', 'postgres'])).trim());
+  return { uid, gid };
+}
+
+/** PostgreSQL refuses to run as root; when we are root its data lives where the postgres user can reach it. */
+async function choosePostgresRoot(): Promise<string> {
+  const preferred = join(paths.dataDir, 'postgres');
+  if (!isRoot) return preferred;
+  await mkdir(paths.dataDir, { recursive: true });
+  const reachable = await run('runuser', ['-u', 'postgres', '--', 'test', '-x', paths.dataDir]);
+  if (reachable.code === 0) return preferred;
+  const hash = createHash('sha256').update(stateDir).digest('hex').slice(0, 12);
+  return `/var/tmp/atoll-postgres-${hash}`;
+}
+
+export async function loadContext(opts: { install: boolean; say?: Say }): Promise<StackContext> {
+  const installed = opts.install ? await installStack(opts.say) : locateStack();
+  const secrets = await loadOrCreateSecrets();
+  const ports = resolvePorts();
+  return { installed, secrets, ports, postgresRoot: await choosePostgresRoot() };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Environment handed to the apps and written for users.
+
+export function urls(ctx: StackContext) {
+  const p = ctx.ports;
+  return {
+    api: `http://127.0.0.1:${p.api}`,
+    s3: `http://127.0.0.1:${p.minio}`,
+    keycloak: `http://127.0.0.1:${p.keycloak}`,
+    stripe: `http://127.0.0.1:${p.stripeMock}`,
+    redis: `redis://:${encodeURIComponent(ctx.secrets.redisPassword)}@127.0.0.1:${p.redis}`,
+    database: `postgres://atoll_app:${encodeURIComponent(ctx.secrets.postgresAppPassword)}@127.0.0.1:${p.postgres}/atoll`,
+  };
+}
+
+function commonAppEnv(ctx: StackContext, app: keyof typeof S3_SERVICE_USERS): Record<string, string> {
+  const u = urls(ctx);
+  const s3Secret = { api: ctx.secrets.s3ApiSecret, writer: ctx.secrets.s3WriterSecret, cleanroom: ctx.secrets.s3CleanroomSecret }[app];
+  return {
+    ATOLL_ENV: 'development',
+    ATOLL_LOG_LEVEL: process.env.ATOLL_LOG_LEVEL ?? 'info',
+    ATOLL_DATABASE_URL: u.database,
+    ATOLL_REDIS_URL: u.redis,
+    ATOLL_S3_ENDPOINT: u.s3,
+    ATOLL_S3_REGION: REGION,
+    ATOLL_S3_ACCESS_KEY: S3_SERVICE_USERS[app],
+    ATOLL_S3_SECRET_KEY: s3Secret,
+    ATOLL_WORK_DIR: join(stateDir, 'work', app),
+  };
+}
+
+export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): Record<string, string> {
+  const u = urls(ctx);
+  const env = commonAppEnv(ctx, app);
+  if (app === 'api') {
+    return {
+      ...env,
+      ATOLL_API_HOST: '127.0.0.1',
+      ATOLL_API_PORT: String(ctx.ports.api),
+      ATOLL_API_URL: u.api,
+      ATOLL_KEYCLOAK_URL: u.keycloak,
+      ATOLL_REALM: 'atoll',
+      ATOLL_KEYCLOAK_ADMIN_CLIENT_ID: 'atoll-admin',
+      ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: ctx.secrets.keycloakAdminClientSecret,
+      ATOLL_STRIPE_API_BASE: u.stripe,
+    };
+  }
+  return {
+    ...env,
+    ATOLL_HEALTH_PORT: String(app === 'writer' ? ctx.ports.writerHealth : ctx.ports.cleanroomHealth),
+  };
+}
+
+/** The environment of the one-shot init (migrations, buckets, MinIO service users). Holds root credentials. */
+export function initEnv(ctx: StackContext): Record<string, string> {
+  return {
+    ...appEnv(ctx, 'api'),
+    ATOLL_S3_ROOT_USER: ctx.secrets.minioRootUser,
+    ATOLL_S3_ROOT_PASSWORD: ctx.secrets.minioRootPassword,
+    ATOLL_INIT_S3_API_SECRET: ctx.secrets.s3ApiSecret,
+    ATOLL_INIT_S3_WRITER_SECRET: ctx.secrets.s3WriterSecret,
+    ATOLL_INIT_S3_CLEANROOM_SECRET: ctx.secrets.s3CleanroomSecret,
+  };
+}
+
+/** SPEC §1 variables plus what the test suite needs. The file is 0600 and git-ignored: it holds local secrets. */
+export function stackEnv(ctx: StackContext): Record<string, string> {
+  const u = urls(ctx);
+  return {
+    ATOLL_API_URL: u.api,
+    ATOLL_S3_ENDPOINT: u.s3,
+    ATOLL_S3_REGION: REGION,
+    ATOLL_KEYCLOAK_URL: u.keycloak,
+    ATOLL_REALM: 'atoll',
+    ATOLL_OPERATOR_CLIENT_ID: OPERATOR_CLIENT_ID,
+    ATOLL_OPERATOR_CLIENT_SECRET: ctx.secrets.operatorClientSecret,
+    ATOLL_REDIS_URL: u.redis,
+    ATOLL_DATABASE_URL: u.database,
+    ATOLL_STRIPE_API_BASE: u.stripe,
+    ATOLL_S3_ROOT_USER: ctx.secrets.minioRootUser,
+    ATOLL_S3_ROOT_PASSWORD: ctx.secrets.minioRootPassword,
+    ATOLL_KEYCLOAK_ADMIN_CLIENT_ID: 'atoll-admin',
+    ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: ctx.secrets.keycloakAdminClientSecret,
+    ATOLL_S3_API_ACCESS_KEY: S3_SERVICE_USERS.api,
+    ATOLL_S3_API_SECRET_KEY: ctx.secrets.s3ApiSecret,
+    ATOLL_S3_WRITER_ACCESS_KEY: S3_SERVICE_USERS.writer,
+    ATOLL_S3_WRITER_SECRET_KEY: ctx.secrets.s3WriterSecret,
+    ATOLL_S3_CLEANROOM_ACCESS_KEY: S3_SERVICE_USERS.cleanroom,
+    ATOLL_S3_CLEANROOM_SECRET_KEY: ctx.secrets.s3CleanroomSecret,
+  };
+}
+
+function shellQuote(v: string): string {
+  return `'${v.replaceAll("'", "'\\''")}'`;
+}
+
+async function writeStackEnv(ctx: StackContext): Promise<void> {
+  const lines = Object.entries(stackEnv(ctx)).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
+  await writeFile(paths.envFile, `# Written by "npm run stack -- up". Local secrets: do not commit or share.\n${lines.join('\n')}\n`, {
+    mode: 0o600,
+  });
+}
+
+export function readStackEnvFile(file = paths.envFile): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const m = /^export ([A-Z0-9_]+)='(.*)'$/.exec(line);
+    if (m) env[m[1]!] = m[2]!.replaceAll("'\\''", "'");
+  }
+  return env;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Services.
+
+interface Service {
+  name: ServiceName;
+  ports: number[];
+  healthy(ctx: StackContext): Promise<boolean>;
+  start(ctx: StackContext, say: Say): Promise<void>;
+  timeoutMs: number;
+}
+
+async function psql(ctx: StackContext, db: string, sql: string): Promise<string> {
+  return runOrThrow(join(ctx.installed.postgresBin, 'psql'), ['-h', '127.0.0.1', '-p', String(ctx.ports.postgres), '-U', 'atoll_admin', '-d', db, '-tAc', sql], {
+    env: { ...process.env, PGPASSWORD: ctx.secrets.postgresSuperPassword },
+  });
+}
+
+const sqlLiteral = (v: string) => `'${v.replaceAll("'", "''")}'`;
+
+const postgres: Service = {
+  name: 'postgres',
+  ports: [],
+  timeoutMs: 60_000,
+  async healthy(ctx) {
+    const r = await run(join(ctx.installed.postgresBin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(ctx.ports.postgres), '-t', '2']);
+    return r.code === 0;
+  },
+  async start(ctx, say) {
+    const root = ctx.postgresRoot;
+    const data = join(root, 'data');
+    const owner = await postgresUser();
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    if (owner) await chown(root, owner.uid, owner.gid);
+    if (!existsSync(join(data, 'PG_VERSION'))) {
+      say('initialising PostgreSQL data directory');
+      const pwfile = join(root, 'pwfile');
+      await writeFile(pwfile, `${ctx.secrets.postgresSuperPassword}\n`, { mode: 0o600 });
+      if (owner) await chown(pwfile, owner.uid, owner.gid);
+      await runOrThrow(join(ctx.installed.postgresBin, 'initdb'), ['-D', data, '-U', 'atoll_admin', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C'], {
+        ...(owner ?? {}),
+      });
+      await rm(pwfile, { force: true });
+    }
+    await startProcess({
+      name: 'postgres',
+      command: join(ctx.installed.postgresBin, 'postgres'),
+      args: ['-D', data, '-p', String(ctx.ports.postgres), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=on'],
+      ...(owner ?? {}),
+    });
+  },
+};
+
+async function provisionPostgres(ctx: StackContext): Promise<void> {
+  const roles: [string, string][] = [
+    ['atoll_app', ctx.secrets.postgresAppPassword],
+    ['keycloak', ctx.secrets.postgresKeycloakPassword],
+  ];
+  for (const [role, password] of roles) {
+    const exists = (await psql(ctx, 'postgres', `SELECT 1 FROM pg_roles WHERE rolname = ${sqlLiteral(role)}`)).trim();
+    const verb = exists === '1' ? 'ALTER' : 'CREATE';
+    await psql(ctx, 'postgres', `${verb} ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${sqlLiteral(password)}`);
+  }
+  for (const [db, owner] of [
+    ['atoll', 'atoll_app'],
+    ['keycloak', 'keycloak'],
+  ] as const) {
+    const exists = (await psql(ctx, 'postgres', `SELECT 1 FROM pg_database WHERE datname = ${sqlLiteral(db)}`)).trim();
+    if (exists !== '1') await psql(ctx, 'postgres', `CREATE DATABASE ${db} OWNER ${owner}`);
+    await psql(ctx, db, `REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
+  }
+}
+
+const redis: Service = {
+  name: 'redis',
+  ports: [],
+  timeoutMs: 30_000,
+  async healthy(ctx) {
+    const reply = await tcpExchange(ctx.ports.redis, `AUTH ${ctx.secrets.redisPassword}\r\nPING\r\n`, '+PONG');
+    return reply !== null && reply.startsWith('+OK') && reply.includes('+PONG');
+  },
+  async start(ctx) {
+    const dir = join(paths.dataDir, 'redis');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const conf = join(dir, 'redis.conf');
+    // The password goes in a 0600 file, not on the command line where `ps` would show it.
+    await writeFile(
+      conf,
+      [
+        'bind 127.0.0.1',
+        `port ${ctx.ports.redis}`,
+        `dir ${dir}`,
+        `requirepass ${ctx.secrets.redisPassword}`,
+        'appendonly yes',
+        'appendfsync everysec',
+        'maxmemory-policy noeviction',
+        'protected-mode yes',
+        'daemonize no',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    await startProcess({ name: 'redis', command: ctx.installed.redisServer, args: [conf] });
+  },
+};
+
+const minio: Service = {
+  name: 'minio',
+  ports: [],
+  timeoutMs: 60_000,
+  healthy: (ctx) => httpOk(`http://127.0.0.1:${ctx.ports.minio}/minio/health/ready`),
+  async start(ctx) {
+    const dir = join(paths.dataDir, 'minio');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await startProcess({
+      name: 'minio',
+      command: ctx.installed.minio,
+      args: ['server', dir, '--address', `127.0.0.1:${ctx.ports.minio}`, '--console-address', `127.0.0.1:${ctx.ports.minioConsole}`, '--quiet'],
+      env: {
+        MINIO_ROOT_USER: ctx.secrets.minioRootUser,
+        MINIO_ROOT_PASSWORD: ctx.secrets.minioRootPassword,
+        // A static KMS key enables SSE-S3; every bucket Atoll creates also gets a default-encryption rule.
+        MINIO_KMS_SECRET_KEY: ctx.secrets.minioKmsKey,
+        MINIO_KMS_AUTO_ENCRYPTION: 'on',
+        MINIO_SITE_REGION: REGION,
+        MINIO_BROWSER: 'off',
+        MINIO_UPDATE: 'off',
+      },
+    });
+  },
+};
+
+const stripeMock: Service = {
+  name: 'stripe-mock',
+  ports: [],
+  timeoutMs: 30_000,
+  healthy: (ctx) =>
+    httpOk(`http://127.0.0.1:${ctx.ports.stripeMock}/v1/customers?limit=1`, { headers: { Authorization: 'Bearer sk_test_atoll' } }),
+  async start(ctx) {
+    await startProcess({
+      name: 'stripe-mock',
+      command: ctx.installed.stripeMock,
+      args: ['-http-addr', `127.0.0.1:${ctx.ports.stripeMock}`],
+    });
+  },
+};
+
+const keycloakBuildOptions = ['--db=postgres', '--health-enabled=true', '--metrics-enabled=true', '--cache=local'];
+
+const keycloak: Service = {
+  name: 'keycloak',
+  ports: [],
+  timeoutMs: 240_000,
+  healthy: (ctx) => httpOk(`http://127.0.0.1:${ctx.ports.keycloakManagement}/health/ready`),
+  async start(ctx, say) {
+    const home = ctx.installed.keycloakHome;
+    const javaEnv = { JAVA_HOME: ctx.installed.javaHome, JAVA_OPTS_KC_HEAP: '-Xms128m -Xmx768m' };
+    const marker = join(home, '.atoll-build');
+    const wanted = keycloakBuildOptions.join(' ');
+    if (!existsSync(marker) || readFileSync(marker, 'utf8') !== wanted) {
+      say('building the Keycloak server (first run only)');
+      await runOrThrow(join(home, 'bin', 'kc.sh'), ['build', ...keycloakBuildOptions], { env: { ...process.env, ...javaEnv } });
+      await writeFile(marker, wanted);
+    }
+    await startProcess({
+      name: 'keycloak',
+      command: join(home, 'bin', 'kc.sh'),
+      args: [
+        'start',
+        '--optimized',
+        '--http-enabled=true',
+        '--http-host=127.0.0.1',
+        `--http-port=${ctx.ports.keycloak}`,
+        `--http-management-port=${ctx.ports.keycloakManagement}`,
+        '--hostname-strict=false',
+        `--db-url=jdbc:postgresql://127.0.0.1:${ctx.ports.postgres}/keycloak`,
+        '--db-username=keycloak',
+      ],
+      env: {
+        ...javaEnv,
+        KC_DB_PASSWORD: ctx.secrets.postgresKeycloakPassword,
+        KC_BOOTSTRAP_ADMIN_USERNAME: 'admin',
+        KC_BOOTSTRAP_ADMIN_PASSWORD: ctx.secrets.keycloakAdminPassword,
+      },
+    });
+  },
+};
+
+/** Imports the atoll realm from the repo's file through Keycloak's admin API, substituting ${VAR} placeholders. */
+export async function importRealm(ctx: StackContext, say: Say): Promise<void> {
+  const base = urls(ctx).keycloak;
+  const tokenRes = await fetch(`${base}/realms/master/protocol/openid-connect/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: ctx.secrets.keycloakAdminPassword }),
+  });
+  if (!tokenRes.ok) throw new Error(`Keycloak admin login failed: HTTP ${tokenRes.status}`);
+  const { access_token: adminToken } = (await tokenRes.json()) as { access_token: string };
+  const auth = { Authorization: `Bearer ${adminToken}` };
+  const existing = await fetch(`${base}/admin/realms/atoll`, { headers: auth });
+  if (existing.ok) return;
+  const vars: Record<string, string> = {
+    ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: ctx.secrets.keycloakAdminClientSecret,
+    ATOLL_OPERATOR_CLIENT_ID: OPERATOR_CLIENT_ID,
+    ATOLL_OPERATOR_CLIENT_SECRET: ctx.secrets.operatorClientSecret,
+  };
+  const raw = readFileSync(paths.realmFile, 'utf8').replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
+    const v = vars[name];
+    if (v === undefined) throw new Error(`realm file references unknown variable ${name}`);
+    return v;
+  });
+  say('importing the atoll realm into Keycloak');
+  const res = await fetch(`${base}/admin/realms`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: raw });
+  if (!res.ok) throw new Error(`realm import failed: HTTP ${res.status} ${await res.text()}`);
+}
+
+const tsxArgs = (entry: string) => ['--import', 'tsx', join(repoRoot, entry)];
+
+function appService(name: 'api' | 'writer' | 'cleanroom', entry: string): Service {
+  return {
+    name,
+    ports: [],
+    timeoutMs: 60_000,
+    healthy: (ctx) =>
+      name === 'api'
+        ? httpOk(`${urls(ctx).api}/readyz`)
+        : httpOk(`http://127.0.0.1:${name === 'writer' ? ctx.ports.writerHealth : ctx.ports.cleanroomHealth}/readyz`),
+    async start(ctx) {
+      await startProcess({ name, command: process.execPath, args: tsxArgs(entry), cwd: repoRoot, env: appEnv(ctx, name) });
+    },
+  };
+}
+
+const services: Record<ServiceName, Service> = {
+  postgres,
+  redis,
+  minio,
+  'stripe-mock': stripeMock,
+  keycloak,
+  api: appService('api', 'apps/api/src/main.ts'),
+  writer: appService('writer', 'apps/writer/src/main.ts'),
+  cleanroom: appService('cleanroom', 'apps/cleanroom/src/main.ts'),
+};
+
+function servicePorts(ctx: StackContext, name: ServiceName): number[] {
+  const p = ctx.ports;
+  switch (name) {
+    case 'postgres':
+      return [p.postgres];
+    case 'redis':
+      return [p.redis];
+    case 'minio':
+      return [p.minio, p.minioConsole];
+    case 'stripe-mock':
+      return [p.stripeMock];
+    case 'keycloak':
+      return [p.keycloak, p.keycloakManagement];
+    case 'api':
+      return [p.api];
+    case 'writer':
+      return [p.writerHealth];
+    case 'cleanroom':
+      return [p.cleanroomHealth];
+  }
+}
+
+async function ensureService(ctx: StackContext, svc: Service, say: Say): Promise<void> {
+  const rec = readPid(svc.name);
+  if (rec && isAlive(rec) && (await svc.healthy(ctx))) return;
+  if (!(rec && isAlive(rec))) {
+    for (const port of servicePorts(ctx, svc.name)) {
+      if (await portInUse(port)) {
+        throw new Error(`port ${port} needed by ${svc.name} is taken by another program; set ATOLL_PORT_BASE or ATOLL_PORT_* to move the stack`);
+      }
+    }
+    say(`starting ${svc.name}`);
+    await svc.start(ctx, say);
+  }
+  await waitFor(svc.name, async () => {
+    const r = readPid(svc.name);
+    if (!r || !isAlive(r)) throw new Error(`${svc.name} exited during start-up; see ${logFile(svc.name)}`);
+    return svc.healthy(ctx);
+  }, { timeoutMs: svc.timeoutMs, logHint: logFile(svc.name) });
+}
+
+async function runInit(ctx: StackContext, say: Say): Promise<void> {
+  say('running init: migrations, buckets, storage service users');
+  const r = await run(process.execPath, tsxArgs('apps/api/src/init.ts'), {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...initEnv(ctx) },
+  });
+  await mkdir(paths.logDir, { recursive: true });
+  await writeFile(logFile('init'), r.stdout + r.stderr);
+  if (r.code !== 0) throw new Error(`init failed (exit ${r.code}); see ${logFile('init')}\n${r.stderr.split('\n').slice(-10).join('\n')}`);
+}
+
+export async function up(opts: { apps?: boolean; say?: Say } = {}): Promise<StackContext> {
+  const say = opts.say ?? defaultSay;
+  // Others may traverse (the postgres user must reach its data dir) but not list; secrets inside are 0600.
+  await mkdir(paths.dataDir, { recursive: true });
+  await chmod(stateDir, 0o711);
+  await chmod(paths.dataDir, 0o711);
+  const ctx = await loadContext({ install: true, say });
+  await Promise.all([ensureService(ctx, postgres, say), ensureService(ctx, redis, say), ensureService(ctx, minio, say), ensureService(ctx, stripeMock, say)]);
+  await provisionPostgres(ctx);
+  await ensureService(ctx, keycloak, say);
+  await importRealm(ctx, say);
+  await runInit(ctx, say);
+  await writeStackEnv(ctx);
+  if (opts.apps !== false) {
+    for (const app of ['api', 'writer', 'cleanroom'] as const) await ensureService(ctx, services[app], say);
+  }
+  return ctx;
+}
+
+export async function down(opts: { say?: Say } = {}): Promise<void> {
+  const say = opts.say ?? defaultSay;
+  for (const name of [...serviceNames].reverse()) {
+    if (await stopProcess(name)) say(`stopped ${name}`);
+  }
+}
+
+export interface ServiceStatus {
+  name: ServiceName;
+  pid: number | null;
+  running: boolean;
+  healthy: boolean;
+  ports: number[];
+}
+
+export async function status(): Promise<ServiceStatus[]> {
+  const ctx = await loadContext({ install: false });
+  return Promise.all(
+    serviceNames.map(async (name) => {
+      const rec = readPid(name);
+      const running = rec !== null && isAlive(rec);
+      return { name, pid: running ? rec.pid : null, running, healthy: running && (await services[name].healthy(ctx)), ports: servicePorts(ctx, name) };
+    }),
+  );
+}
+
+export { versions };

@@ -1,0 +1,3 @@
+export * from './object-store.js';
+export * from './policies.js';
+export * from './admin/index.js';

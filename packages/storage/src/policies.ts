@@ -1,0 +1,84 @@
+// The least-privilege S3 policies of Atoll's own services and of consumers' cleanroom keys (decision 4).
+import type { PolicyDocument } from './admin/index.js';
+
+const arn = (bucket: string, path = '') => `arn:aws:s3:::${bucket}${path}`;
+
+export interface BucketNames {
+  staging: string;
+  lake: string;
+  /** Prefix shared by every cleanroom bucket, e.g. "atoll-cr-". */
+  cleanroomPrefix: string;
+}
+
+export function cleanroomBucketName(prefix: string, cleanroomId: string): string {
+  return `${prefix}${cleanroomId.replaceAll('-', '')}`;
+}
+
+/** The api: uploads into staging, reads the lake (estimates), provisions cleanroom buckets, users and policies. */
+export function apiServicePolicy(b: BucketNames): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: [arn(b.staging), arn(b.lake)] },
+      { Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], Resource: [arn(b.staging, '/*')] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [arn(b.lake, '/*')] },
+      {
+        Effect: 'Allow',
+        Action: ['s3:CreateBucket', 's3:DeleteBucket', 's3:ListBucket', 's3:GetBucketLocation', 's3:PutEncryptionConfiguration', 's3:GetEncryptionConfiguration'],
+        Resource: [arn(`${b.cleanroomPrefix}*`)],
+      },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [arn(`${b.cleanroomPrefix}*`, '/*')] },
+      {
+        Effect: 'Allow',
+        Action: [
+          'admin:CreateUser',
+          'admin:DeleteUser',
+          'admin:GetUser',
+          'admin:EnableUser',
+          'admin:DisableUser',
+          'admin:CreatePolicy',
+          'admin:DeletePolicy',
+          'admin:GetPolicy',
+          'admin:AttachUserOrGroupPolicy',
+          'admin:ListUserPolicies',
+        ],
+      },
+    ],
+  };
+}
+
+/** The writer: consumes staging, owns the lake. */
+export function writerServicePolicy(b: BucketNames): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: [arn(b.staging), arn(b.lake)] },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [arn(b.staging, '/*')] },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [arn(b.lake, '/*')] },
+    ],
+  };
+}
+
+/** The cleanroom worker: reads the lake, writes cleanroom buckets. */
+export function cleanroomServicePolicy(b: BucketNames): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: [arn(b.lake), arn(`${b.cleanroomPrefix}*`)] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [arn(b.lake, '/*')] },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [arn(`${b.cleanroomPrefix}*`, '/*')] },
+    ],
+  };
+}
+
+/** A consumer's cleanroom key: reads and lists only its bucket, writes only under scratch/ (SPEC §6). */
+export function cleanroomConsumerPolicy(bucket: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: [arn(bucket)] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [arn(bucket, '/*')] },
+      { Effect: 'Allow', Action: ['s3:PutObject', 's3:DeleteObject'], Resource: [arn(bucket, '/scratch/*')] },
+    ],
+  };
+}
