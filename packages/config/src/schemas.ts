@@ -59,6 +59,15 @@ export const WorkerConfigSchema = Type.Composite([
   }),
 ]);
 
+export const WriterConfigSchema = Type.Composite([
+  WorkerConfigSchema,
+  Type.Object({
+    /** HMAC key of TIDs (decision 8). Lives in config/secret storage, never in the lake. */
+    ATOLL_TID_KEY: Type.String({ minLength: 32 }),
+  }),
+]);
+
 export type BaseConfig = Static<typeof BaseConfigSchema>;
 export type ApiConfig = Static<typeof ApiConfigSchema>;
 export type WorkerConfig = Static<typeof WorkerConfigSchema>;
+export type WriterConfig = Static<typeof WriterConfigSchema>;

@@ -33,12 +33,33 @@ const bigintLong = avro.types.LongType.__with({
 
 const typeCache = new Map<string, Type>();
 
+const PRIMITIVE_NAMES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
+
+/**
+ * The schema as avsc should see it: primitives annotated with a logical type (`{"type": "long", "logicalType":
+ * "timestamp-micros"}`) become the bare primitive, otherwise avsc builds its own long type for them and bypasses the
+ * bigint registry. The file header keeps the annotated original.
+ */
+function stripPrimitiveLogicalTypes(schema: AvroSchema): AvroSchema {
+  if (Array.isArray(schema)) return schema.map(stripPrimitiveLogicalTypes);
+  if (typeof schema !== 'object') return schema;
+  if (typeof schema.type === 'string' && PRIMITIVE_NAMES.has(schema.type)) return schema.type;
+  const out: { [key: string]: unknown } = { ...schema };
+  if (typeof schema.type === 'object' && schema.type !== null) out.type = stripPrimitiveLogicalTypes(schema.type as AvroSchema);
+  if (Array.isArray(schema.fields)) {
+    out.fields = (schema.fields as Array<{ type: AvroSchema }>).map((f) => ({ ...f, type: stripPrimitiveLogicalTypes(f.type) }));
+  }
+  if (schema.items !== undefined) out.items = stripPrimitiveLogicalTypes(schema.items as AvroSchema);
+  if (schema.values !== undefined) out.values = stripPrimitiveLogicalTypes(schema.values as AvroSchema);
+  return out;
+}
+
 /** avsc Type for a schema, with bigint longs; cached because manifests of one spec share a schema. */
 export function avroType(schema: AvroSchema): Type {
   const key = JSON.stringify(schema);
   let type = typeCache.get(key);
   if (!type) {
-    type = avro.Type.forSchema(schema as avro.Schema, { registry: { long: bigintLong }, wrapUnions: 'auto' });
+    type = avro.Type.forSchema(stripPrimitiveLogicalTypes(schema) as avro.Schema, { registry: { long: bigintLong }, wrapUnions: 'auto' });
     if (typeCache.size > 256) typeCache.clear();
     typeCache.set(key, type);
   }

@@ -394,7 +394,8 @@ async function commitSnapshot(opts: {
         { ifNoneMatch: true },
       );
       attemptFiles.push(manifestListLocation);
-      const nowMs = Date.now();
+      // Snapshot time doubles as last-updated-ms and the snapshot-log time; keep it strictly increasing per table.
+      const nowMs = Math.max(Date.now(), base.metadata['last-updated-ms'] + 1);
       const snapshot: Snapshot = {
         'snapshot-id': snapshotId,
         ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),

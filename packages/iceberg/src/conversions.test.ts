@@ -11,6 +11,8 @@ import {
   parseTimestampMicros,
   toBinary,
 } from './conversions.js';
+import { buildPartitionSpec, partitionForRow } from './partition.js';
+import { icebergSchemaFromColumns } from './schema.js';
 import { applyTransform, bucketHash, murmur3x86_32, parseTransform, transformResultType } from './transforms.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -128,5 +130,26 @@ describe('partition transforms', () => {
     expect(() => transformResultType(parseTransform('hour'), 'date')).toThrow(/does not apply/);
     expect(() => transformResultType(parseTransform('bucket[4]'), 'double')).toThrow(/does not apply/);
     expect(() => parseTransform('zorder')).toThrow(/unknown partition transform/);
+  });
+});
+
+describe('partitionForRow', () => {
+  it('computes partition values from a row, ready for DataFile.partition', () => {
+    const schema = icebergSchemaFromColumns([
+      { name: 'tid', type: 'string' },
+      { name: 'at', type: 'timestamp' },
+      { name: 'amount', type: 'decimal(9,2)' },
+    ]);
+    const spec = buildPartitionSpec(schema, [
+      { sourceColumn: 'at', transform: 'day' },
+      { sourceColumn: 'tid', transform: 'bucket[16]' },
+      { sourceColumn: 'amount', transform: 'truncate[100]' },
+    ]);
+    expect(partitionForRow(schema, spec, { tid: 'iceberg', at: '2017-11-16 22:31:08', amount: '12.34' })).toEqual({
+      at_day: 17486,
+      tid_bucket_16: (1210000089 & 0x7fffffff) % 16,
+      amount_trunc_100: '12.00',
+    });
+    expect(partitionForRow(schema, spec, { tid: null, at: null, amount: null })).toEqual({ at_day: null, tid_bucket_16: null, amount_trunc_100: null });
   });
 });

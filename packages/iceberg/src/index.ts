@@ -9,7 +9,7 @@ export { formatDecimal, formatTimestamp, fromBinary, normalizeValue, parseDate, 
 export type { Transform } from './transforms.js';
 export { applyTransform, bucketHash, murmur3x86_32, parseTransform, transformResultType } from './transforms.js';
 export type { PartitionField, PartitionFieldInput, PartitionSpec, PartitionValue } from './partition.js';
-export { UNPARTITIONED_SPEC, buildPartitionSpec, resolvePartitionSpec } from './partition.js';
+export { UNPARTITIONED_SPEC, buildPartitionSpec, partitionForRow, resolvePartitionSpec } from './partition.js';
 export type { MetadataLogEntry, Snapshot, SnapshotLogEntry, SnapshotOperation, SnapshotRef, SortOrder, TableMetadata } from './metadata.js';
 export {
   ancestors,

@@ -3,7 +3,7 @@ import { InvalidInputError } from './errors.js';
 import type { PrimitiveValue } from './conversions.js';
 import { externalValue, normalizeValue } from './conversions.js';
 import type { Transform } from './transforms.js';
-import { defaultPartitionFieldName, parseTransform, transformResultType, transformToString } from './transforms.js';
+import { applyTransform, defaultPartitionFieldName, parseTransform, transformResultType, transformToString } from './transforms.js';
 import type { IcebergSchema, PrimitiveType } from './types.js';
 import { indexFields } from './types.js';
 
@@ -124,4 +124,20 @@ export function specsEquivalent(a: PartitionSpec, b: PartitionSpec): boolean {
       return g !== undefined && f['source-id'] === g['source-id'] && f.transform === g.transform && f.name === g.name;
     })
   );
+}
+
+/**
+ * Partition values for one row (keyed by column name), ready for DataFile.partition: writers group rows by this
+ * and write one file per distinct result.
+ */
+export function partitionForRow(schema: IcebergSchema, spec: PartitionSpec, row: Record<string, unknown>): Record<string, PartitionValue> {
+  const resolved = resolvePartitionSpec(schema, spec);
+  const byId = indexFields(schema);
+  const tuple = resolved.map((r) => {
+    const source = byId.get(r.field['source-id']);
+    const raw = source ? row[source.field.name] : undefined;
+    if (raw === undefined || raw === null) return null;
+    return applyTransform(r.transform, r.sourceType, normalizeValue(r.sourceType, raw, `partition source ${source?.path ?? r.field['source-id']}`));
+  });
+  return externalPartition(resolved, tuple);
 }

@@ -1,1 +1,2 @@
 export * from './keycloak.js';
+export * from './tid.js';

@@ -22,6 +22,7 @@ function generate() {
     s3ApiSecret: token(),
     s3WriterSecret: token(),
     s3CleanroomSecret: token(),
+    tidKey: token(32),
   };
 }
 

@@ -103,6 +103,7 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
   return {
     ...env,
     ATOLL_HEALTH_PORT: String(app === 'writer' ? ctx.ports.writerHealth : ctx.ports.cleanroomHealth),
+    ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey } : {}),
   };
 }
 

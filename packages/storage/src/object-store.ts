@@ -28,6 +28,8 @@ export interface ObjectStat {
 }
 
 export class PreconditionFailedError extends Error {
+  readonly code = 'PreconditionFailed';
+  readonly statusCode = 412;
   constructor(bucket: string, key: string) {
     super(`s3://${bucket}/${key} already exists`);
     this.name = 'PreconditionFailedError';

@@ -1,0 +1,49 @@
+// The api's Fastify app factory: plugins, error handling, OpenAPI, and every route group. No listening here.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { registerErrorHandling } from '@atoll/errors';
+import type { Logger } from '@atoll/log';
+import type { ApiDeps, Config } from './deps.js';
+import { createMetrics } from './metrics.js';
+import { healthRoutes } from './routes/health.js';
+import { operatorRoutes } from './routes/operator/index.js';
+import { providerRoutes } from './routes/provider/index.js';
+import { consumerRoutes } from './routes/consumer/index.js';
+
+export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Logger }): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    trustProxy: false,
+    disableRequestLogging: false,
+    requestIdHeader: 'x-request-id',
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
+
+  registerErrorHandling(app);
+  const metrics = createMetrics();
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.httpDuration.labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
+    done();
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Atoll API', version: '0.1.0', description: 'Self-hostable lakehouse for licensed consumer data.' },
+      servers: [{ url: config.ATOLL_API_URL }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  await app.register(healthRoutes(config, deps, metrics));
+  await app.register(operatorRoutes(deps));
+  await app.register(providerRoutes(config, deps, metrics));
+  await app.register(consumerRoutes(config, deps));
+  return app;
+}

@@ -1,0 +1,51 @@
+// The api's collaborators, built once from config and closed on shutdown. Tests build the same thing.
+import type { ApiConfig } from '@atoll/config';
+import { createPool, type Pool } from '@atoll/db';
+import { KeycloakClientAdmin, KeycloakVerifier } from '@atoll/identity';
+import { Producer, redisConnection } from '@atoll/queue';
+import { MinioAdmin, ObjectStore, type StorageAdmin } from '@atoll/storage';
+import type { Redis } from 'ioredis';
+
+type DeepReadonly<T> = { readonly [K in keyof T]: T[K] };
+export type Config = DeepReadonly<ApiConfig>;
+
+export interface ApiDeps {
+  pool: Pool;
+  redis: Redis;
+  producer: Producer;
+  store: ObjectStore;
+  storageAdmin: StorageAdmin;
+  verifier: KeycloakVerifier;
+  clientAdmin: KeycloakClientAdmin;
+  close(): Promise<void>;
+}
+
+export function createDeps(config: Config): ApiDeps {
+  const pool = createPool(config.ATOLL_DATABASE_URL, { max: 10, applicationName: 'atoll-api' });
+  const redis = redisConnection(config.ATOLL_REDIS_URL);
+  const producer = new Producer(redis);
+  const s3 = { endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ACCESS_KEY, secretKey: config.ATOLL_S3_SECRET_KEY };
+  const store = new ObjectStore(s3);
+  const storageAdmin = new MinioAdmin(s3);
+  const verifier = new KeycloakVerifier({ url: config.ATOLL_KEYCLOAK_URL, realm: config.ATOLL_REALM, audience: config.ATOLL_KEYCLOAK_AUDIENCE });
+  const clientAdmin = new KeycloakClientAdmin({
+    url: config.ATOLL_KEYCLOAK_URL,
+    realm: config.ATOLL_REALM,
+    clientId: config.ATOLL_KEYCLOAK_ADMIN_CLIENT_ID,
+    clientSecret: config.ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET,
+  });
+  return {
+    pool,
+    redis,
+    producer,
+    store,
+    storageAdmin,
+    verifier,
+    clientAdmin,
+    async close() {
+      await producer.close();
+      redis.disconnect();
+      await pool.end();
+    },
+  };
+}

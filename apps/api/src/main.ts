@@ -1,0 +1,22 @@
+// Entry point of the api: validate config, build the app, listen, shut down gracefully.
+import { ApiConfigSchema, loadConfig } from '@atoll/config';
+import { createLogger } from '@atoll/log';
+import { onShutdown } from '@atoll/runtime';
+import { buildApp } from './app.js';
+import { createDeps } from './deps.js';
+
+const config = loadConfig(ApiConfigSchema);
+const log = createLogger({ name: 'api', level: config.ATOLL_LOG_LEVEL });
+const deps = createDeps(config);
+const app = await buildApp(config, deps, { logger: log });
+await app.listen({ host: config.ATOLL_API_HOST, port: config.ATOLL_API_PORT });
+log.info({ op: 'api.started', url: config.ATOLL_API_URL }, 'api listening');
+
+onShutdown({
+  log,
+  timeoutMs: config.ATOLL_SHUTDOWN_TIMEOUT_MS,
+  close: async () => {
+    await app.close();
+    await deps.close();
+  },
+});

@@ -1,0 +1,101 @@
+// The prepare stage: rows newly committed to a raw table are deduplicated, deidentified (user id → TID, identity
+// columns dropped) and appended to the published dataset — one published commit per raw snapshot, so a retry after
+// a crash at any point neither loses nor duplicates rows.
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Duck, ident, literal } from '@atoll/duck';
+import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, newDataFileUri, planChanges } from '@atoll/iceberg';
+import { tidFor } from '@atoll/identity';
+import { publishedTableId, rawTableId, tableLocation } from '@atoll/lake';
+import { UnrecoverableError, type Job, type PrepareJob } from '@atoll/queue';
+import { parseS3Uri } from '@atoll/storage';
+import { publishedColumns, publishedSchema, type SchemaColumn } from './columns.js';
+import type { WriterContext } from './ingest.js';
+
+export interface PrepareContext extends WriterContext {
+  tidKey: string;
+}
+
+export async function processPrepare(ctx: PrepareContext, job: Job<PrepareJob>): Promise<{ published: number }> {
+  const { providerId, table, dataset } = job.data;
+  const schemaRows = await ctx.pool.query<{ columns: SchemaColumn[] }>(
+    `SELECT columns FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`,
+    [providerId, table],
+  );
+  const columns = schemaRows.rows[0]?.columns;
+  if (!columns) throw new UnrecoverableError(`table ${table} has no approved schema`);
+  const userIdColumn = columns.find((c) => c.role === 'user_id');
+  if (!userIdColumn) throw new UnrecoverableError(`table ${table} has no user_id column`);
+
+  // One prepare at a time per raw table: the progress row is the lock.
+  const client = await ctx.pool.connect();
+  let published = 0;
+  try {
+    await client.query('BEGIN');
+    await client.query(`INSERT INTO publish_progress (provider_id, table_name, raw_snapshot_id) VALUES ($1, $2, '') ON CONFLICT DO NOTHING`, [providerId, table]);
+    const progress = await client.query<{ raw_snapshot_id: string }>('SELECT raw_snapshot_id FROM publish_progress WHERE provider_id = $1 AND table_name = $2 FOR UPDATE', [providerId, table]);
+    let from: bigint | null = progress.rows[0]?.raw_snapshot_id ? BigInt(progress.rows[0].raw_snapshot_id) : null;
+
+    const raw = await ctx.lake.tryLoad(rawTableId(providerId, table));
+    if (!raw) throw new UnrecoverableError(`raw table for ${table} does not exist`);
+    const pubId = publishedTableId(dataset);
+    const pubSchema = publishedSchema(columns);
+    const pub = await createTable({ io: ctx.lake.io, catalog: ctx.lake.catalog, id: pubId, location: tableLocation(ctx.lakeBucket, pubId), schema: pubSchema, ifNotExists: true });
+
+    const { snapshots } = await planChanges({ io: ctx.lake.io, metadata: raw.metadata, fromSnapshotId: from });
+    for (const snap of snapshots) {
+      const snapId = snap['snapshot-id'];
+      const { added } = await planChanges({ io: ctx.lake.io, metadata: raw.metadata, fromSnapshotId: from, toSnapshotId: snapId });
+      if (added.length > 0) {
+        const dir = join(ctx.workDir, 'prepare', `${providerId}-${table}-${snapId}`);
+        await rm(dir, { recursive: true, force: true });
+        await mkdir(dir, { recursive: true });
+        try {
+          const locals = await ctx.lake.localCopies(added);
+          const output = join(dir, 'part.parquet');
+          const duck = await Duck.open({ memoryLimit: ctx.memoryLimit, threads: 1, tempDirectory: join(dir, 'tmp') });
+          let dataFile;
+          const uri = newDataFileUri(pub.metadata);
+          try {
+            await duck.run(`CREATE TABLE batch AS SELECT * FROM read_parquet([${locals.map(literal).join(', ')}])`);
+            const users = await duck.all<{ u: string }>(`SELECT DISTINCT ${ident(userIdColumn.name)} AS u FROM batch`);
+            await duck.run('CREATE TABLE tids (u VARCHAR PRIMARY KEY, tid VARCHAR NOT NULL)');
+            const appender = await duck.connection.createAppender('tids');
+            for (const { u } of users) {
+              appender.appendVarchar(u);
+              appender.appendVarchar(tidFor(ctx.tidKey, providerId, u));
+              appender.endRow();
+            }
+            appender.closeSync();
+            const out = publishedColumns(columns);
+            const select = out.map((c) => (c.name === 'tid' ? 't.tid' : `b.${ident(c.name)}`)).join(', ');
+            await duck.run(
+              `COPY (SELECT DISTINCT ${select} FROM batch b JOIN tids t ON t.u = b.${ident(userIdColumn.name)}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(pubSchema)})`,
+            );
+            dataFile = await dataFileFromParquet(output, { uri, schema: pubSchema, connection: duck.connection });
+          } finally {
+            duck.close();
+          }
+          if (dataFile.recordCount > 0) {
+            const { bucket, key } = parseS3Uri(uri);
+            await ctx.lake.store.putFile(bucket, key, output, { contentType: 'application/vnd.apache.parquet' });
+            const commit = await appendFiles({ io: ctx.lake.io, catalog: ctx.lake.catalog, id: pubId, files: [dataFile], commitId: `prepare:${providerId}:${table}:${snapId}` });
+            published += dataFile.recordCount;
+            ctx.log.info({ op: 'prepare.snapshot.published', dataset, rawSnapshotId: String(snapId), records: dataFile.recordCount, alreadyCommitted: commit.alreadyCommitted }, 'rows published');
+          }
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
+      }
+      from = snapId;
+      await client.query('UPDATE publish_progress SET raw_snapshot_id = $3, updated_at = now() WHERE provider_id = $1 AND table_name = $2', [providerId, table, String(snapId)]);
+    }
+    await client.query('COMMIT');
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  } finally {
+    client.release();
+  }
+  return { published };
+}

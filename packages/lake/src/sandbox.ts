@@ -1,0 +1,101 @@
+// Runs a consumer's SELECT (already gated) over published datasets in a locked-down DuckDB: the datasets are loaded
+// as tables first, then external access is switched off and the configuration locked before the untrusted SQL runs.
+import { AtollError } from '@atoll/errors';
+import { Duck, gateSelect, ident, literal } from '@atoll/duck';
+import { duckdbColumnType, snapshotSchema, type IcebergSchema, type LoadedTable } from '@atoll/iceberg';
+import type { Lake } from './lake.js';
+import { publishedTableId } from './tables.js';
+
+export interface SandboxLimits {
+  memoryLimit: string;
+  threads: number;
+  timeoutMs: number;
+  tempDirectory: string;
+}
+
+export interface DatasetInput {
+  name: string;
+  table: LoadedTable | null;
+  schema: IcebergSchema;
+  /** Restrict to these local Parquet files (incremental runs); all live files when omitted. */
+  localFiles?: string[];
+}
+
+export interface SelectResult {
+  records: number;
+  distinctSubjects: number;
+  sample: Record<string, unknown>[];
+  columns: Array<{ name: string; type: string }>;
+}
+
+function emptyTableSql(name: string, schema: IcebergSchema): string {
+  const cols = schema.fields.map((f) => `${ident(f.name)} ${duckdbColumnType(f.type)}`).join(', ');
+  return `CREATE TABLE ${ident(name)} (${cols})`;
+}
+
+/** Opens a sandbox with `datasets` loaded, gates and runs `sql` into the table `result`, then calls `use`. */
+export async function withSandboxedSelect<T>(opts: {
+  lake: Lake;
+  sql: string;
+  datasets: DatasetInput[];
+  knownDatasets: ReadonlySet<string>;
+  limits: SandboxLimits;
+  use: (duck: Duck, result: SelectResult) => Promise<T>;
+}): Promise<T> {
+  const duck = await Duck.open({ memoryLimit: opts.limits.memoryLimit, threads: opts.limits.threads, tempDirectory: opts.limits.tempDirectory });
+  try {
+    const gate = await gateSelect(duck, opts.sql, { datasets: opts.knownDatasets });
+    await duck.run(`SET TimeZone = 'UTC'`);
+    for (const name of gate.tables) {
+      const ds = opts.datasets.find((d) => d.name === name);
+      if (!ds) throw new AtollError('SQL_REJECTED', `unknown dataset: ${name}`);
+      const files = ds.localFiles ?? (ds.table ? await opts.lake.localCopies(await opts.lake.liveFiles(ds.table)) : []);
+      if (files.length === 0) {
+        await duck.run(emptyTableSql(name, ds.schema));
+      } else {
+        const list = files.map(literal).join(', ');
+        await duck.run(`CREATE TABLE ${ident(name)} AS SELECT * FROM read_parquet([${list}])`);
+      }
+    }
+    // From here on the SQL is untrusted: no files, no network, no settings changes.
+    await duck.run('SET enable_external_access = false');
+    await duck.run('SET lock_configuration = true');
+    await duck.withTimeout(opts.limits.timeoutMs, () => duck.run(`CREATE TEMP TABLE result AS ${opts.sql}`));
+    const columns = await duck.all<{ column_name: string; data_type: string }>(
+      `SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'result' AND temporary ORDER BY column_index`,
+    );
+    if (!columns.some((c) => c.column_name === 'tid')) {
+      throw new AtollError('SQL_REJECTED', 'the SELECT must return the tid column (the subject pseudonym) so licenses and cohorts can be checked');
+    }
+    const [counts] = await duck.all<{ records: number; subjects: number }>('SELECT count(*)::BIGINT AS records, count(DISTINCT tid)::BIGINT AS subjects FROM result');
+    const sample = await duck.all('SELECT * FROM result LIMIT 10');
+    return await opts.use(duck, {
+      records: Number(counts?.records ?? 0),
+      distinctSubjects: Number(counts?.subjects ?? 0),
+      sample,
+      columns: columns.map((c) => ({ name: c.column_name, type: c.data_type })),
+    });
+  } catch (e) {
+    if (e instanceof AtollError) throw e;
+    const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    if (/Binder Error|Catalog Error|Parser Error|Conversion Error|Invalid Input Error|Permission Error|Out of Memory/i.test(message) || e?.constructor?.name === 'QueryTimeoutError') {
+      throw new AtollError('SQL_REJECTED', message);
+    }
+    throw e;
+  } finally {
+    duck.close();
+  }
+}
+
+/** Loads the published datasets a query may use, by name. */
+export async function loadPublished(lake: Lake, names: Iterable<string>): Promise<DatasetInput[]> {
+  const out: DatasetInput[] = [];
+  for (const name of names) {
+    const table = await lake.tryLoad(publishedTableId(name));
+    if (!table) continue;
+    const snapshot = table.metadata.snapshots.find((s) => s['snapshot-id'] === table.metadata['current-snapshot-id']);
+    const schema = snapshot ? snapshotSchema(table.metadata, snapshot) : table.metadata.schemas.find((s) => s['schema-id'] === table.metadata['current-schema-id'])!;
+    out.push({ name, table, schema });
+  }
+  return out;
+}
