@@ -9,3 +9,6 @@ CREATE TABLE publish_progress (
 
 -- How far each subscription has delivered: per dataset, the published snapshot its last successful run read.
 ALTER TABLE subscription_runs ADD COLUMN source_snapshots jsonb;
+
+-- A BullMQ job may be retried; its run row is found again by the job id instead of being duplicated.
+ALTER TABLE subscription_runs ADD COLUMN job_id text UNIQUE;

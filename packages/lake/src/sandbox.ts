@@ -1,7 +1,7 @@
 // Runs a consumer's SELECT (already gated) over published datasets in a locked-down DuckDB: the datasets are loaded
 // as tables first, then external access is switched off and the configuration locked before the untrusted SQL runs.
 import { AtollError } from '@atoll/errors';
-import { Duck, gateSelect, ident, literal } from '@atoll/duck';
+import { Duck, QueryTimeoutError, gateSelect, ident, literal } from '@atoll/duck';
 import { duckdbColumnType, snapshotSchema, type IcebergSchema, type LoadedTable } from '@atoll/iceberg';
 import type { Lake } from './lake.js';
 import { publishedTableId } from './tables.js';
@@ -40,6 +40,8 @@ export async function withSandboxedSelect<T>(opts: {
   datasets: DatasetInput[];
   knownDatasets: ReadonlySet<string>;
   limits: SandboxLimits;
+  /** The one directory trusted code in `use` may write to (e.g. COPY of the result) once access is locked. */
+  outputDirectory?: string;
   use: (duck: Duck, result: SelectResult) => Promise<T>;
 }): Promise<T> {
   const duck = await Duck.open({ memoryLimit: opts.limits.memoryLimit, threads: opts.limits.threads, tempDirectory: opts.limits.tempDirectory });
@@ -57,13 +59,22 @@ export async function withSandboxedSelect<T>(opts: {
         await duck.run(`CREATE TABLE ${ident(name)} AS SELECT * FROM read_parquet([${list}])`);
       }
     }
-    // From here on the SQL is untrusted: no files, no network, no settings changes.
+    // From here on the SQL is untrusted: no files (but our output directory), no network, no settings changes.
+    // The gate already refuses COPY, table functions and file paths; this is the second wall.
+    if (opts.outputDirectory) await duck.run(`SET allowed_directories = [${literal(opts.outputDirectory.replace(/\/?$/, '/'))}]`);
     await duck.run('SET enable_external_access = false');
     await duck.run('SET lock_configuration = true');
-    await duck.withTimeout(opts.limits.timeoutMs, () => duck.run(`CREATE TEMP TABLE result AS ${opts.sql}`));
-    const columns = await duck.all<{ column_name: string; data_type: string }>(
-      `SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'result' AND temporary ORDER BY column_index`,
-    );
+    try {
+      await duck.withTimeout(opts.limits.timeoutMs, () => duck.run(`CREATE TEMP TABLE result AS ${opts.sql}`));
+    } catch (e) {
+      // Errors of the consumer's own SQL are the consumer's to fix; anything after this point is ours.
+      const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+      if (e instanceof QueryTimeoutError || /^(Binder|Catalog|Parser|Conversion|Invalid Input|Permission|Out of Memory|Constraint|Not implemented) Error/i.test(message)) {
+        throw new AtollError('SQL_REJECTED', message);
+      }
+      throw e;
+    }
+    const columns = (await duck.all<{ column_name: string; column_type: string }>('DESCRIBE result')).map((c) => ({ column_name: c.column_name, data_type: c.column_type }));
     if (!columns.some((c) => c.column_name === 'tid')) {
       throw new AtollError('SQL_REJECTED', 'the SELECT must return the tid column (the subject pseudonym) so licenses and cohorts can be checked');
     }
@@ -75,13 +86,6 @@ export async function withSandboxedSelect<T>(opts: {
       sample,
       columns: columns.map((c) => ({ name: c.column_name, type: c.data_type })),
     });
-  } catch (e) {
-    if (e instanceof AtollError) throw e;
-    const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
-    if (/Binder Error|Catalog Error|Parser Error|Conversion Error|Invalid Input Error|Permission Error|Out of Memory/i.test(message) || e?.constructor?.name === 'QueryTimeoutError') {
-      throw new AtollError('SQL_REJECTED', message);
-    }
-    throw e;
   } finally {
     duck.close();
   }

@@ -1,3 +1,5 @@
 export { up, down, status, appEnv, initEnv, stackEnv, readStackEnvFile, loadContext, type StackContext, type ServiceStatus } from './stack.js';
 export { paths, repoRoot, stateDir, cacheDir } from './paths.js';
 export { versions } from './versions.js';
+export { AtollHttp, ApiError, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from './client.js';
+export { runDemo, demoRecords, type DemoResult } from './demo.js';

@@ -1,0 +1,104 @@
+// The demo flow of `npm start` (SPEC §7, walking-skeleton form): provider → schema → upload → published dataset →
+// consumer → cleanroom → estimate → subscription → rows read back from the cleanroom with the consumer's own key.
+import { randomUUID } from 'node:crypto';
+import { AtollHttp, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from './client.js';
+import { paths } from './paths.js';
+import { readStackEnvFile } from './stack.js';
+
+export interface DemoResult {
+  providerId: string;
+  consumerId: string;
+  dataset: string;
+  cleanroom: CleanroomKey & { id: string };
+  subscriptionId: string;
+  table: string;
+  rows: Record<string, unknown>[];
+}
+
+const categories = ['groceries', 'electronics', 'travel', 'books'];
+
+/** 30 users, two purchases each; deterministic so the demo prints the same shape every time. */
+export function demoRecords(count = 60): Array<Record<string, unknown>> {
+  return Array.from({ length: count }, (_, i) => ({
+    user_id: `user-${String(i % 30).padStart(3, '0')}`,
+    email: `user${i % 30}@example.com`,
+    category: categories[i % categories.length],
+    amount: Math.round((5 + ((i * 37) % 100)) * 100) / 100,
+    purchased_at: new Date(Date.UTC(2026, 10, 1 + (i % 20), 12, i % 60)).toISOString(),
+  }));
+}
+
+export async function runDemo(opts: { out: (line: string) => void; env?: Record<string, string>; suffix?: string }): Promise<DemoResult> {
+  const env = opts.env ?? readStackEnvFile(paths.envFile);
+  const say = opts.out;
+  const suffix = opts.suffix ?? randomUUID().slice(0, 8);
+  const api = new AtollHttp(env.ATOLL_API_URL!);
+  const operator = api.withToken(await clientToken(env, env.ATOLL_OPERATOR_CLIENT_ID!, env.ATOLL_OPERATOR_CLIENT_SECRET!));
+
+  const provider = await operator.call<{ id: string; clientId: string; clientSecret: string }>('POST', '/v1/providers', { body: { name: `Demo Shop ${suffix}` } });
+  say(`provider created: ${provider.id}`);
+  const prov = api.withToken(await clientToken(env, provider.clientId, provider.clientSecret));
+  const dataset = `purchases_${suffix.replaceAll('-', '_')}`;
+  const schema = await prov.call<{ id: string }>('POST', '/v1/schemas', {
+    body: {
+      table: 'purchases',
+      dataset,
+      columns: [
+        { name: 'user_id', type: 'string', role: 'user_id' },
+        { name: 'email', type: 'string', role: 'identity' },
+        { name: 'category', type: 'string' },
+        { name: 'amount', type: 'decimal(10,2)' },
+        { name: 'purchased_at', type: 'timestamp', role: 'event_time' },
+      ],
+    },
+  });
+  await operator.call('POST', `/v1/schemas/${schema.id}/approve`);
+  await operator.call('PUT', `/v1/datasets/${dataset}/price`, { body: { perRecord: { amount: 0.01, currency: 'usd' } } });
+  say(`schema approved: dataset ${dataset} at $0.01 per record`);
+
+  const records = demoRecords();
+  const upload = await prov.call<{ uploadId: string; records: number }>('POST', '/v1/uploads/purchases', {
+    rawBody: records.map((r) => JSON.stringify(r)).join('\n'),
+    contentType: 'application/x-ndjson',
+  });
+  say(`uploaded ${upload.records} records (upload ${upload.uploadId})`);
+  await waitUntil('the upload to load', async () => {
+    const { ingests } = await prov.call<{ ingests: Array<{ id: string; status: string; reason: string | null }> }>('GET', '/v1/ingests?table=purchases');
+    const mine = ingests.find((i) => i.id === upload.uploadId);
+    if (mine?.status === 'rejected') throw new Error(`upload rejected: ${mine.reason}`);
+    return mine?.status === 'loaded';
+  });
+
+  const consumer = await operator.call<{ id: string }>('POST', '/v1/consumers', {
+    body: { name: `Demo Analytics ${suffix}`, useCase: { category: 'analytics', description: 'Category spend trends for market research' } },
+  });
+  const approved = await operator.call<{ clientId: string; clientSecret: string }>('POST', `/v1/consumers/${consumer.id}/approve`);
+  const cons = api.withToken(await clientToken(env, approved.clientId, approved.clientSecret));
+  say(`consumer approved: ${consumer.id}`);
+  await waitUntil('the dataset to be published', async () => {
+    const { datasets } = await cons.call<{ datasets: Array<{ name: string; records: number }> }>('GET', '/v1/datasets');
+    return datasets.find((d) => d.name === dataset && d.records > 0);
+  });
+  say(`dataset ${dataset} is published`);
+
+  const cleanroom = await cons.call<CleanroomKey & { id: string }>('POST', '/v1/cleanrooms', { body: { name: 'demo' } });
+  say(`cleanroom ${cleanroom.id}: bucket ${cleanroom.bucket}, key ${cleanroom.accessKeyId}`);
+  const table = 'big_purchases';
+  const estimate = await cons.call<{ id: string; records: number; distinctSubjects: number; price: { initial: number; currency: string } }>('POST', '/v1/estimates', {
+    body: { cleanroomId: cleanroom.id, table, sql: `SELECT tid, category, amount, purchased_at FROM ${dataset} WHERE amount > 20` },
+  });
+  say(`estimate: ${estimate.records} records from ${estimate.distinctSubjects} subjects, initial price ${estimate.price.initial} ${estimate.price.currency}`);
+  const subscription = await cons.call<{ id: string }>('POST', '/v1/subscriptions', { body: { estimateId: estimate.id } });
+  await waitUntil('the initial subscription run', async () => {
+    const s = await cons.call<{ runs: Array<{ status: string; error: string | null }> }>('GET', `/v1/subscriptions/${subscription.id}`);
+    const failed = s.runs.find((r) => r.status === 'failed');
+    if (failed) throw new Error(`run failed: ${failed.error}`);
+    return s.runs.some((r) => r.status === 'succeeded');
+  });
+  const rows = await readCleanroomTable(cleanroom, table);
+  say(`\nrows read from s3://${cleanroom.bucket}/${table} with the consumer's own key (${rows.length}):`);
+  const show = rows.slice(0, 10);
+  for (const r of show) say(`  ${JSON.stringify(r)}`);
+  if (rows.length > show.length) say(`  … ${rows.length - show.length} more`);
+  return { providerId: provider.id, consumerId: consumer.id, dataset, cleanroom, subscriptionId: subscription.id, table, rows };
+}
