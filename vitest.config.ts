@@ -16,6 +16,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/global-setup.ts'],
+          setupFiles: ['test/support/load-env.ts'],
           testTimeout: 120_000,
           hookTimeout: 600_000,
           fileParallelism: false,

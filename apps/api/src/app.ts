@@ -1,5 +1,5 @@
 // The api's Fastify app factory: plugins, error handling, OpenAPI, and every route group. No listening here.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -14,7 +14,7 @@ import { consumerRoutes } from './routes/consumer/index.js';
 
 export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Logger }): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: opts.logger as FastifyBaseLogger,
+    loggerInstance: opts.logger,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
     disableRequestLogging: false,

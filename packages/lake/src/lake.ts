@@ -6,7 +6,8 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pool } from '@atoll/db';
 import { PgCatalogStore, loadTable, planFiles, type DataFile, type LoadedTable, type TableIdentifier } from '@atoll/iceberg';
-import { ObjectStore, S3FileIO, parseS3Uri } from '@atoll/storage';
+import type { ObjectStore} from '@atoll/storage';
+import { S3FileIO, parseS3Uri } from '@atoll/storage';
 
 export class Lake {
   readonly io: S3FileIO;

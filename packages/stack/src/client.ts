@@ -9,7 +9,7 @@ import { join } from 'node:path';
 export class ApiError extends Error {
   constructor(
     readonly status: number,
-    readonly body: { error?: { code?: string; message?: string } } | unknown,
+    readonly body: unknown,
   ) {
     super(`HTTP ${status}: ${JSON.stringify(body)}`);
   }
@@ -79,7 +79,7 @@ export async function waitUntil<T>(what: string, fn: () => Promise<T | null | un
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 export interface CleanroomKey {

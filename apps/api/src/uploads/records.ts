@@ -36,7 +36,7 @@ export function validateValue(column: ColumnSpec, value: unknown, line: number):
       if (value.length > 65_536) fail(line, `column ${column.name} is longer than 65536 characters`);
       return value;
     case 'long':
-      if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail(line, `column ${column.name} expects an integer, got ${got === 'number' ? String(value) : got}`);
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) fail(line, `column ${column.name} expects an integer, got ${typeof value === 'number' ? String(value) : got}`);
       return value;
     case 'double':
       if (typeof value !== 'number' || !Number.isFinite(value)) fail(line, `column ${column.name} expects a number, got ${got}`);
@@ -48,7 +48,7 @@ export function validateValue(column: ColumnSpec, value: unknown, line: number):
       const m = typeof value === 'string' ? dateRe.exec(value) : null;
       const d = m ? new Date(`${value as string}T00:00:00Z`) : null;
       if (!m || !d || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) fail(line, `column ${column.name} expects a date YYYY-MM-DD`);
-      return value as string;
+      return value;
     }
     case 'timestamp': {
       if (typeof value !== 'string' || !timestampRe.test(value) || Number.isNaN(Date.parse(value.replace(' ', 'T')))) {
