@@ -3,14 +3,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pool } from '@atoll/db';
-import { Duck, literal } from '@atoll/duck';
-import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, newDataFileUri } from '@atoll/iceberg';
-import type { Lake} from '@atoll/lake';
-import { rawTableId, tableLocation } from '@atoll/lake';
+import { FileDoesNotMatchSchemaError, loadFileIntoTable, rawTableId, tableLocation, type Lake, type SchemaColumn } from '@atoll/lake';
 import type { Logger } from '@atoll/log';
 import { jobs, UnrecoverableError, type IngestJob, type Job, type Producer } from '@atoll/queue';
-import { parseS3Uri } from '@atoll/storage';
-import { ndjsonSelect, rawSchema, type SchemaColumn } from './columns.js';
 
 export interface WriterContext {
   pool: Pool;
@@ -48,31 +43,28 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   try {
-    const input = join(dir, 'input.ndjson');
-    const output = join(dir, 'part.parquet');
+    const input = join(dir, `input.${job.data.format}`);
     await ctx.lake.store.downloadFile(ctx.stagingBucket, stagingKey, input);
 
     const id = rawTableId(providerId, table);
-    const schema = rawSchema(approved.columns);
-    const loaded = await createTable({ io: ctx.lake.io, catalog: ctx.lake.catalog, id, location: tableLocation(ctx.lakeBucket, id), schema, ifNotExists: true });
-
-    const duck = await Duck.open({ memoryLimit: ctx.memoryLimit, threads: 1, tempDirectory: join(dir, 'tmp') });
-    let dataFile;
-    const uri = newDataFileUri(loaded.metadata);
+    let loaded;
     try {
-      await duck.run(`SET TimeZone = 'UTC'`);
-      try {
-        await duck.run(`COPY (${ndjsonSelect(input, approved.columns)}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(schema)})`);
-      } catch (e) {
-        return await reject(ctx, uploadId, `the file does not match the schema: ${(e as Error).message.split('\n')[0]}`);
-      }
-      dataFile = await dataFileFromParquet(output, { uri, schema, connection: duck.connection });
-    } finally {
-      duck.close();
+      loaded = await loadFileIntoTable({
+        lake: ctx.lake,
+        id,
+        location: tableLocation(ctx.lakeBucket, id),
+        columns: approved.columns,
+        input,
+        format: job.data.format,
+        workDir: dir,
+        memoryLimit: ctx.memoryLimit,
+        commitId: `upload:${uploadId}`,
+      });
+    } catch (e) {
+      if (e instanceof FileDoesNotMatchSchemaError) return await reject(ctx, uploadId, e.message);
+      throw e;
     }
-    const { bucket, key } = parseS3Uri(uri);
-    await ctx.lake.store.putFile(bucket, key, output, { contentType: 'application/vnd.apache.parquet' });
-    const commit = await appendFiles({ io: ctx.lake.io, catalog: ctx.lake.catalog, id, files: [dataFile], commitId: `upload:${uploadId}` });
+    const { commit, dataFile } = loaded;
     const snapshotId = String(commit.snapshotId);
     await ctx.pool.query(`UPDATE uploads SET status = 'loaded', snapshot_id = $2, finished_at = now() WHERE id = $1`, [uploadId, snapshotId]);
     ctx.log.info({ op: 'ingest.file.loaded', uploadId, table, records: dataFile.recordCount, snapshotId, alreadyCommitted: commit.alreadyCommitted }, 'upload committed to raw table');

@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import { Duck, ident, literal } from '@atoll/duck';
 import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, newDataFileUri, planChanges } from '@atoll/iceberg';
 import { tidFor } from '@atoll/identity';
-import { publishedTableId, rawTableId, tableLocation } from '@atoll/lake';
+import { publishedColumns, publishedSchema, publishedTableId, rawTableId, tableLocation, type SchemaColumn } from '@atoll/lake';
 import { UnrecoverableError, type Job, type PrepareJob } from '@atoll/queue';
 import { parseS3Uri } from '@atoll/storage';
-import { publishedColumns, publishedSchema, type SchemaColumn } from './columns.js';
 import type { WriterContext } from './ingest.js';
 
 export interface PrepareContext extends WriterContext {

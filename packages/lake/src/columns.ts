@@ -50,6 +50,13 @@ function castExpr(c: SchemaColumn): string {
   }
 }
 
+/** SELECT over a CSV file with a header row that yields the raw table's columns with their exact types. */
+export function csvSelect(file: string, columns: readonly SchemaColumn[]): string {
+  const spec = columns.map((c) => `${literal(c.name)}: ${literal(jsonReadType(c.type))}`).join(', ');
+  const list = columns.map((c) => `${castExpr(c)} AS ${ident(c.name)}`).join(', ');
+  return `SELECT ${list} FROM read_csv(${literal(file)}, header = true, columns = {${spec}}, auto_detect = false, strict_mode = true)`;
+}
+
 /** SELECT over an NDJSON file that yields the raw table's columns with their exact types. */
 export function ndjsonSelect(file: string, columns: readonly SchemaColumn[]): string {
   const spec = columns.map((c) => `${literal(c.name)}: ${literal(jsonReadType(c.type))}`).join(', ');

@@ -1,0 +1,89 @@
+// Benchmark plumbing: timing with repeats, median, ratio against a baseline measured in the same run, and results.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface BenchResult {
+  name: string;
+  params: Record<string, string | number>;
+  atollSeconds: number;
+  baselineSeconds: number;
+  baseline: string;
+  /** baseline time / Atoll time: above 1 means Atoll is faster. */
+  ratio: number;
+  target?: number;
+  samples: { atoll: number[]; baseline: number[] };
+}
+
+export async function time(fn: () => Promise<void>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - start) / 1e9;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Alternates baseline and Atoll runs so machine noise hits both alike. */
+export async function compare(opts: {
+  name: string;
+  params: Record<string, string | number>;
+  baseline: string;
+  repeats: number;
+  runBaseline: (i: number) => Promise<void>;
+  runAtoll: (i: number) => Promise<void>;
+  target?: number;
+}): Promise<BenchResult> {
+  const atoll: number[] = [];
+  const base: number[] = [];
+  for (let i = 0; i < opts.repeats; i++) {
+    base.push(await time(() => opts.runBaseline(i)));
+    atoll.push(await time(() => opts.runAtoll(i)));
+  }
+  const atollSeconds = median(atoll);
+  const baselineSeconds = median(base);
+  return {
+    name: opts.name,
+    params: opts.params,
+    atollSeconds,
+    baselineSeconds,
+    baseline: opts.baseline,
+    ratio: baselineSeconds / atollSeconds,
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
+    samples: { atoll, baseline: base },
+  };
+}
+
+export function printTable(results: BenchResult[]): void {
+  const rows = results.map((r) => [
+    r.name,
+    Object.entries(r.params)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' '),
+    r.atollSeconds.toFixed(3),
+    r.baselineSeconds.toFixed(3),
+    `${r.ratio.toFixed(2)}×`,
+    r.target !== undefined ? `${r.target}× ${r.ratio >= r.target ? 'met' : 'MISSED'}` : '',
+  ]);
+  const header = ['benchmark', 'params', 'atoll s', 'baseline s', 'ratio', 'target'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  process.stdout.write(`${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+}
+
+export async function writeResults(results: BenchResult[]): Promise<string> {
+  const file = join(dirname(fileURLToPath(import.meta.url)), 'results', 'latest.json');
+  await mkdir(dirname(file), { recursive: true });
+  const doc = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    results,
+  };
+  await writeFile(file, `${JSON.stringify(doc, null, 2)}\n`);
+  return file;
+}

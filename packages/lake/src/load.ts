@@ -1,0 +1,56 @@
+// The core of the batch writer, shared by the writer app and the benchmarks.
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Duck, literal } from '@atoll/duck';
+import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, newDataFileUri, type CommitResult, type DataFile, type TableIdentifier } from '@atoll/iceberg';
+import { parseS3Uri } from '@atoll/storage';
+import { csvSelect, ndjsonSelect, rawSchema, type SchemaColumn } from './columns.js';
+import type { Lake } from './lake.js';
+
+export class FileDoesNotMatchSchemaError extends Error {}
+
+/**
+ * The core of the batch writer: one local CSV or NDJSON file → one Parquet file with Iceberg field ids (DuckDB) →
+ * uploaded next to the table → one committed snapshot. `commitId` makes a retry a no-op once the commit landed.
+ */
+export async function loadFileIntoTable(opts: {
+  lake: Lake;
+  id: TableIdentifier;
+  location: string;
+  columns: readonly SchemaColumn[];
+  input: string;
+  format: 'ndjson' | 'csv';
+  workDir: string;
+  memoryLimit: string;
+  commitId: string;
+  threads?: number;
+}): Promise<{ commit: CommitResult; dataFile: DataFile }> {
+  const schema = rawSchema(opts.columns);
+  const table = await createTable({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, location: opts.location, schema, ifNotExists: true });
+  const output = join(opts.workDir, `${randomUUID()}.parquet`);
+  const duck = await Duck.open({ memoryLimit: opts.memoryLimit, threads: opts.threads ?? 1, tempDirectory: join(opts.workDir, 'tmp') });
+  const uri = newDataFileUri(table.metadata);
+  let dataFile: DataFile;
+  try {
+    await duck.run(`SET TimeZone = 'UTC'`);
+    const select = opts.format === 'csv' ? csvSelect(opts.input, opts.columns) : ndjsonSelect(opts.input, opts.columns);
+    try {
+      await duck.run(`COPY (${select}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(schema)})`);
+    } catch (e) {
+      throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${(e as Error).message.split('\n')[0]}`);
+    }
+    dataFile = await dataFileFromParquet(output, { uri, schema, connection: duck.connection });
+  } finally {
+    duck.close();
+  }
+  try {
+    const { bucket, key } = parseS3Uri(uri);
+    await opts.lake.store.putFile(bucket, key, output, { contentType: 'application/vnd.apache.parquet' });
+    const commit = await appendFiles({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, files: [dataFile], commitId: opts.commitId });
+    return { commit, dataFile };
+  } finally {
+    await rm(output, { force: true });
+  }
+}
+
