@@ -1,6 +1,7 @@
 // One-shot initialisation (the stack's and the deployments' "init" job): database migrations, buckets with default
 // encryption, and the least-privilege MinIO users of the api, writer and cleanroom services. Uses the root S3
-// credentials, which no long-running Atoll process holds.
+// credentials, which no long-running Atoll process holds. Deployments (compose, Helm) also turn on the license
+// Object-Lock bucket, and a production init refuses to run while any variable still holds an example placeholder.
 import { Type } from '@sinclair/typebox';
 import { BaseConfigSchema, loadConfig } from '@atoll/config';
 import { createPool, migrate } from '@atoll/db';
@@ -23,12 +24,30 @@ const InitConfigSchema = Type.Composite([
     ATOLL_INIT_S3_API_SECRET: Type.String({ minLength: 16 }),
     ATOLL_INIT_S3_WRITER_SECRET: Type.String({ minLength: 16 }),
     ATOLL_INIT_S3_CLEANROOM_SECRET: Type.String({ minLength: 16 }),
+    /** Off by default: an Object-Lock bucket cannot be turned back into a normal one, so creating it is opt-in. */
+    ATOLL_INIT_LICENSE_BUCKET: Type.Boolean({ default: false }),
+    ATOLL_BUCKET_LICENSES: Type.String({ default: 'atoll-licenses', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
   }),
 ]);
+
+/** The marker every value in .env.example carries; see docs/deploy.md. */
+const PLACEHOLDER_MARKER = 'change-me';
+
+/** Names (never values) of the variables that still hold an example placeholder. */
+function placeholderVariables(env: Record<string, string | undefined>): string[] {
+  return Object.entries(env)
+    .filter(([, v]) => v?.toLowerCase().includes(PLACEHOLDER_MARKER))
+    .map(([k]) => k)
+    .sort();
+}
 
 async function main(): Promise<void> {
   const config = loadConfig(InitConfigSchema);
   const log = createLogger({ name: 'init', level: config.ATOLL_LOG_LEVEL });
+  if (config.ATOLL_ENV === 'production') {
+    const left = placeholderVariables(process.env);
+    if (left.length > 0) throw new Error(`refusing to initialise production: ${left.join(', ')} still hold the example placeholder "${PLACEHOLDER_MARKER}"; set real secrets`);
+  }
 
   const pool = createPool(config.ATOLL_DATABASE_URL, { max: 1, applicationName: 'atoll-init' });
   try {
@@ -43,6 +62,11 @@ async function main(): Promise<void> {
   for (const bucket of [config.ATOLL_BUCKET_STAGING, config.ATOLL_BUCKET_LAKE]) {
     await store.ensureBucket(bucket);
     log.info({ op: 'init.bucket.ready', bucket }, 'bucket ready (SSE-S3 by default)');
+  }
+  if (config.ATOLL_INIT_LICENSE_BUCKET) {
+    // WORM storage for signed license documents (ARCHITECTURE decision 7); Object Lock must be set at creation.
+    await store.ensureBucket(config.ATOLL_BUCKET_LICENSES, { objectLock: true });
+    log.info({ op: 'init.bucket.ready', bucket: config.ATOLL_BUCKET_LICENSES, objectLock: true }, 'license bucket ready (Object Lock, SSE-S3)');
   }
 
   const admin = new MinioAdmin(root);

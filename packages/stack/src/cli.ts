@@ -41,13 +41,28 @@ async function main(argv: string[]): Promise<number> {
       const { runDemo } = await import('./demo.js');
       await runDemo({ out: (line) => process.stdout.write(`${line}\n`) });
       process.stdout.write(`\nThe stack keeps running. Environment: ${paths.envFile}. Press Ctrl-C to stop it.\n`);
+      // Signal listeners alone do not keep Node's event loop alive; this timer does until a signal arrives.
+      const keepAlive = setInterval(() => undefined, 1 << 30);
       await new Promise<void>((resolve) => {
-        const stop = () => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
+        let stopping = 0;
+        const stop = (signal: NodeJS.Signals) => {
+          // Ctrl-C reaches every process of the terminal's group, so one keypress can arrive twice: only a signal
+          // more than a second after the first means "force".
+          if (stopping && Date.now() - stopping > 1000) {
+            process.stderr.write(`\n${signal} again: leaving the stack as it is; "npm run stack -- down" stops it\n`);
+            process.exit(130);
+          }
+          if (!stopping) {
+            stopping = Date.now();
+            resolve();
+          }
+        };
+        for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, stop);
       });
+      clearInterval(keepAlive);
       process.stdout.write('\nstopping the stack...\n');
       await down();
+      process.stdout.write('stopped.\n');
       return 0;
     }
     default:
