@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Builds, idempotently and with Node builtins only, the pinned tools the deploy tests need: Helm and kubeconform
-// (`go install`), strict Kubernetes JSON schemas derived from the OpenAPI document in the k8s.io/kubernetes Go
+// Builds, idempotently and with Node builtins only, the pinned tools the deploy tests need: Helm, kubeconform and
+// kustomize (`go install`), strict Kubernetes JSON schemas derived from the OpenAPI document in the k8s.io/kubernetes Go
 // module, and the compose-spec JSON schema of the compose-go Go module (the loader Docker Compose itself uses).
 // Only Go and the Go module proxy are needed; nothing is fetched from anywhere else. Prints where everything is.
 //
@@ -14,6 +14,8 @@ import { join, resolve } from 'node:path';
 export const deployToolVersions = {
   helm: { module: 'helm.sh/helm/v3', pkg: 'helm.sh/helm/v3/cmd/helm', version: 'v3.22.0' },
   kubeconform: { module: 'github.com/yannh/kubeconform', pkg: 'github.com/yannh/kubeconform/cmd/kubeconform', version: 'v0.8.0' },
+  /** Builds k8s/overlays/* the way `kubectl apply -k` would. */
+  kustomize: { module: 'sigs.k8s.io/kustomize/kustomize/v5', pkg: 'sigs.k8s.io/kustomize/kustomize/v5', version: 'v5.8.2' },
   /** Oldest Kubernetes the chart supports (Chart.yaml kubeVersion) and the newest release: manifests must pass both. */
   kubernetes: ['v1.30.14', 'v1.37.0'],
   composeGo: { module: 'github.com/compose-spec/compose-go/v2', version: 'v2.16.2' },
@@ -161,16 +163,18 @@ function ensureKubernetesSchemas(version) {
 
 export function ensureDeployTools() {
   mkdirSync(binDir, { recursive: true });
-  const { helm, kubeconform, kubernetes, composeGo } = deployToolVersions;
+  const { helm, kubeconform, kustomize, kubernetes, composeGo } = deployToolVersions;
   // Without the ldflag a source build reports an "unreleased" version; set it so `helm version` tells the truth.
   const helmBin = goInstall('helm', helm, `-X helm.sh/helm/v3/internal/version.version=${helm.version}`);
   const kubeconformBin = goInstall('kubeconform', kubeconform);
+  const kustomizeBin = goInstall('kustomize', kustomize);
   const kubernetesSchemas = Object.fromEntries(kubernetes.map((v) => [v, ensureKubernetesSchemas(v)]));
   const composeSchema = join(goModule(composeGo.module, composeGo.version), 'schema', 'compose-spec.json');
   if (!existsSync(composeSchema)) throw new Error(`${composeGo.module}@${composeGo.version} has no schema/compose-spec.json`);
   return {
     helm: helmBin,
     kubeconform: kubeconformBin,
+    kustomize: kustomizeBin,
     kubernetesSchemas,
     /** kubeconform -schema-location template for a tree returned in kubernetesSchemas. */
     schemaLocationTemplate: '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json',
@@ -187,6 +191,7 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.
     } else {
       console.log(`helm=${tools.helm}`);
       console.log(`kubeconform=${tools.kubeconform}`);
+      console.log(`kustomize=${tools.kustomize}`);
       for (const [v, dir] of Object.entries(tools.kubernetesSchemas)) console.log(`kubernetes-schemas-${v}=${dir}`);
       console.log(`compose-schema=${tools.composeSchema}`);
     }

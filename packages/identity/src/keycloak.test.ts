@@ -8,7 +8,7 @@ import { KeycloakVerifier } from './keycloak.js';
 // A local stand-in for the realm's JWKS endpoint: the verifier under test is real, only the key server is ours.
 let server: Server;
 let base: string;
-let key: CryptoKey;
+let key: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 let jwk: JWK;
 
 beforeAll(async () => {
