@@ -1,0 +1,3 @@
+// The api as a library: the app factory and its dependencies, for tests and embedding.
+export { buildApp } from './app.js';
+export { createDeps, type ApiDeps, type Config } from './deps.js';

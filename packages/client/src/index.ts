@@ -1,0 +1,2 @@
+// Public surface of @atoll/client; filled by the client library work.
+export {};

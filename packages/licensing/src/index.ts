@@ -1,0 +1,2 @@
+// Public surface of @atoll/licensing; filled by the licensing work.
+export {};
