@@ -1,11 +1,26 @@
 // Integration tests run against the real local stack (MinIO, Redis, PostgreSQL, Keycloak, stripe-mock and the
 // three apps as processes). It is started here unless it is already healthy, and stopped again if we started it.
-import { down, status, up } from '@atoll/stack';
+// If another program holds the default ports, the stack moves to a free port base instead of failing.
+import { existsSync } from 'node:fs';
+import { down, paths, portsFree, status, up } from '@atoll/stack';
+
+async function choosePortBase(): Promise<void> {
+  if (process.env.ATOLL_PORT_BASE || existsSync(paths.portsFile)) return;
+  for (const base of [17000, 21000, 25000, 29000, 33000, 37000]) {
+    if (await portsFree({ ATOLL_PORT_BASE: String(base) })) {
+      process.env.ATOLL_PORT_BASE = String(base);
+      return;
+    }
+  }
+}
 
 export default async function setup(): Promise<() => Promise<void>> {
   const before = await status().catch(() => []);
   const alreadyUp = before.length > 0 && before.every((s) => s.healthy);
-  if (!alreadyUp) await up({ apps: true });
+  if (!alreadyUp) {
+    await choosePortBase();
+    await up({ apps: true });
+  }
   return async () => {
     if (!alreadyUp && process.env.ATOLL_KEEP_STACK !== '1') await down();
   };

@@ -1,5 +1,6 @@
 // Entry point of the api: validate config, build the app, listen, shut down gracefully.
 import { ApiConfigSchema, loadConfig } from '@atoll/config';
+import { migrate } from '@atoll/db';
 import { createLogger } from '@atoll/log';
 import { onShutdown } from '@atoll/runtime';
 import { buildApp } from './app.js';
@@ -8,6 +9,9 @@ import { createDeps } from './deps.js';
 const config = loadConfig(ApiConfigSchema);
 const log = createLogger({ name: 'api', level: config.ATOLL_LOG_LEVEL });
 const deps = createDeps(config);
+// Every replica migrates at start; an advisory lock makes exactly one of them apply each migration.
+const applied = await migrate(deps.pool);
+if (applied.length > 0) log.info({ op: 'db.migrations.applied', applied }, 'migrations applied');
 const app = await buildApp(config, deps, { logger: log });
 await app.listen({ host: config.ATOLL_API_HOST, port: config.ATOLL_API_PORT });
 log.info({ op: 'api.started', url: config.ATOLL_API_URL }, 'api listening');

@@ -1,4 +1,4 @@
-export { up, down, status, appEnv, initEnv, stackEnv, readStackEnvFile, loadContext, type StackContext, type ServiceStatus } from './stack.js';
+export { up, down, status, portsFree, appEnv, initEnv, stackEnv, readStackEnvFile, loadContext, type StackContext, type ServiceStatus } from './stack.js';
 export { paths, repoRoot, stateDir, cacheDir } from './paths.js';
 export { versions } from './versions.js';
 export { AtollHttp, ApiError, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from './client.js';

@@ -19,7 +19,7 @@ export const stateDir = resolve(process.env.ATOLL_STATE_DIR ?? join(repoRoot, '.
 export const cacheDir = resolve(process.env.ATOLL_CACHE_DIR ?? join(homedir(), '.cache', 'atoll'));
 
 export const paths = {
-  stateFile: join(stateDir, 'stack.json'),
+  portsFile: join(stateDir, 'ports.json'),
   envFile: join(stateDir, 'stack.env'),
   secretsFile: join(stateDir, 'secrets.json'),
   pidDir: join(stateDir, 'pids'),

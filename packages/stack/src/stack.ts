@@ -46,10 +46,30 @@ async function choosePostgresRoot(): Promise<string> {
   return `/var/tmp/atoll-postgres-${hash}`;
 }
 
+/** Port settings saved by the first `up`, so later `status`/`down` find the stack without the same environment. */
+function savedPortEnv(): Record<string, string> {
+  try {
+    return JSON.parse(readFileSync(paths.portsFile, 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+function effectivePortEnv(): Record<string, string | undefined> {
+  const fromEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('ATOLL_PORT_')));
+  return { ...savedPortEnv(), ...fromEnv };
+}
+
+/** True when none of the stack's ports for this port environment is taken. */
+export async function portsFree(env: Record<string, string | undefined>): Promise<boolean> {
+  const ports = Object.values(resolvePorts(env));
+  return (await Promise.all(ports.map((p) => portInUse(p)))).every((used) => !used);
+}
+
 export async function loadContext(opts: { install: boolean; say?: Say }): Promise<StackContext> {
   const installed = opts.install ? await installStack(opts.say) : locateStack();
   const secrets = await loadOrCreateSecrets();
-  const ports = resolvePorts();
+  const ports = resolvePorts(effectivePortEnv());
   return { installed, secrets, ports, postgresRoot: await choosePostgresRoot() };
 }
 
@@ -468,6 +488,7 @@ export async function up(opts: { apps?: boolean; say?: Say } = {}): Promise<Stac
   await chmod(stateDir, 0o711);
   await chmod(paths.dataDir, 0o711);
   const ctx = await loadContext({ install: true, say });
+  await writeFile(paths.portsFile, JSON.stringify(Object.fromEntries(Object.entries(effectivePortEnv()).filter(([, v]) => v !== undefined))));
   await Promise.all([ensureService(ctx, postgres, say), ensureService(ctx, redis, say), ensureService(ctx, minio, say), ensureService(ctx, stripeMock, say)]);
   await provisionPostgres(ctx);
   await ensureService(ctx, keycloak, say);
