@@ -7,7 +7,7 @@
 // starts faster, needs no dev dependency in the image and nothing writable beyond the work directory, which keeps
 // the root filesystem read-only. Only Atoll's own @atoll/* code is bundled; third-party packages stay external
 // and come from `npm ci --omit=dev`, so native modules (DuckDB) and files packages read at run time keep working.
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -29,7 +29,22 @@ const externalThirdParty = {
   },
 };
 
+/**
+ * The bundles resolve every third-party package from the root node_modules. A workspace with its own node_modules
+ * (npm's answer to a version conflict) would silently get the root's version in the image, so refuse to build.
+ */
+function assertHoisted() {
+  for (const group of ['apps', 'packages']) {
+    for (const ws of readdirSync(join(repoRoot, group))) {
+      const nested = join(repoRoot, group, ws, 'node_modules');
+      const entries = existsSync(nested) ? readdirSync(nested).filter((e) => !e.startsWith('.')) : [];
+      if (entries.length > 0) throw new Error(`${group}/${ws}/node_modules holds ${entries.join(', ')}: align the versions so npm hoists them`);
+    }
+  }
+}
+
 export async function buildApps(outDir) {
+  assertHoisted();
   const out = resolve(outDir);
   rmSync(join(out, 'dist'), { recursive: true, force: true });
   mkdirSync(join(out, 'dist'), { recursive: true });

@@ -1,18 +1,22 @@
 #!/usr/bin/env node
 // Builds, idempotently and with Node builtins only, the pinned tools the deploy tests need: Helm, kubeconform and
 // kustomize (`go install`), strict Kubernetes JSON schemas derived from the OpenAPI document in the k8s.io/kubernetes Go
-// module, and the compose-spec JSON schema of the compose-go Go module (the loader Docker Compose itself uses).
+// module, the compose-spec JSON schema of the compose-go Go module (the loader Docker Compose itself uses), and
+// deploy/tools/compose-config, a `docker compose config` built on that loader (`go build`).
 // Only Go and the Go module proxy are needed; nothing is fetched from anywhere else. Prints where everything is.
 //
 //   node scripts/ensure-deploy-tools.mjs          # human-readable lines
 //   node scripts/ensure-deploy-tools.mjs --json   # one JSON object on stdout (what the tests read)
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const deployToolVersions = {
-  helm: { module: 'helm.sh/helm/v3', pkg: 'helm.sh/helm/v3/cmd/helm', version: 'v3.22.0' },
+  /** kubernetesMinor: the k8s.io/client-go minor version in helm's go.mod, as Helm's Makefile passes it. */
+  helm: { module: 'helm.sh/helm/v3', pkg: 'helm.sh/helm/v3/cmd/helm', version: 'v3.22.0', kubernetesMinor: 37 },
   kubeconform: { module: 'github.com/yannh/kubeconform', pkg: 'github.com/yannh/kubeconform/cmd/kubeconform', version: 'v0.8.0' },
   /** Builds k8s/overlays/* the way `kubectl apply -k` would. */
   kustomize: { module: 'sigs.k8s.io/kustomize/kustomize/v5', pkg: 'sigs.k8s.io/kustomize/kustomize/v5', version: 'v5.8.2' },
@@ -24,6 +28,7 @@ export const deployToolVersions = {
 /** Bump when the schema conversion below changes, so cached schema trees are rebuilt. */
 const SCHEMA_FORMAT = 2;
 
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const cacheDir = resolve(process.env.ATOLL_CACHE_DIR ?? join(homedir(), '.cache', 'atoll'));
 const binDir = join(cacheDir, 'bin');
 const quiet = process.argv.includes('--json');
@@ -46,6 +51,32 @@ function goInstall(name, { pkg, version }, ldflags) {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   go(['install', ...(ldflags ? ['-ldflags', ldflags] : []), `${pkg}@${version}`], { GOBIN: tmp, CGO_ENABLED: '0' });
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(tmp, dir);
+  return bin;
+}
+
+/**
+ * Builds deploy/tools/compose-config (compose-go's loader, i.e. `docker compose config` without Docker) from its
+ * pinned go.mod/go.sum; the binary is cached under a hash of its sources.
+ */
+function buildComposeConfig() {
+  const src = join(repoRoot, 'deploy', 'tools', 'compose-config');
+  const hash = createHash('sha256');
+  for (const f of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(src, f)));
+  const dir = join(binDir, `compose-config-${hash.digest('hex').slice(0, 12)}`);
+  const bin = join(dir, 'compose-config');
+  if (existsSync(bin)) return bin;
+  if (!quiet) say('building compose-config (compose-go) with go build (first run only)');
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const r = spawnSync('go', ['build', '-o', join(tmp, 'compose-config'), '.'], {
+    cwd: src,
+    env: { ...process.env, GOFLAGS: '-buildvcs=false -mod=readonly', CGO_ENABLED: '0' },
+    encoding: 'utf8',
+  });
+  if (r.error || r.status !== 0) throw new Error(`go build of compose-config failed:\n${r.error?.message ?? r.stderr}`);
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   return bin;
@@ -164,11 +195,20 @@ function ensureKubernetesSchemas(version) {
 export function ensureDeployTools() {
   mkdirSync(binDir, { recursive: true });
   const { helm, kubeconform, kustomize, kubernetes, composeGo } = deployToolVersions;
-  // Without the ldflag a source build reports an "unreleased" version; set it so `helm version` tells the truth.
-  const helmBin = goInstall('helm', helm, `-X helm.sh/helm/v3/internal/version.version=${helm.version}`);
+  // The same -X flags as Helm's Makefile: without them a source build reports an "unreleased" version and assumes
+  // Kubernetes 1.20 for `helm template` and lint. client-go v0.37 ⇒ Kubernetes 1.37.
+  const helmLdflags = [
+    `-X helm.sh/helm/v3/internal/version.version=${helm.version}`,
+    ...['pkg/chartutil', 'pkg/lint/rules'].flatMap((p) => [
+      `-X helm.sh/helm/v3/${p}.k8sVersionMajor=1`,
+      `-X helm.sh/helm/v3/${p}.k8sVersionMinor=${helm.kubernetesMinor}`,
+    ]),
+  ].join(' ');
+  const helmBin = goInstall('helm', helm, helmLdflags);
   const kubeconformBin = goInstall('kubeconform', kubeconform);
   const kustomizeBin = goInstall('kustomize', kustomize);
   const kubernetesSchemas = Object.fromEntries(kubernetes.map((v) => [v, ensureKubernetesSchemas(v)]));
+  const composeConfig = buildComposeConfig();
   const composeSchema = join(goModule(composeGo.module, composeGo.version), 'schema', 'compose-spec.json');
   if (!existsSync(composeSchema)) throw new Error(`${composeGo.module}@${composeGo.version} has no schema/compose-spec.json`);
   return {
@@ -179,6 +219,7 @@ export function ensureDeployTools() {
     /** kubeconform -schema-location template for a tree returned in kubernetesSchemas. */
     schemaLocationTemplate: '{{ .NormalizedKubernetesVersion }}-standalone{{ .StrictSuffix }}/{{ .ResourceKind }}{{ .KindSuffix }}.json',
     composeSchema,
+    composeConfig,
     versions: deployToolVersions,
   };
 }
@@ -194,6 +235,7 @@ if (process.argv[1] && resolve(process.argv[1]) === resolve(new URL(import.meta.
       console.log(`kustomize=${tools.kustomize}`);
       for (const [v, dir] of Object.entries(tools.kubernetesSchemas)) console.log(`kubernetes-schemas-${v}=${dir}`);
       console.log(`compose-schema=${tools.composeSchema}`);
+      console.log(`compose-config=${tools.composeConfig}`);
     }
   } catch (err) {
     process.stderr.write(`[deploy-tools] ${err instanceof Error ? err.message : String(err)}\n`);

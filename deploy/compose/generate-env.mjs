@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Prints .env.example with every "change-me" placeholder replaced by a fresh random secret (Node builtins only):
-//   node deploy/compose/generate-env.mjs > .env
-// The MinIO KMS key keeps its `<name>:<base64 32 bytes>` shape; everything else is URL-safe base64, because the
+// Prints .env.example with every "change-me" placeholder replaced by a fresh random secret (Node builtins only).
+//   node deploy/compose/generate-env.mjs > .env                       # docker compose
+//   node deploy/compose/generate-env.mjs --secrets-only > secrets.env # only the secrets: a Kubernetes Secret via
+//                                                                     # kubectl --from-env-file or kustomize
+// The MinIO KMS key keeps its `<name>:<base64 of 32 bytes>` shape; everything else is URL-safe base64 because the
 // secrets end up inside postgres:// and redis:// URLs.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -9,14 +11,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const example = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.env.example');
+const secretsOnly = process.argv.includes('--secrets-only');
 const token = (bytes) => randomBytes(bytes).toString('base64url');
 
-const lines = readFileSync(example, 'utf8').split('\n').map((line) => {
+function fresh(name) {
+  if (name === 'ATOLL_MINIO_KMS_SECRET_KEY') return `atoll-sse:${randomBytes(32).toString('base64')}`;
+  if (name === 'ATOLL_MINIO_ROOT_USER') return `root-${token(6)}`;
+  return token(name === 'ATOLL_TID_KEY' ? 32 : 24);
+}
+
+const out = [];
+for (const line of readFileSync(example, 'utf8').split('\n')) {
   const m = /^([A-Z0-9_]+)=(.*)$/.exec(line);
-  if (!m || !m[2].includes('change-me')) return line;
-  const [, name] = m;
-  if (name === 'ATOLL_MINIO_KMS_SECRET_KEY') return `${name}=atoll-sse:${randomBytes(32).toString('base64')}`;
-  if (name === 'ATOLL_MINIO_ROOT_USER') return `${name}=root-${token(6)}`;
-  return `${name}=${token(name === 'ATOLL_TID_KEY' ? 32 : 24)}`;
-});
-process.stdout.write(lines.join('\n'));
+  const isSecret = m !== null && m[2].includes('change-me');
+  if (isSecret) out.push(`${m[1]}=${fresh(m[1])}`);
+  else if (!secretsOnly) out.push(line);
+}
+process.stdout.write(`${out.join('\n').trimEnd()}\n`);

@@ -39,7 +39,7 @@ spec:
         {{- toYaml $.Values.podSecurityContext | nindent 8 }}
       # Long enough for jobs in flight: SIGTERM closes servers and workers and waits for running jobs.
       terminationGracePeriodSeconds: 60
-      {{- include "atoll.scheduling" (list $ $app $cfg) | nindent 6 }}
+      {{- with include "atoll.scheduling" (list $ $app $cfg) | trim }}{{ . | nindent 6 }}{{ end }}
       containers:
         - name: {{ $app }}
           image: {{ include "atoll.image" (list $ (index $.Values.images $app)) }}

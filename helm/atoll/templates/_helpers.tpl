@@ -256,6 +256,7 @@ operatorClientSecret: 8
 - name: ATOLL_KEYCLOAK_ADMIN_CLIENT_ID
   value: atoll-admin
 {{ include "atoll.secretEnv" (list . "ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET" "keycloakAdminClientSecret") }}
+{{ include "atoll.secretEnv" (list . "ATOLL_TID_KEY" "tidKey") }}
 {{- with include "atoll.stripeApiBase" . }}
 - name: ATOLL_STRIPE_API_BASE
   value: {{ . | quote }}
@@ -330,18 +331,10 @@ capabilities:
   drop: [ALL]
 {{- end -}}
 
-{{/* Topology-aware routing for a Service spec: include "atoll.serviceTopology" $ */}}
-{{- define "atoll.serviceTopology" -}}
-{{- if semverCompare ">=1.31.0-0" .Capabilities.KubeVersion.Version }}
-trafficDistribution: PreferClose
-{{- end }}
-{{- end -}}
-
-{{- define "atoll.serviceTopologyAnnotations" -}}
-{{- if not (semverCompare ">=1.31.0-0" .Capabilities.KubeVersion.Version) }}
-annotations:
-  service.kubernetes.io/topology-mode: Auto
-{{- end }}
+{{/* "true" when Services can ask for topology-aware routing with spec.trafficDistribution (Kubernetes 1.31+);
+older clusters get the service.kubernetes.io/topology-mode annotation instead. */}}
+{{- define "atoll.preferClose" -}}
+{{- if semverCompare ">=1.31.0-0" .Capabilities.KubeVersion.Version }}true{{ end -}}
 {{- end -}}
 
 {{- define "atoll.secretChecksum" -}}

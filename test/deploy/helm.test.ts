@@ -1,0 +1,493 @@
+// The Helm chart, proven without a cluster: lint, render every scenario for the oldest and newest supported
+// Kubernetes, validate every document strictly against offline schemas, and check the properties the chart promises
+// (probes, hardening, network isolation, scaling, region, the local stack's configuration keys, bad values refused).
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiConfigSchema, WorkerConfigSchema, WriterConfigSchema } from '@atoll/config';
+import { appEnv, initEnv, versions } from '@atoll/stack';
+import {
+  TOOLS_TIMEOUT_MS,
+  chartDir,
+  component,
+  deployTools,
+  envOf,
+  helmTemplateFails,
+  initOnlyKeys,
+  kubeVersions,
+  kubeconform,
+  podTemplate,
+  randomSecrets,
+  readRepoFile,
+  removeScratch,
+  renderScenario,
+  run,
+  scratch,
+  secretsValuesFile,
+  syntheticStackContext,
+  workload,
+  workloads,
+  type ChartSecrets,
+  type Container,
+  type K8sDoc,
+  type Rendered,
+} from './support/deploy.js';
+import { startFakeKubeApi } from './support/fake-kube-api.js';
+
+const scenarios = ['defaults', 'external', 'distributed', 'region-eu-west-1', 'region-ap-southeast-2'] as const;
+type Scenario = (typeof scenarios)[number];
+const APPS = ['api', 'writer', 'cleanroom', 'init'] as const;
+
+const renders = new Map<string, Rendered>();
+const secrets = new Map<Scenario, ChartSecrets>();
+let newest = '';
+const r = (s: Scenario, version = newest) => renders.get(`${s}@${version}`)!;
+
+beforeAll(async () => {
+  deployTools();
+  newest = kubeVersions().at(-1)!;
+  for (const s of scenarios) secrets.set(s, randomSecrets());
+  await Promise.all(
+    scenarios.flatMap((s) => kubeVersions().map(async (v) => renders.set(`${s}@${v}`, await renderScenario(s, { kubeVersion: v, secrets: secrets.get(s)! })))),
+  );
+}, TOOLS_TIMEOUT_MS);
+
+afterAll(removeScratch);
+
+describe('helm lint', () => {
+  it.each(scenarios)('is clean for %s (--strict, no warnings)', async (s) => {
+    const file = secretsValuesFile(randomSecrets());
+    const res = await run(deployTools().helm, ['lint', '--strict', chartDir, '-f', `${chartDir}/ci/${s}-values.yaml`, '-f', file]);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).toContain('0 chart(s) failed');
+    expect(res.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+  });
+});
+
+describe('rendered manifests validate strictly against the Kubernetes OpenAPI schemas (offline)', () => {
+  it.each(scenarios)('%s, on every supported Kubernetes version', async (s) => {
+    for (const v of kubeVersions()) {
+      const { valid } = await kubeconform([r(s, v).file], v);
+      expect(valid).toBe(r(s, v).docs.length);
+      expect(valid).toBeGreaterThan(10);
+    }
+  });
+
+  it('the validator itself rejects an unknown field and a wrong type (so a pass means something)', async () => {
+    const bad = structuredClone(workload(r('defaults').docs, 'api'));
+    const container = podTemplate(bad).spec.containers[0] as Container & { imagePullPolicyy?: string };
+    container.imagePullPolicyy = 'Always';
+    (bad.spec as Record<string, unknown>).replicas = 'two';
+    const file = `${scratch}/bad-deployment.json`;
+    writeFileSync(file, JSON.stringify(bad));
+    await expect(kubeconform([file], newest)).rejects.toThrow(/imagePullPolicyy|replicas/);
+  });
+});
+
+describe('every workload', () => {
+  it.each(scenarios)('%s: probes, resources and a hardened securityContext on every container', (s) => {
+    for (const w of workloads(r(s).docs)) {
+      const { spec } = podTemplate(w);
+      const where = `${w.kind}/${w.metadata.name}`;
+      expect(spec.automountServiceAccountToken, where).toBe(false);
+      expect(spec.securityContext?.runAsNonRoot, where).toBe(true);
+      expect(spec.securityContext?.runAsUser, where).toBeGreaterThan(0);
+      expect(spec.securityContext?.seccompProfile, where).toEqual({ type: 'RuntimeDefault' });
+      for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+        const at = `${where} container ${c.name}`;
+        expect(c.securityContext?.allowPrivilegeEscalation, at).toBe(false);
+        expect(c.securityContext?.privileged ?? false, at).toBe(false);
+        expect(c.securityContext?.readOnlyRootFilesystem, at).toBe(true);
+        expect(c.securityContext?.capabilities?.drop, at).toContain('ALL');
+        expect(c.securityContext?.capabilities?.add ?? [], at).toEqual([]);
+        expect(c.resources?.requests?.cpu, at).toBeTruthy();
+        expect(c.resources?.requests?.memory, at).toBeTruthy();
+        expect(c.resources?.limits?.memory, at).toBeTruthy();
+        if (w.kind !== 'Job') {
+          expect(c.livenessProbe, `${at} liveness`).toBeDefined();
+          expect(c.readinessProbe, `${at} readiness`).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it('apps probe /healthz for liveness and /readyz for readiness on their own port', () => {
+    for (const app of ['api', 'writer', 'cleanroom']) {
+      const c = podTemplate(workload(r('defaults').docs, app)).spec.containers[0]!;
+      const port = app === 'api' ? 8080 : 8081;
+      expect(c.livenessProbe).toMatchObject({ httpGet: { path: '/healthz', port } });
+      expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/readyz', port } });
+      expect(c.ports?.[0]?.containerPort).toBe(port);
+      const env = envOf(c);
+      if (app === 'api') expect(env.ATOLL_API_PORT?.value).toBe('8080');
+      else expect([env.ATOLL_HEALTH_PORT?.value, env.ATOLL_HEALTH_HOST?.value]).toEqual(['8081', '0.0.0.0']);
+    }
+  });
+
+  it.each(scenarios)('%s: every image is pinned by tag, never "latest"', (s) => {
+    const images = workloads(r(s).docs).flatMap((w) => podTemplate(w).spec.containers.map((c) => c.image));
+    expect(images.length).toBeGreaterThan(3);
+    for (const image of images) {
+      const tag = /:([^:/]+)$/.exec(image)?.[1];
+      expect(tag, image).toBeTruthy();
+      expect(tag, image).not.toBe('latest');
+    }
+  });
+
+  it('third-party images carry the versions the local stack pins (packages/stack/src/versions.ts)', () => {
+    const imageOf = (comp: string) => podTemplate(workload(r('defaults').docs, comp)).spec.containers[0]!.image;
+    expect(imageOf('minio')).toBe(`atoll/minio:${versions.minio}`);
+    expect(imageOf('keycloak')).toBe(`atoll/keycloak:${versions.keycloak.version}`);
+    expect(imageOf('stripe-mock')).toBe(`atoll/stripe-mock:${versions.stripeMock}`);
+    expect(imageOf('postgresql')).toMatch(new RegExp(`^docker\\.io/library/postgres:${versions.debian.postgresMajor}\\.\\d+-bookworm$`));
+    const chart = readRepoFile('helm/atoll/Chart.yaml');
+    expect(chart).toContain(`atoll.io/minio-version: ${versions.minio}`);
+    expect(chart).toContain(`atoll.io/keycloak-version: ${versions.keycloak.version}`);
+    expect(chart).toContain(`atoll.io/stripe-mock-version: ${versions.stripeMock}`);
+  });
+
+  it('global.imageRegistry prefixes every image', async () => {
+    const { docs } = await renderScenario('defaults', { kubeVersion: newest, args: ['--set', 'global.imageRegistry=registry.example.com:5000/mirror'] });
+    for (const w of workloads(docs)) for (const c of podTemplate(w).spec.containers) expect(c.image).toMatch(/^registry\.example\.com:5000\/mirror\//);
+  });
+});
+
+describe('secrets', () => {
+  it.each(scenarios)('%s: no secret value appears outside the Secret, and no ConfigMap holds one', (s) => {
+    const values = Object.values(secrets.get(s)!);
+    const others = r(s).docs.filter((d) => d.kind !== 'Secret');
+    for (const d of others) {
+      const text = JSON.stringify(d);
+      for (const v of values) {
+        expect(text.includes(v), `${d.kind}/${d.metadata.name} contains a secret value`).toBe(false);
+        expect(text.includes(Buffer.from(v).toString('base64')), `${d.kind}/${d.metadata.name} contains a base64 secret`).toBe(false);
+      }
+    }
+    for (const cm of r(s).docs.filter((d) => d.kind === 'ConfigMap')) {
+      for (const [key, text] of Object.entries(cm.data ?? {})) {
+        // The realm file only names its secrets (placeholders resolved by Keycloak from the pod's environment).
+        for (const m of text.matchAll(/"secret"\s*:\s*"([^"]*)"/g)) expect(m[1], `${cm.metadata.name}/${key}`).toMatch(/^\$\{[A-Z0-9_]+\}$/);
+      }
+    }
+  });
+
+  it.each(scenarios)('%s: secret-looking variables come from the Secret, never from a literal value', (s) => {
+    for (const w of workloads(r(s).docs)) {
+      for (const c of podTemplate(w).spec.containers) {
+        for (const e of c.env ?? []) {
+          if (/(PASSWORD|SECRET|TOKEN|_KEY|_AUTH)$/.test(e.name) && e.name !== 'ATOLL_S3_ACCESS_KEY') {
+            expect(e.valueFrom?.secretKeyRef, `${w.metadata.name}/${c.name} ${e.name}`).toBeDefined();
+          }
+        }
+      }
+    }
+  });
+
+  it('the chart-made Secret holds exactly the values given, under the .env.example names', () => {
+    const s = secrets.get('defaults')!;
+    const secret = r('defaults').docs.find((d) => d.kind === 'Secret')!;
+    const decoded = Object.fromEntries(Object.entries(secret.data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+    expect(decoded.ATOLL_TID_KEY).toBe(s.tidKey);
+    expect(decoded.ATOLL_MINIO_KMS_SECRET_KEY).toBe(s.minioKmsSecretKey);
+    const exampleNames = [...readRepoFile('.env.example').matchAll(/^([A-Z0-9_]+)=change-me/gm)].map((m) => m[1]).sort();
+    expect(Object.keys(decoded).sort()).toEqual(exampleNames);
+  });
+
+  it('with secrets.existingSecret the chart makes no Secret and every reference points at the given one', async () => {
+    const { docs } = await renderScenario('defaults', { kubeVersion: newest, secrets: {}, args: ['--set', 'secrets.existingSecret=my-atoll-secrets'] });
+    expect(docs.filter((d) => d.kind === 'Secret')).toEqual([]);
+    const refs = workloads(docs).flatMap((w) => podTemplate(w).spec.containers.flatMap((c) => (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name] : []))));
+    expect(refs.length).toBeGreaterThan(20);
+    expect(new Set(refs)).toEqual(new Set(['my-atoll-secrets']));
+  });
+});
+
+describe('network policies', () => {
+  type Peer = { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: unknown; ipBlock?: { cidr: string } };
+  type Rule = { from?: Peer[]; to?: Peer[]; ports?: Array<{ port: number; protocol: string }> };
+  type Policy = { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress?: Rule[]; egress?: Rule[] };
+  const policies = (docs: K8sDoc[]) => docs.filter((d) => d.kind === 'NetworkPolicy').map((d) => d.spec as unknown as Policy);
+  const selects = (p: Policy, labels: Record<string, string>) => Object.entries(p.podSelector.matchLabels).every(([k, v]) => labels[k] === v);
+  const policyFor = (docs: K8sDoc[], comp: string) => {
+    const found = policies(docs).filter((p) => p.podSelector.matchLabels['app.kubernetes.io/component'] === comp);
+    expect(found, comp).toHaveLength(1);
+    return found[0]!;
+  };
+  const peerComponents = (rules: Rule[] | undefined, dir: 'from' | 'to') =>
+    new Set((rules ?? []).flatMap((rule) => (rule[dir] ?? []).flatMap((p) => (p.podSelector?.matchLabels && !p.namespaceSelector ? [p.podSelector.matchLabels['app.kubernetes.io/component']] : []))));
+
+  it.each(scenarios)('%s: every pod is isolated for ingress and egress by a policy', (s) => {
+    for (const w of workloads(r(s).docs)) {
+      const { labels } = podTemplate(w);
+      const mine = policies(r(s).docs).filter((p) => selects(p, labels));
+      expect(mine.length, `${w.kind}/${w.metadata.name}`).toBeGreaterThan(0);
+      expect(mine.flatMap((p) => p.policyTypes).sort(), w.metadata.name).toEqual(['Egress', 'Ingress']);
+    }
+  });
+
+  it('apps reach only what they need', () => {
+    const docs = r('defaults').docs;
+    expect(peerComponents(policyFor(docs, 'api').egress, 'to')).toEqual(new Set(['postgresql', 'redis', 'minio', 'keycloak', 'stripe-mock']));
+    for (const worker of ['writer', 'cleanroom']) {
+      expect(peerComponents(policyFor(docs, worker).egress, 'to')).toEqual(new Set(['postgresql', 'redis', 'minio']));
+      expect(policyFor(docs, worker).ingress ?? []).toEqual([]);
+    }
+    expect(peerComponents(policyFor(docs, 'init').egress, 'to')).toEqual(new Set(['postgresql', 'minio']));
+    expect(peerComponents(policyFor(docs, 'keycloak').egress, 'to')).toEqual(new Set(['postgresql']));
+    // Nothing but DNS leaves the namespace in the default install.
+    for (const p of policies(docs)) {
+      for (const rule of p.egress ?? []) {
+        for (const peer of rule.to ?? []) expect(peer.ipBlock, JSON.stringify(rule)).toBeUndefined();
+        if ((rule.to ?? []).some((peer) => peer.namespaceSelector)) expect(rule.ports?.every((port) => port.port === 53)).toBe(true);
+      }
+    }
+  });
+
+  it('PostgreSQL, Redis and MinIO accept only Atoll pods of this release, on their one port', () => {
+    const docs = r('defaults').docs;
+    const expected = { postgresql: ['api', 'writer', 'cleanroom', 'init', 'keycloak'], redis: ['api', 'writer', 'cleanroom'], minio: ['api', 'writer', 'cleanroom', 'init', 'minio'] };
+    for (const [comp, from] of Object.entries(expected)) {
+      const p = policyFor(docs, comp);
+      expect(peerComponents(p.ingress, 'from'), comp).toEqual(new Set(from));
+      for (const rule of p.ingress ?? []) {
+        expect(rule.from?.length, `${comp}: an empty "from" admits everyone`).toBeGreaterThan(0);
+        for (const peer of rule.from ?? []) {
+          expect(peer.namespaceSelector, comp).toBeUndefined();
+          expect(peer.ipBlock, comp).toBeUndefined();
+          expect(peer.podSelector?.matchLabels?.['app.kubernetes.io/instance'], comp).toBe('atoll');
+        }
+      }
+      if (comp !== 'minio') expect(p.egress ?? [], comp).toEqual([]);
+    }
+    // Not reachable from outside at the Service level either.
+    for (const svc of docs.filter((d) => d.kind === 'Service')) expect((svc.spec as { type?: string }).type ?? 'ClusterIP', svc.metadata.name).toBe('ClusterIP');
+    expect(docs.filter((d) => d.kind === 'Ingress')).toEqual([]);
+  });
+
+  it('the public S3 endpoint opens MinIO to the ingress controller only, and only when asked', () => {
+    const p = policyFor(r('distributed').docs, 'minio');
+    const outside = (p.ingress ?? []).flatMap((rule) => rule.from ?? []).filter((peer) => peer.namespaceSelector);
+    expect(outside).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} }]);
+    const ingress = r('distributed').docs.filter((d) => d.kind === 'Ingress').map((d) => d.metadata.name).sort();
+    expect(ingress).toEqual(['atoll-api', 'atoll-keycloak', 'atoll-minio']);
+  });
+
+  it('external services are reached only at the configured CIDRs and ports', () => {
+    const api = policyFor(r('external').docs, 'api');
+    const ext = (api.egress ?? []).filter((rule) => rule.to?.some((peer) => peer.ipBlock));
+    for (const rule of ext) expect(rule.to?.map((peer) => peer.ipBlock?.cidr)).toEqual(['10.20.0.0/16', '192.0.2.0/24']);
+    expect(new Set(ext.flatMap((rule) => rule.ports?.map((p) => p.port)))).toEqual(new Set([5432, 6380, 443]));
+  });
+});
+
+describe('scaling and disruption', () => {
+  it('writer and cleanroom scale with an HPA; api, writer and cleanroom have PodDisruptionBudgets', () => {
+    const docs = r('defaults').docs;
+    for (const app of ['writer', 'cleanroom']) {
+      const hpa = docs.find((d) => d.kind === 'HorizontalPodAutoscaler' && component(d) === app);
+      expect(hpa?.spec).toMatchObject({ scaleTargetRef: { kind: 'Deployment', name: `atoll-${app}` }, minReplicas: 2, maxReplicas: 8 });
+      expect(workload(docs, app).spec?.replicas, 'an HPA owns the replica count').toBeUndefined();
+    }
+    for (const app of ['api', 'writer', 'cleanroom']) {
+      const pdb = docs.find((d) => d.kind === 'PodDisruptionBudget' && component(d) === app);
+      expect(pdb?.spec).toMatchObject({ maxUnavailable: 1, selector: { matchLabels: { 'app.kubernetes.io/component': app } } });
+    }
+  });
+
+  it('distributed MinIO: 4 pods × 2 drives in one erasure-coded pool, with stable DNS and a PDB', () => {
+    const docs = r('distributed').docs;
+    const sts = workload(docs, 'minio', 'StatefulSet');
+    const spec = sts.spec as { replicas: number; podManagementPolicy: string; serviceName: string; volumeClaimTemplates: Array<{ metadata: { name: string }; spec: { storageClassName?: string } }> };
+    expect(spec.replicas).toBe(4);
+    expect(spec.podManagementPolicy).toBe('Parallel');
+    expect(spec.volumeClaimTemplates.map((v) => v.metadata.name)).toEqual(['data0', 'data1']);
+    expect(spec.volumeClaimTemplates.every((v) => v.spec.storageClassName === 'fast-ssd')).toBe(true);
+    const args = podTemplate(sts).spec.containers[0]!.args!;
+    expect(args).toContain('http://atoll-minio-{0...3}.atoll-minio-hl.atoll.svc.cluster.local/data{0...1}');
+    const headless = docs.find((d) => d.kind === 'Service' && d.metadata.name === spec.serviceName)!;
+    expect(headless.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    expect(docs.some((d) => d.kind === 'PodDisruptionBudget' && component(d) === 'minio')).toBe(true);
+    // Standalone: one pod, one volume, no pool URL.
+    const single = workload(r('defaults').docs, 'minio', 'StatefulSet');
+    expect(single.spec?.replicas).toBe(1);
+    expect(podTemplate(single).spec.containers[0]!.args).toContain('/data');
+  });
+});
+
+describe('region', () => {
+  it.each([
+    ['region-eu-west-1', 'eu-west-1'],
+    ['region-ap-southeast-2', 'ap-southeast-2'],
+  ] as const)('%s reaches every object, every S3 client, MinIO and the scheduler', (s, region) => {
+    for (const v of kubeVersions()) {
+      const docs = r(s, v).docs;
+      for (const d of docs) expect(d.metadata.labels?.['atoll.io/region'], `${d.kind}/${d.metadata.name}`).toBe(region);
+      for (const app of APPS) expect(envOf(podTemplate(workload(docs, app)).spec.containers[0]!).ATOLL_S3_REGION?.value, app).toBe(region);
+      expect(envOf(podTemplate(workload(docs, 'minio')).spec.containers[0]!).MINIO_SITE_REGION?.value).toBe(region);
+      for (const w of workloads(docs)) {
+        const terms = podTemplate(w).spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms;
+        expect(terms, w.metadata.name).toEqual([{ matchExpressions: [{ key: 'topology.kubernetes.io/region', operator: 'In', values: [region] }] }]);
+      }
+    }
+  });
+
+  it('services ask for topology-aware routing: trafficDistribution from 1.31, the annotation before', () => {
+    const [oldest, latest] = [kubeVersions()[0]!, newest];
+    for (const name of ['atoll-api', 'atoll-minio']) {
+      const on = (v: string) => r('defaults', v).docs.find((d) => d.kind === 'Service' && d.metadata.name === name)!;
+      expect((on(latest).spec as { trafficDistribution?: string }).trafficDistribution).toBe('PreferClose');
+      expect(on(oldest).metadata.annotations?.['service.kubernetes.io/topology-mode']).toBe('Auto');
+      expect((on(oldest).spec as { trafficDistribution?: string }).trafficDistribution).toBeUndefined();
+    }
+    // Without pinToRegion nothing is pinned (clusters without region labels still schedule).
+    for (const w of workloads(r('defaults').docs)) expect(podTemplate(w).spec.affinity, w.metadata.name).toBeUndefined();
+  });
+});
+
+describe('the apps get the local stack configuration', () => {
+  const stackKeys = {
+    api: Object.keys(appEnv(syntheticStackContext(), 'api')),
+    writer: Object.keys(appEnv(syntheticStackContext(), 'writer')),
+    cleanroom: Object.keys(appEnv(syntheticStackContext(), 'cleanroom')),
+    init: Object.keys(initEnv(syntheticStackContext())),
+  };
+  const schemaKeys = {
+    api: Object.keys(ApiConfigSchema.properties),
+    writer: Object.keys(WriterConfigSchema.properties),
+    cleanroom: Object.keys(WorkerConfigSchema.properties),
+    init: [...Object.keys(ApiConfigSchema.properties), ...initOnlyKeys()],
+  };
+
+  it.each(scenarios)('%s: every key the local stack sets, and only keys the app understands', (s) => {
+    for (const app of APPS) {
+      const c = podTemplate(workload(r(s).docs, app)).spec.containers[0]!;
+      const env = envOf(c);
+      const keys = Object.keys(env);
+      for (const k of stackKeys[app]) expect(keys, `${s}/${app} lacks ${k}`).toContain(k);
+      for (const k of keys) {
+        if (k.startsWith('SECRET_')) {
+          // Helpers for $(VAR) expansion only; each must actually be used that way.
+          expect(JSON.stringify(c.env), `${app}: ${k} unused`).toContain(`$(${k})`);
+        } else {
+          expect(schemaKeys[app], `${s}/${app}: ${k} is not a configuration key of ${app}`).toContain(k);
+        }
+      }
+      expect(env.ATOLL_S3_ACCESS_KEY?.value).toBe(`atoll-${app === 'init' ? 'api' : app}`);
+    }
+  });
+
+  it('least privilege: the TID key only where TIDs are computed; MinIO root credentials only in init and MinIO', () => {
+    const docs = r('defaults').docs;
+    const holders = (key: string) =>
+      workloads(docs)
+        .filter((w) => podTemplate(w).spec.containers.some((c) => (c.env ?? []).some((e) => e.valueFrom?.secretKeyRef?.key === key)))
+        .map(component)
+        .sort();
+    expect(holders('ATOLL_TID_KEY')).toEqual(['api', 'init', 'writer']);
+    expect(holders('ATOLL_MINIO_ROOT_PASSWORD')).toEqual(['init', 'minio']);
+    expect(holders('ATOLL_S3_WRITER_SECRET')).toEqual(['init', 'writer']);
+  });
+
+  it('the init job creates the Object-Lock license bucket and the service users', () => {
+    const env = envOf(podTemplate(workload(r('defaults').docs, 'init', 'Job')).spec.containers[0]!);
+    expect(env.ATOLL_INIT_LICENSE_BUCKET?.value).toBe('true');
+    expect(env.ATOLL_BUCKET_LICENSES?.value).toBe('atoll-licenses');
+    for (const k of ['ATOLL_S3_ROOT_USER', 'ATOLL_S3_ROOT_PASSWORD', 'ATOLL_INIT_S3_API_SECRET', 'ATOLL_INIT_S3_WRITER_SECRET', 'ATOLL_INIT_S3_CLEANROOM_SECRET']) {
+      expect(env[k]?.valueFrom?.secretKeyRef, k).toBeDefined();
+    }
+  });
+
+  it('external services replace the in-cluster ones everywhere', () => {
+    const docs = r('external').docs;
+    expect(workloads(docs).map(component).sort()).toEqual(['api', 'cleanroom', 'init', 'writer']);
+    const env = envOf(podTemplate(workload(docs, 'api')).spec.containers[0]!);
+    expect(env.ATOLL_S3_ENDPOINT?.value).toBe('https://s3.storage.example.com');
+    expect(env.ATOLL_S3_PUBLIC_ENDPOINT?.value).toBe('https://s3.example.com');
+    expect(env.ATOLL_DATABASE_URL?.value).toBe('postgres://atoll_app:$(SECRET_POSTGRES_APP_PASSWORD)@pg.internal.example.com:5432/atoll?sslmode=require');
+    expect(env.ATOLL_REDIS_URL?.value).toBe('rediss://:$(SECRET_REDIS_PASSWORD)@redis.internal.example.com:6380/0');
+    expect(env.ATOLL_KEYCLOAK_URL?.value).toBe('https://id.example.com');
+    expect(env.ATOLL_STRIPE_API_BASE?.value).toBe('https://api.stripe.com');
+    expect(env.ATOLL_API_URL?.value).toBe('https://atoll.example.com');
+  });
+
+  it('Keycloak imports the repository realm, with every placeholder in its environment', () => {
+    const docs = r('defaults').docs;
+    const realm = docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name === 'atoll-keycloak-realm')!.data!['atoll-realm.json']!;
+    expect(realm.trim()).toBe(readRepoFile('packages/stack/keycloak/atoll-realm.json').trim());
+    const kc = podTemplate(workload(docs, 'keycloak')).spec;
+    const c = kc.containers[0]!;
+    expect(c.args).toEqual(['start', '--optimized', '--import-realm']);
+    const env = envOf(c);
+    const placeholders = [...new Set([...realm.matchAll(/\$\{([A-Z0-9_]+)\}/g)].map((m) => m[1]!))];
+    expect(placeholders.sort()).toEqual(['ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET', 'ATOLL_OPERATOR_CLIENT_ID', 'ATOLL_OPERATOR_CLIENT_SECRET']);
+    for (const p of placeholders) expect(env[p], p).toBeDefined();
+    // The api's client secret and Keycloak's copy come from the same Secret key; the issuer is what the api checks.
+    const api = envOf(podTemplate(workload(docs, 'api')).spec.containers[0]!);
+    expect(env.ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET?.valueFrom).toEqual(api.ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET?.valueFrom);
+    expect(env.KC_HOSTNAME?.value).toBe(api.ATOLL_KEYCLOAK_URL?.value);
+    const mount = c.volumeMounts?.find((m) => m.mountPath === '/opt/keycloak/data/import');
+    expect(kc.volumes?.find((v) => v.name === mount?.name)?.configMap?.name).toBe('atoll-keycloak-realm');
+  });
+});
+
+describe('bad values fail the install with the name of the value', () => {
+  const ok = () => ['-f', secretsValuesFile(randomSecrets())];
+  const cases: Array<[string, string[], RegExp]> = [
+    ['missing region', [...ok()], /region is required/],
+    ['invalid region', ['--set', 'region=EU_West_1', ...ok()], /\/region.*does not match pattern/],
+    ['internal and external S3 both on', ['--set', 'region=eu-west-1', '--set', 'externalS3.enabled=true', '--set', 'externalS3.endpoint=https://s3.example.com', ...ok()], /minio\.enabled and externalS3\.enabled are both true/],
+    ['no object storage at all', ['--set', 'region=eu-west-1', '--set', 'minio.enabled=false', ...ok()], /minio\.enabled and externalS3\.enabled are both false/],
+    ['external Postgres without host', ['--set', 'region=eu-west-1', '--set', 'postgresql.enabled=false', '--set', 'externalPostgresql.enabled=true', ...ok()], /externalPostgresql\.host is required/],
+    ['missing secrets', ['--set', 'region=eu-west-1'], /secrets\.\w+ is required \(or set secrets\.existingSecret/],
+    ['example placeholders', ['--set', 'region=eu-west-1', '-f', `${chartDir}/examples/production-values.yaml`], /secrets\.\w+ still holds the example placeholder/],
+    ['short TID key', ['--set', 'region=eu-west-1', ...ok(), '--set', 'secrets.tidKey=short-but-not-32-characters'], /secrets\.tidKey must be at least 32 characters/],
+    ['malformed KMS key', ['--set', 'region=eu-west-1', ...ok(), '--set', 'secrets.minioKmsSecretKey=not-a-kms-key'], /secrets\.minioKmsSecretKey must look like/],
+    ['image tag latest', ['--set', 'region=eu-west-1', ...ok(), '--set', 'images.api.tag=latest'], /\/images\/api\/tag/],
+    ['unknown value (typo)', ['--set', 'region=eu-west-1', ...ok(), '--set', 'regoin=eu-west-1'], /additional properties 'regoin'/],
+    ['wrong environment', ['--set', 'region=eu-west-1', ...ok(), '--set', 'environment=prod'], /\/environment/],
+    ['too small an erasure set', ['--set', 'region=eu-west-1', ...ok(), '--set', 'minio.mode=distributed', '--set', 'minio.distributed.replicas=2'], /minio\.distributed\.replicas × minio\.distributed\.drivesPerNode must be at least 4/],
+    ['ingress without host', ['--set', 'region=eu-west-1', ...ok(), '--set', 'ingress.enabled=true'], /ingress\.host is required/],
+    ['no Stripe at all', ['--set', 'region=eu-west-1', ...ok(), '--set', 'stripeMock.enabled=false', '--set', 'stripe.apiBase='], /stripe\.apiBase is required/],
+    ['negative replicas', ['--set', 'region=eu-west-1', ...ok(), '--set', 'api.replicas=0'], /\/api\/replicas/],
+  ];
+  it.each(cases)('%s', async (_name, args, message) => {
+    expect(await helmTemplateFails(args)).toMatch(message);
+  });
+
+  it('each example placeholder is named on its own', async () => {
+    for (const key of ['tidKey', 's3RootPassword', 'operatorClientSecret'] as const) {
+      const s = { ...randomSecrets(), [key]: 'change-me-but-long-enough-to-pass-the-length-check' };
+      expect(await helmTemplateFails(['--set', 'region=eu-west-1', '-f', secretsValuesFile(s)])).toContain(`secrets.${key} still holds the example placeholder`);
+    }
+  });
+});
+
+describe('helm install --dry-run (against a stand-in API server)', () => {
+  it('prints NOTES that tell a new user what to do next', async () => {
+    await using api = await startFakeKubeApi(scratch);
+    const env = { ...process.env, KUBECONFIG: api.kubeconfig, HELM_CACHE_HOME: `${scratch}/helm-cache`, HELM_CONFIG_HOME: `${scratch}/helm-config` };
+    const install = (args: string[]) => run(deployTools().helm, ['install', 'atoll', chartDir, '--dry-run=client', '--disable-openapi-validation', '--namespace', 'atoll', ...args], { env });
+
+    const res = await install(['-f', `${chartDir}/ci/defaults-values.yaml`, '-f', secretsValuesFile(randomSecrets())]);
+    expect(res.code, res.stderr).toBe(0);
+    const notes = res.stdout.slice(res.stdout.indexOf('NOTES:'));
+    expect(notes).toContain('kubectl -n atoll wait --for=condition=complete job -l app.kubernetes.io/instance=atoll,app.kubernetes.io/component=init');
+    expect(notes).toContain('kubectl -n atoll port-forward svc/atoll-api 8080:8080');
+    expect(notes).toContain("kubectl -n atoll get secret atoll-secrets -o jsonpath='{.data.ATOLL_OPERATOR_CLIENT_SECRET}'");
+    expect(notes).toContain('/realms/atoll/protocol/openid-connect/token');
+    expect(notes).toContain('WARNING: billing goes to stripe-mock');
+
+    const ext = await install(['-f', `${chartDir}/ci/external-values.yaml`, '-f', secretsValuesFile(randomSecrets())]);
+    expect(ext.code, ext.stderr).toBe(0);
+    expect(ext.stdout).toContain('export ATOLL_API_URL=https://atoll.example.com');
+    expect(ext.stdout).toContain('over S3 at: https://s3.example.com');
+    expect(ext.stdout).toContain('import helm/atoll/files/atoll-realm.json');
+    expect(ext.stdout).not.toContain('stripe-mock');
+
+    const bad = await install(['--set', 'region=not_a_region', '-f', secretsValuesFile(randomSecrets())]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/\/region.*does not match pattern/);
+    const example = await install(['-f', `${chartDir}/examples/production-values.yaml`]);
+    expect(example.code).not.toBe(0);
+    expect(example.stderr).toMatch(/secrets\.\w+ still holds the example placeholder/);
+  });
+});
