@@ -16,10 +16,11 @@ export interface BenchResult {
   samples: { atoll: number[]; baseline: number[] };
 }
 
-export async function time(fn: () => Promise<void>): Promise<number> {
+/** Wall time of `fn`, unless it returns its own measurement in seconds (e.g. a child process timing its work). */
+export async function time(fn: () => Promise<void | number>): Promise<number> {
   const start = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - start) / 1e9;
+  const own = await fn();
+  return typeof own === 'number' ? own : Number(process.hrtime.bigint() - start) / 1e9;
 }
 
 export function median(xs: number[]): number {
@@ -34,8 +35,9 @@ export async function compare(opts: {
   params: Record<string, string | number>;
   baseline: string;
   repeats: number;
-  runBaseline: (i: number) => Promise<void>;
-  runAtoll: (i: number) => Promise<void>;
+  /** May return its own measurement in seconds instead of being timed from outside. */
+  runBaseline: (i: number) => Promise<void | number>;
+  runAtoll: (i: number) => Promise<void | number>;
   target?: number;
 }): Promise<BenchResult> {
   const atoll: number[] = [];

@@ -1,19 +1,39 @@
-// `npm run bench`: starts the local stack's services, runs each benchmark beside its baseline, prints a table and
-// writes bench/results/latest.json. Sizes and repeats: BENCH_SIZES_MB (comma list), BENCH_REPEATS.
+// `npm run bench`: makes sure the local stack's services run (reusing a healthy stack as the tests do), runs each
+// benchmark beside its baseline, prints a table and writes bench/results/latest.json.
+// BENCH_SIZES_MB (comma list, default 10; 1000 for the ≥ 1 GB ingest is opt-in: ~4.5 min per repeat on 2 cores), BENCH_REPEATS (3),
+// BENCH_THREADS (2), BENCH_COMMITS (commits per throughput run, 64), BENCH_SMALL_APPENDS (1000),
+// BENCH_ONLY (comma list of ingest,commits,compaction,tokens,licenses).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { paths, readStackEnvFile, up } from '@atoll/stack';
+import { paths, readStackEnvFile, status, up } from '@atoll/stack';
+import { benchCommits } from './commits.bench.js';
+import { benchCompaction } from './compaction.bench.js';
 import { printTable, writeResults, type BenchResult } from './harness.js';
-import { benchIngestCsv } from './ingest-csv.bench.js';
+import { benchIngest } from './ingest.bench.js';
 
-const sizesMb = (process.env.BENCH_SIZES_MB ?? '10,100').split(',').map(Number).filter((n) => n > 0);
+const sizesMb = (process.env.BENCH_SIZES_MB ?? '10').split(',').map(Number).filter((n) => n > 0);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const threads = Number(process.env.BENCH_THREADS ?? 2);
+const commits = Number(process.env.BENCH_COMMITS ?? 64);
+const appends = Number(process.env.BENCH_SMALL_APPENDS ?? 1000);
+// Every benchmark unless BENCH_ONLY names some.
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+const want = (name: string): boolean => only === null || only.has(name);
 
-await up({ apps: false });
+const current = await status().catch(() => []);
+if (!(current.length > 0 && current.every((s) => s.healthy))) await up({ apps: false });
 const env = readStackEnvFile(paths.envFile);
 const workDir = join(process.env.BENCH_WORK_DIR ?? tmpdir(), 'atoll-bench');
 const results: BenchResult[] = [];
-results.push(...(await benchIngestCsv({ env, workDir, sizesMb, repeats, threads })));
+const report = (rs: BenchResult[]): void => {
+  results.push(...rs);
+  printTable(rs);
+  process.stdout.write('\n');
+};
+if (want('ingest')) report(await benchIngest({ env, workDir, sizesMb, repeats, threads }));
+if (want('commits')) report(await benchCommits({ env, workDir, repeats, commits }));
+if (want('compaction')) report(await benchCompaction({ env, workDir, repeats, appends, rowsPerAppend: 100, threads }));
+if (want('tokens')) report(await (await import('./tokens.bench.js')).benchTokens({ env, requests: Number(process.env.BENCH_TOKEN_REQUESTS ?? 1000), concurrency: 100, repeats }));
+if (want('licenses')) report(await (await import('./licenses.bench.js')).benchLicenses({ env, repeats, licenses: Number(process.env.BENCH_LICENSES ?? 300), stored: Number(process.env.BENCH_LICENSES_STORED ?? 1_000_000), concurrency: 8 }));
 printTable(results);
 process.stdout.write(`\nwritten to ${await writeResults(results)}\n`);

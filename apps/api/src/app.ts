@@ -11,6 +11,12 @@ import { healthRoutes } from './routes/health.js';
 import { operatorRoutes } from './routes/operator/index.js';
 import { providerRoutes } from './routes/provider/index.js';
 import { consumerRoutes } from './routes/consumer/index.js';
+import { icebergRoutes } from './routes/iceberg/index.js';
+import { deviceRoutes } from './routes/devices/index.js';
+import { oauthRoutes } from './routes/oauth/index.js';
+import { licenseRoutes } from './routes/licenses/index.js';
+import { logRoutes } from './routes/log/index.js';
+import { uploadRoute } from './uploads/route.js';
 
 export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Logger }): Promise<FastifyInstance> {
   const app = Fastify({
@@ -42,8 +48,14 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   await app.register(healthRoutes(config, deps, metrics));
-  await app.register(operatorRoutes(deps));
+  await app.register(operatorRoutes(deps, config));
   await app.register(providerRoutes(config, deps, metrics));
   await app.register(consumerRoutes(config, deps));
+  await app.register(icebergRoutes(config, deps));
+  await app.register(deviceRoutes(config, deps));
+  await app.register(oauthRoutes(config, deps));
+  await app.register(licenseRoutes(config, deps));
+  await app.register(logRoutes(config, deps));
+  await app.register(uploadRoute(config, deps, metrics));
   return app;
 }

@@ -1,7 +1,9 @@
-// Bearer-token authentication (Keycloak client-credentials tokens) and role checks, as Fastify hooks.
+// Bearer-token authentication as Fastify hooks: Keycloak client-credentials tokens with role checks, and Atoll-issued
+// device tokens with scope checks and the Redis deny-list that makes a revoked device's live tokens fail at once.
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import type { Redis } from 'ioredis';
 import { AtollError } from '@atoll/errors';
-import type { Principal, Role } from '@atoll/identity';
+import type { ClientPrincipal, DevicePrincipal, DeviceScope, Principal, Role } from '@atoll/identity';
 import type { ApiDeps } from './deps.js';
 
 declare module 'fastify' {
@@ -29,7 +31,66 @@ export function requireRole(deps: Pick<ApiDeps, 'verifier'>, ...roles: Role[]): 
   };
 }
 
-export function principalOf(request: FastifyRequest): Principal {
+const denyKey = (deviceId: string) => `atoll:device-revoked:${deviceId}`;
+
+/**
+ * Puts a device on the deny-list for longer than any token it holds can live. Postgres (`devices.revoked_at`) stays the
+ * record: token issuance checks it, so a lost Redis can at worst let already-issued tokens run out their ≤ 15 minutes.
+ */
+export async function denyDevice(redis: Redis, deviceId: string, ttlSec: number): Promise<void> {
+  await redis.set(denyKey(deviceId), '1', 'EX', ttlSec + 60);
+}
+
+/** Verifies an Atoll device token: signature, issuer, audience, type, expiry, scope, and the deny-list. */
+/** Without `scope`, any live device token is accepted. */
+export async function verifyDeviceToken(deps: Pick<ApiDeps, 'deviceTokens' | 'redis'>, token: string, scope?: DeviceScope): Promise<DevicePrincipal> {
+  const { jti: _jti, exp: _exp, ...principal } = await deps.deviceTokens.verifyAccessToken(token);
+  if (scope && !principal.scopes.includes(scope)) throw new AtollError('INSUFFICIENT_SCOPE', `this operation needs the ${scope} scope`);
+  let denied: number;
+  try {
+    denied = await deps.redis.exists(denyKey(principal.deviceId));
+  } catch (e) {
+    // Fail closed: without the deny-list a revoked device could not be told apart.
+    throw new AtollError('DEPENDENCY_UNAVAILABLE', 'revocation list', { cause: e });
+  }
+  if (denied > 0) throw new AtollError('DEVICE_REVOKED');
+  return principal;
+}
+
+/**
+ * An onRequest hook for routes devices and backends share: an Atoll device token carrying `scope` (principal kind
+ * `device`), or a Keycloak token carrying one of `roles` (kind `client`). The token's issuer picks the verifier.
+ */
+export function requireDeviceOrRole(
+  deps: Pick<ApiDeps, 'verifier' | 'deviceTokens' | 'redis'>,
+  opts: { scope: DeviceScope; roles: Role[] },
+): onRequestAsyncHookHandler {
+  const roleCheck = requireRole(deps, ...opts.roles);
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const token = bearerToken(request);
+    if (deps.deviceTokens.isOwnToken(token)) {
+      request.principal = await verifyDeviceToken(deps, token, opts.scope);
+      return;
+    }
+    await roleCheck.call(request.server, request, reply);
+  };
+}
+
+/** The client (Keycloak) principal of a request; devices are refused where only backends may act. */
+export function principalOf(request: FastifyRequest): ClientPrincipal {
+  const p = request.principal;
+  if (!p) throw new AtollError('UNAUTHENTICATED');
+  if (p.kind !== 'client') throw new AtollError('FORBIDDEN', 'a device token cannot be used here');
+  return p;
+}
+
+/** Whoever the hook admitted: a backend client or a device. */
+export function anyPrincipalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new AtollError('UNAUTHENTICATED');
   return request.principal;
+}
+
+/** The provider a request acts for: the device's provider, or the calling provider's org. */
+export function providerIdOf(principal: Principal): string {
+  return principal.kind === 'device' ? principal.providerId : principal.orgId;
 }

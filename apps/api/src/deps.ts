@@ -1,7 +1,7 @@
 // The api's collaborators, built once from config and closed on shutdown. Tests build the same thing.
 import type { ApiConfig } from '@atoll/config';
 import { createPool, type Pool } from '@atoll/db';
-import { KeycloakClientAdmin, KeycloakVerifier } from '@atoll/identity';
+import { DeviceTokenIssuer, KeycloakClientAdmin, KeycloakVerifier, SigningKeyRing } from '@atoll/identity';
 import { Producer, redisConnection } from '@atoll/queue';
 import { MinioAdmin, ObjectStore, type StorageAdmin } from '@atoll/storage';
 import type { Redis } from 'ioredis';
@@ -17,6 +17,8 @@ export interface ApiDeps {
   storageAdmin: StorageAdmin;
   verifier: KeycloakVerifier;
   clientAdmin: KeycloakClientAdmin;
+  /** Atoll's own issuer of device access tokens and registration attestations (SPEC §2, §5). */
+  deviceTokens: DeviceTokenIssuer;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export function createDeps(config: Config): ApiDeps {
     clientId: config.ATOLL_KEYCLOAK_ADMIN_CLIENT_ID,
     clientSecret: config.ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET,
   });
+  const deviceTokens = new DeviceTokenIssuer({ keys: new SigningKeyRing({ sql: pool, secret: config.ATOLL_TID_KEY }), issuer: config.ATOLL_API_URL });
   return {
     pool,
     redis,
@@ -42,6 +45,7 @@ export function createDeps(config: Config): ApiDeps {
     storageAdmin,
     verifier,
     clientAdmin,
+    deviceTokens,
     async close() {
       await producer.close();
       redis.disconnect();

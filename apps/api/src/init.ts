@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   }
 
   const admin = new MinioAdmin(root);
-  const buckets: BucketNames = { staging: config.ATOLL_BUCKET_STAGING, lake: config.ATOLL_BUCKET_LAKE, cleanroomPrefix: config.ATOLL_BUCKET_CLEANROOM_PREFIX };
+  const buckets: BucketNames = { staging: config.ATOLL_BUCKET_STAGING, lake: config.ATOLL_BUCKET_LAKE, cleanroomPrefix: config.ATOLL_BUCKET_CLEANROOM_PREFIX, licenses: config.ATOLL_BUCKET_LICENSES };
   const users: Array<{ user: string; secret: string; policy: PolicyDocument }> = [
     { user: 'atoll-api', secret: config.ATOLL_INIT_S3_API_SECRET, policy: apiServicePolicy(buckets) },
     { user: 'atoll-writer', secret: config.ATOLL_INIT_S3_WRITER_SECRET, policy: writerServicePolicy(buckets) },

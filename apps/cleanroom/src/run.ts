@@ -9,7 +9,7 @@ import { Duck, gateSelect, literal } from '@atoll/duck';
 import { AtollError } from '@atoll/errors';
 import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, duckdbSelectList, newDataFileUri, planChanges } from '@atoll/iceberg';
 import type { Lake} from '@atoll/lake';
-import { cleanroomTableId, loadPublished, tableLocation, withSandboxedSelect, type DatasetInput } from '@atoll/lake';
+import { cleanroomTableId, loadPublished, tableLocation, withSandboxedSelect, type DatasetInput, type SchemaColumn } from '@atoll/lake';
 import type { Logger } from '@atoll/log';
 import { UnrecoverableError, type Job, type SubscriptionRunJob } from '@atoll/queue';
 import { parseS3Uri } from '@atoll/storage';
@@ -58,7 +58,9 @@ export async function processSubscriptionRun(ctx: CleanroomContext, job: Job<Sub
     );
     const since = previous.rows[0]?.source_snapshots ?? null;
 
-    const { rows: known } = await ctx.pool.query<{ name: string }>('SELECT name FROM datasets');
+    const { rows: known } = await ctx.pool.query<{ name: string; columns: SchemaColumn[] }>(
+      'SELECT d.name, s.columns FROM datasets d JOIN table_schemas s ON s.id = d.schema_id',
+    );
     const probe = await Duck.open({ memoryLimit: '64MB', threads: 1 });
     let tables: string[];
     try {
@@ -66,7 +68,7 @@ export async function processSubscriptionRun(ctx: CleanroomContext, job: Job<Sub
     } finally {
       probe.close();
     }
-    const datasets = await loadPublished(ctx.lake, tables);
+    const datasets = await loadPublished(ctx.lake, known.filter((k) => tables.includes(k.name)));
     const snapshotsNow: Record<string, string> = {};
     for (const d of datasets) if (d.table?.metadata['current-snapshot-id'] != null) snapshotsNow[d.name] = String(d.table.metadata['current-snapshot-id']);
 

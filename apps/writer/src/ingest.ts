@@ -1,11 +1,13 @@
-// The batch writer: a staged upload becomes one Parquet file (DuckDB, with Iceberg field ids) committed to the
-// provider's raw table; then the prepare stage is queued. Idempotent: the commit carries the upload id.
+// The batch writer: a staged upload becomes one Parquet file (DuckDB, with Iceberg field ids) in the provider's raw
+// table location, recorded as pending; the table's metadata writer (batch.ts) commits it with others in one snapshot,
+// marks the upload loaded and queues prepare. Idempotent: one pending file per upload.
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pool } from '@atoll/db';
-import { FileDoesNotMatchSchemaError, loadFileIntoTable, rawTableId, tableLocation, type Lake, type SchemaColumn } from '@atoll/lake';
+import { FileDoesNotMatchSchemaError, rawTableId, tableLocation, writeDataFileForTable, type Lake, type SchemaColumn } from '@atoll/lake';
 import type { Logger } from '@atoll/log';
-import { jobs, UnrecoverableError, type IngestJob, type Job, type Producer } from '@atoll/queue';
+import { UnrecoverableError, type IngestJob, type Job, type Producer } from '@atoll/queue';
+import { enqueueCommit, recordPendingFile } from './batch.js';
 
 export interface WriterContext {
   pool: Pool;
@@ -16,6 +18,8 @@ export interface WriterContext {
   stagingBucket: string;
   lakeBucket: string;
   memoryLimit: string;
+  /** Delay of the per-table commit job, so uploads arriving together share one snapshot. */
+  commitDelayMs?: number;
 }
 
 async function reject(ctx: WriterContext, uploadId: string, reason: string): Promise<never> {
@@ -24,13 +28,22 @@ async function reject(ctx: WriterContext, uploadId: string, reason: string): Pro
   throw new UnrecoverableError(reason);
 }
 
-export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Promise<{ snapshotId: string }> {
+/**
+ * `snapshotId` is set when the upload was already loaded (a retried job); otherwise the file is pending and
+ * `commitJobId` names the commit job that will make it part of a snapshot.
+ */
+export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Promise<{ snapshotId: string | null; commitJobId?: string }> {
   const { uploadId, providerId, table, stagingKey } = job.data;
   const { rows } = await ctx.pool.query<{ status: string; snapshot_id: string | null }>('SELECT status, snapshot_id FROM uploads WHERE id = $1', [uploadId]);
   const upload = rows[0];
   if (!upload) throw new UnrecoverableError(`upload ${uploadId} is not recorded (its request failed); nothing to ingest`);
   if (upload.status === 'loaded' && upload.snapshot_id) return { snapshotId: upload.snapshot_id };
   if (upload.status === 'rejected') throw new UnrecoverableError(`upload ${uploadId} was rejected`);
+
+  const id = rawTableId(providerId, table);
+  // Retried after the file was recorded (the staging object may be gone already): only make sure a commit is queued.
+  const already = await ctx.pool.query('SELECT 1 FROM pending_data_files WHERE upload_id = $1', [uploadId]);
+  if (already.rows.length > 0) return { snapshotId: null, commitJobId: await enqueueCommit(ctx, id) };
 
   const schemaRows = await ctx.pool.query<{ columns: SchemaColumn[]; dataset: string }>(
     `SELECT columns, dataset FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`,
@@ -45,11 +58,9 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
   try {
     const input = join(dir, `input.${job.data.format}`);
     await ctx.lake.store.downloadFile(ctx.stagingBucket, stagingKey, input);
-
-    const id = rawTableId(providerId, table);
-    let loaded;
+    let dataFile;
     try {
-      loaded = await loadFileIntoTable({
+      ({ dataFile } = await writeDataFileForTable({
         lake: ctx.lake,
         id,
         location: tableLocation(ctx.lakeBucket, id),
@@ -58,20 +69,20 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
         format: job.data.format,
         workDir: dir,
         memoryLimit: ctx.memoryLimit,
-        commitId: `upload:${uploadId}`,
-      });
+      }));
     } catch (e) {
       if (e instanceof FileDoesNotMatchSchemaError) return await reject(ctx, uploadId, e.message);
       throw e;
     }
-    const { commit, dataFile } = loaded;
-    const snapshotId = String(commit.snapshotId);
-    await ctx.pool.query(`UPDATE uploads SET status = 'loaded', snapshot_id = $2, finished_at = now() WHERE id = $1`, [uploadId, snapshotId]);
-    ctx.log.info({ op: 'ingest.file.loaded', uploadId, table, records: dataFile.recordCount, snapshotId, alreadyCommitted: commit.alreadyCommitted }, 'upload committed to raw table');
-    await ctx.producer.enqueue(jobs.prepare, { v: 1, providerId, table, dataset: approved.dataset, rawSnapshotId: snapshotId });
-    // Staging holds data only until it is in the lake.
+    const { recorded, commitJobId } = await recordPendingFile(ctx, { id, dataFile, uploadId });
+    if (!recorded) {
+      // A concurrent run of this job recorded its own file first; ours is referenced by nothing.
+      await ctx.lake.io.delete(dataFile.filePath).catch(() => undefined);
+    }
+    ctx.log.info({ op: 'ingest.file.staged', uploadId, table, records: dataFile.recordCount, commitJobId }, 'upload written to the lake, commit queued');
+    // Staging holds data only until it is in the lake (the pending row now owns the Parquet file).
     await ctx.lake.store.removeObject(ctx.stagingBucket, stagingKey).catch(() => undefined);
-    return { snapshotId };
+    return { snapshotId: null, commitJobId };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,18 +1,23 @@
-// Entry point of the writer: ingest (staging → raw table) and prepare (raw → published dataset) workers.
+// Entry point of the writer: ingest (staging → lake file), commit (pending files → one snapshot per table), prepare
+// (raw → published dataset) and maintenance (per-table job schedulers) workers.
 import { join } from 'node:path';
 import { WriterConfigSchema, loadConfig } from '@atoll/config';
 import { createPool } from '@atoll/db';
 import { Lake } from '@atoll/lake';
 import { createLogger } from '@atoll/log';
-import { Producer, jobs, redisConnection, startWorker } from '@atoll/queue';
+import { Producer, commitJobs, jobs, redisConnection, startWorker } from '@atoll/queue';
 import { onShutdown, startHealthServer } from '@atoll/runtime';
 import { ObjectStore } from '@atoll/storage';
+import { processCommit, type MetadataWriterContext } from './batch.js';
 import { processIngest, type WriterContext } from './ingest.js';
+import { processMaintenance, scheduleAllMaintenance, scheduleTableMaintenance, type MaintenanceContext } from './maintenance.js';
+import { lakeMaintenanceTasks } from './maintenance-tasks.js';
 import { processPrepare } from './prepare.js';
 
 const config = loadConfig(WriterConfigSchema);
 const log = createLogger({ name: 'writer', level: config.ATOLL_LOG_LEVEL });
-const pool = createPool(config.ATOLL_DATABASE_URL, { max: 4 + config.ATOLL_WORKER_CONCURRENCY, applicationName: 'atoll-writer' });
+// Commit and prepare jobs each hold a connection for their whole run and need a second one meanwhile.
+const pool = createPool(config.ATOLL_DATABASE_URL, { max: 4 + 3 * config.ATOLL_WORKER_CONCURRENCY, applicationName: 'atoll-writer' });
 const store = new ObjectStore({ endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ACCESS_KEY, secretKey: config.ATOLL_S3_SECRET_KEY });
 const redis = redisConnection(config.ATOLL_REDIS_URL);
 const workerRedis = redisConnection(config.ATOLL_REDIS_URL, { forWorker: true });
@@ -28,8 +33,24 @@ const ctx: WriterContext = {
   memoryLimit: config.ATOLL_QUERY_MEMORY_LIMIT,
 };
 
+const scheduled = new Set<string>();
+const commitCtx: MetadataWriterContext = {
+  ...ctx,
+  // A table's first commit in this process makes sure it has a maintenance scheduler (new tables get one here).
+  onTableCommitted: async (id) => {
+    const key = [...id.namespace, id.name].join('.');
+    if (scheduled.has(key)) return;
+    await scheduleTableMaintenance(ctx, id);
+    scheduled.add(key);
+  },
+};
+const maintenanceCtx: MaintenanceContext = { ...ctx, tasks: lakeMaintenanceTasks, workDir: join(config.ATOLL_WORK_DIR, 'maintenance') };
+
 const workers = [
   startWorker(jobs.ingest, (job) => processIngest(ctx, job), { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY }),
+  startWorker(commitJobs.commit, (job) => processCommit(commitCtx, job), { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY }),
+  // Maintenance rewrites whole tables: one at a time per replica keeps it from starving ingest.
+  startWorker(commitJobs.maintenance, (job) => processMaintenance(maintenanceCtx, job), { connection: workerRedis, concurrency: 1 }),
   startWorker(jobs.prepare, (job) => processPrepare({ ...ctx, tidKey: config.ATOLL_TID_KEY }, job), { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY }),
 ];
 for (const w of workers) {
@@ -45,6 +66,8 @@ const health = await startHealthServer({
     return (await redis.ping()) === 'PONG' && workers.every((w) => w.isRunning());
   },
 });
+const maintained = await scheduleAllMaintenance(ctx);
+log.info({ op: 'writer.maintenance.scheduled', tables: maintained }, 'maintenance schedulers upserted');
 log.info({ op: 'writer.started', concurrency: config.ATOLL_WORKER_CONCURRENCY }, 'writer workers running');
 
 onShutdown({

@@ -45,6 +45,16 @@ export const ApiConfigSchema = Type.Composite([
     ATOLL_STRIPE_API_BASE: Type.Optional(Url),
     ATOLL_MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
     ATOLL_MAX_UPLOAD_RECORDS: Type.Integer({ minimum: 1, default: 100_000 }),
+    /** HMAC key of TIDs (decision 8), the same as the writer's; also the root the token-key encryption key is derived from. */
+    ATOLL_TID_KEY: Type.String({ minLength: 32 }),
+    /** Seals the log's and providers' Ed25519 private keys at rest; when unset, a key HKDF-derived from ATOLL_TID_KEY. */
+    ATOLL_SIGNING_KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 32 })),
+    /** The Object-Lock (WORM) bucket of raw license log entries. */
+    ATOLL_BUCKET_LICENSES: Type.String({ default: 'atoll-licenses', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
+    /** The transparency log's origin line and checkpoint key name (C2SP tlog-checkpoint); never change it once used. */
+    ATOLL_LOG_ORIGIN: Type.String({ default: 'atoll.local/licenses', pattern: '^[A-Za-z0-9._/:-]{1,200}$' }),
+    /** COMPLIANCE-mode retention of archived entries, counted from a license's expiry (revocations: from logging). */
+    ATOLL_LICENSE_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36500, default: 3650 }),
   }),
 ]);
 

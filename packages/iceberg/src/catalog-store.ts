@@ -1,5 +1,5 @@
 // The table → current-metadata-location pointer, swapped atomically on commit (Postgres in production, memory in tests).
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { InvalidInputError, TableAlreadyExistsError } from './errors.js';
 
 export interface TableIdentifier {
@@ -139,5 +139,50 @@ export class PgCatalogStore implements CatalogStore {
     validateIdentifier(id);
     const res = await this.pool.query('DELETE FROM iceberg_tables WHERE namespace = $1 AND name = $2', [namespaceKey(id.namespace), id.name]);
     return res.rowCount === 1;
+  }
+}
+
+/** Runs inside the swap's transaction after the pointer moved; returning false rolls the swap back (a conflict). */
+export type SwapHook = (
+  tx: Pick<PoolClient, 'query'>,
+  swap: { id: TableIdentifier; expected: string; next: string },
+) => Promise<boolean>;
+
+/**
+ * A PgCatalogStore whose compare-and-swap also runs `hook` in the same Postgres transaction, so bookkeeping that must
+ * change exactly when a snapshot becomes current (e.g. "these pending files are now committed") cannot drift from the
+ * table: after a crash either both happened or neither did.
+ */
+export class TransactionalPgCatalogStore extends PgCatalogStore {
+  constructor(
+    private readonly txPool: Pick<Pool, 'query' | 'connect'>,
+    private readonly hook: SwapHook,
+  ) {
+    super(txPool);
+  }
+
+  override async compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
+    validateIdentifier(id);
+    const client = await this.txPool.connect();
+    try {
+      await client.query('BEGIN');
+      const res = await client.query(
+        `UPDATE iceberg_tables
+            SET metadata_location = $4, previous_metadata_location = metadata_location, updated_at = now()
+          WHERE namespace = $1 AND name = $2 AND metadata_location = $3`,
+        [namespaceKey(id.namespace), id.name, expected, next],
+      );
+      if (res.rowCount !== 1 || !(await this.hook(client, { id, expected, next }))) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      await client.query('COMMIT');
+      return true;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 }

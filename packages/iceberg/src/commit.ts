@@ -101,7 +101,8 @@ export async function loadTable(opts: { io: ObjectIO; catalog: CatalogStore; id:
 }
 
 /** Writes `metadata/vN.metadata.json` for the first free N ≥ `from` (create-if-absent), returning its location. */
-async function writeNewMetadataVersion(io: ObjectIO, metadata: TableMetadata, from: number): Promise<string | null> {
+// Exported for maintenance.ts / evolution.ts (metadata-only commits); not part of the package's public surface.
+export async function writeNewMetadataVersion(io: ObjectIO, metadata: TableMetadata, from: number): Promise<string | null> {
   const bytes = serializeTableMetadataBytes(metadata);
   for (let v = from; v < from + MAX_VERSION_PROBES; v++) {
     const location = `${metadataDir(metadata)}/v${v}.metadata.json`;
@@ -282,10 +283,17 @@ export async function planChanges(opts: {
   }
   if (!reached) throw new InvalidInputError(`snapshot ${String(opts.fromSnapshotId)} is not an ancestor of ${to} (expired or on another branch)`);
   chain.reverse();
+  if (from === null && chain[0]?.['parent-snapshot-id'] !== undefined) {
+    // "From the start" over a history whose oldest snapshots were expired: the net change is every live file of `to`.
+    return { added: await planFiles({ io: opts.io, metadata: opts.metadata, snapshotId: to }), removed: [], snapshots: chain };
+  }
   const added = new Map<string, DataFile>();
   const removed: DataFile[] = [];
   for (const snap of chain) {
     const id = snap['snapshot-id'];
+    // A replace (compaction, manifest rewrite) moves rows between files without changing them: an incremental
+    // reader that already saw the originals must not see their rows again in the rewritten files.
+    if (snap.summary.operation === 'replace') continue;
     const manifests = (await readManifestList(opts.io, snap)).filter((m) => m.addedSnapshotId === id);
     const entries = (await mapLimited(manifests, MANIFEST_READ_CONCURRENCY, (m) => readManifestEntries(opts.io, opts.metadata, m))).flat();
     for (const e of entries) {
@@ -302,7 +310,7 @@ export async function planChanges(opts: {
 
 // ---- commits ---------------------------------------------------------------------------------------------------
 
-interface PreparedSnapshot {
+export interface PreparedSnapshot {
   operation: SnapshotOperation;
   manifests: ManifestFile[];
   summary: Record<string, string>;
@@ -310,7 +318,7 @@ interface PreparedSnapshot {
   attemptFiles: string[];
 }
 
-interface PrepareContext {
+export interface PrepareContext {
   base: LoadedTable;
   snapshotId: bigint;
   sequenceNumber: number;
@@ -321,7 +329,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-async function deleteQuietly(io: ObjectIO, uris: string[]): Promise<void> {
+export async function deleteQuietly(io: ObjectIO, uris: string[]): Promise<void> {
   await Promise.all(uris.map((u) => io.delete(u).catch(() => undefined)));
 }
 
@@ -334,7 +342,7 @@ function findCommit(metadata: TableMetadata, commitId: string): Snapshot | undef
  * attempts (so manifests of new files are written once and reused); the sequence number, manifest list and metadata
  * file are redone against each fresh base.
  */
-async function commitSnapshot(opts: {
+export async function commitSnapshot(opts: {
   io: ObjectIO;
   catalog: CatalogStore;
   id: TableIdentifier;
@@ -474,13 +482,13 @@ function pendingFiles(metadata: TableMetadata, files: DataFile[], what: string):
   return groups;
 }
 
-interface ManifestWriteContext {
+export interface ManifestWriteContext {
   io: ObjectIO;
   metadata: TableMetadata;
   schema: IcebergSchema;
 }
 
-async function writeManifest(ctx: ManifestWriteContext, specId: number, entries: ManifestEntry[], meta: {
+export async function writeManifest(ctx: ManifestWriteContext, specId: number, entries: ManifestEntry[], meta: {
   addedSnapshotId: bigint;
   sequenceNumber: number;
   minSequenceNumber: number;
@@ -528,7 +536,7 @@ interface Totals {
   size: number;
 }
 
-async function baseTotals(io: ObjectIO, metadata: TableMetadata): Promise<Totals> {
+export async function baseTotals(io: ObjectIO, metadata: TableMetadata): Promise<Totals> {
   const snap = currentSnapshot(metadata);
   if (!snap) return { records: 0, files: 0, size: 0 };
   const s = snap.summary;
@@ -543,7 +551,7 @@ function partitionKey(specId: number, tuple: Array<PrimitiveValue | null>): stri
   return `${specId}:${tuple.map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : typeof v === 'bigint' ? `${v}n` : JSON.stringify(v))).join(',')}`;
 }
 
-function buildSummary(opts: {
+export function buildSummary(opts: {
   base: Totals;
   added: Array<{ recordCount: number; fileSizeInBytes: number }>;
   removed: Array<{ recordCount: number; fileSizeInBytes: number }>;
@@ -660,6 +668,11 @@ export interface OverwriteFilesOptions {
   addFiles: DataFile[];
   commitId?: string;
   maxRetries?: number;
+  /**
+   * The added files hold exactly the rows of the deleted ones (compaction): the snapshot's operation is `replace`,
+   * so incremental readers skip it. Record counts of both sides must match.
+   */
+  replace?: boolean;
 }
 
 /**
@@ -676,6 +689,7 @@ export async function overwriteFiles(opts: OverwriteFilesOptions): Promise<Commi
   for (const f of opts.addFiles) {
     if (deleteSet.has(f.filePath)) throw new InvalidInputError(`${f.filePath} is both deleted and added`);
   }
+  if (opts.replace && (opts.deleteFiles.length === 0 || opts.addFiles.length === 0)) throw new InvalidInputError('a replace needs files to delete and files to add');
   let pending: Map<number, PendingFile[]> | undefined;
   let written: Map<number, ManifestFile> = new Map();
   // Manifests are immutable, so decoded ones are reused across attempts.
@@ -751,6 +765,14 @@ export async function overwriteFiles(opts: OverwriteFilesOptions): Promise<Commi
       for (const f of opts.addFiles) {
         if (live.has(f.filePath)) throw new InvalidInputError(`${f.filePath} is already live in table ${name}`);
       }
+      if (opts.replace) {
+        const removedRows = removed.reduce((n, r) => n + r.file.recordCount, 0);
+        const addedRows = opts.addFiles.reduce((n, f) => n + f.recordCount, 0);
+        if (removedRows !== addedRows) {
+          await deleteQuietly(opts.io, rewritten.map((m) => m.manifestPath));
+          throw new InvalidInputError(`replace in table ${name} would change the row count (${removedRows} removed, ${addedRows} added)`);
+        }
+      }
       pending ??= pendingFiles(metadata, opts.addFiles, 'addFiles');
       for (const [specId, group] of pending) {
         if (written.has(specId)) continue;
@@ -762,7 +784,7 @@ export async function overwriteFiles(opts: OverwriteFilesOptions): Promise<Commi
         ...[...pending.values()].flat().map((p) => partitionKey(p.specId, p.tuple)),
         ...removed.map((r) => partitionKey(r.specId, r.tuple)),
       ]);
-      const operation: SnapshotOperation = opts.addFiles.length === 0 ? 'delete' : opts.deleteFiles.length === 0 ? 'append' : 'overwrite';
+      const operation: SnapshotOperation = opts.replace ? 'replace' : opts.addFiles.length === 0 ? 'delete' : opts.deleteFiles.length === 0 ? 'append' : 'overwrite';
       return {
         operation,
         manifests: [...added, ...rewritten, ...kept],

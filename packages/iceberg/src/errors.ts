@@ -52,6 +52,9 @@ export class InvalidInputError extends IcebergError {
   }
 }
 
+/** A schema change the Iceberg spec does not allow (type narrowing, a new required column, a name clash…). */
+export class SchemaEvolutionError extends InvalidInputError {}
+
 /** An ObjectIO read of a key that does not exist. ObjectIO implementations should throw this (or set code 'NotFound'). */
 export class ObjectNotFoundError extends IcebergError {
   readonly uri: string;

@@ -29,10 +29,11 @@ export { MANIFEST_LIST_SCHEMA, decodeManifest, decodeManifestList, encodeManifes
 export { readAvroFile } from './avro.js';
 export type { DataFileFromParquetOptions } from './stats.js';
 export { dataFileFromParquet } from './stats.js';
-export type { ObjectIO } from './io.js';
+export type { ObjectIO, ObjectListing } from './io.js';
 export { LocalFileIO, fileUri } from './io.js';
 export type { CatalogStore, TableIdentifier } from './catalog-store.js';
-export { MemoryCatalogStore, PgCatalogStore, formatIdentifier } from './catalog-store.js';
+export { MemoryCatalogStore, PgCatalogStore, TransactionalPgCatalogStore, formatIdentifier } from './catalog-store.js';
+export type { SwapHook } from './catalog-store.js';
 export type { AppendFilesOptions, CommitResult, CreateTableOptions, LoadedTable, OverwriteFilesOptions } from './commit.js';
 export {
   COMMIT_ID_SUMMARY_KEY,
@@ -52,3 +53,9 @@ export {
   versionHintLocation,
   writeVersionHint,
 } from './commit.js';
+export type { SchemaChange, UpdateSchemaOptions, UpdateSchemaResult } from './evolution.js';
+export { SCHEMA_COMMIT_ID_PROPERTY, evolveSchema, isAllowedPromotion, updateSchema } from './evolution.js';
+export type { DuckdbPartitionExpression, PartitionedParquetFile } from './duckdb-write.js';
+export { duckdbPartitionExpressions, duckdbReadParquet, writePartitionedParquet } from './duckdb-write.js';
+export type { ExpireSnapshotsOptions, RemoveOrphanFilesOptions, RewriteManifestsOptions } from './maintenance.js';
+export { expireSnapshots, removeOrphanFiles, rewriteManifests } from './maintenance.js';

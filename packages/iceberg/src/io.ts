@@ -1,7 +1,7 @@
 // Object I/O behind one small interface (S3 lives in @atoll/storage); LocalFileIO serves file:// URIs for tests and dev.
 import { randomUUID } from 'node:crypto';
-import { link, mkdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { link, mkdir, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidInputError, ObjectAlreadyExistsError, ObjectNotFoundError } from './errors.js';
 
@@ -18,6 +18,16 @@ export interface ObjectIO {
   write(uri: string, bytes: Uint8Array, opts?: { ifNoneMatch?: boolean }): Promise<void>;
   exists(uri: string): Promise<boolean>;
   delete(uri: string): Promise<void>;
+  /** Every object whose URI starts with `prefixUri` (recursively). Optional; orphan removal needs it. */
+  list?(prefixUri: string): Promise<ObjectListing[]>;
+  /** Deletes many objects in few requests (S3 DeleteObjects). Optional; maintenance falls back to `delete`. */
+  deleteMany?(uris: string[]): Promise<void>;
+}
+
+export interface ObjectListing {
+  uri: string;
+  lastModified: Date;
+  size: number;
 }
 
 /** Absolute file:// URI for a local absolute path. */
@@ -77,5 +87,35 @@ export class LocalFileIO implements ObjectIO {
 
   async delete(uri: string): Promise<void> {
     await rm(this.path(uri), { force: true });
+  }
+
+  async list(prefixUri: string): Promise<ObjectListing[]> {
+    const prefix = this.path(prefixUri);
+    // A prefix is not necessarily a directory (s3 semantics): walk its directory and filter by the full prefix.
+    const root = prefixUri.endsWith('/') ? prefix : dirname(prefix);
+    const out: ObjectListing[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return;
+        throw err;
+      }
+      for (const name of names) {
+        const full = join(dir, name);
+        let info;
+        try {
+          info = await stat(full);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted while listing
+          throw err;
+        }
+        if (info.isDirectory()) await walk(full);
+        else if (full.startsWith(prefix)) out.push({ uri: fileUri(full), lastModified: info.mtime, size: info.size });
+      }
+    };
+    await walk(root);
+    return out;
   }
 }

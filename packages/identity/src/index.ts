@@ -1,2 +1,5 @@
 export * from './keycloak.js';
 export * from './tid.js';
+export * from './signing-keys.js';
+export * from './device-keys.js';
+export * from './device-tokens.js';

@@ -5,13 +5,28 @@ import { AtollError } from '@atoll/errors';
 
 export type Role = 'operator' | 'provider' | 'consumer';
 
-export interface Principal {
+/** A server-to-server caller holding a Keycloak client-credentials token. */
+export interface ClientPrincipal {
   kind: 'client';
   clientId: string;
   roles: Role[];
   /** Provider or consumer id (the org claim); "operator" for the operator client. */
   orgId: string;
 }
+
+export type DeviceScope = 'license' | 'upload';
+
+/** An end-user device holding an Atoll-issued access token (SPEC §2, §5). */
+export interface DevicePrincipal {
+  kind: 'device';
+  deviceId: string;
+  /** The subject's pseudonym, `sub` of the token. */
+  tid: string;
+  providerId: string;
+  scopes: DeviceScope[];
+}
+
+export type Principal = ClientPrincipal | DevicePrincipal;
 
 export interface KeycloakSettings {
   url: string;
@@ -30,7 +45,7 @@ export class KeycloakVerifier {
     this.jwks = createRemoteJWKSet(new URL(`${this.issuer}/protocol/openid-connect/certs`), { cooldownDuration: 30_000, timeoutDuration: 5_000 });
   }
 
-  async verify(token: string): Promise<Principal> {
+  async verify(token: string): Promise<ClientPrincipal> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, this.jwks, {

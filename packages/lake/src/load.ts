@@ -11,10 +11,11 @@ import type { Lake } from './lake.js';
 export class FileDoesNotMatchSchemaError extends Error {}
 
 /**
- * The core of the batch writer: one local CSV or NDJSON file → one Parquet file with Iceberg field ids (DuckDB) →
- * uploaded next to the table → one committed snapshot. `commitId` makes a retry a no-op once the commit landed.
+ * The batch writer's half of an ingest: one local CSV or NDJSON file → one Parquet file with Iceberg field ids
+ * (DuckDB) → uploaded under the table's data location, creating the table if needed. Nothing is committed: the caller
+ * appends the returned file (at once, or batched with others by a metadata writer).
  */
-export async function loadFileIntoTable(opts: {
+export async function writeDataFileForTable(opts: {
   lake: Lake;
   id: TableIdentifier;
   location: string;
@@ -23,9 +24,8 @@ export async function loadFileIntoTable(opts: {
   format: 'ndjson' | 'csv';
   workDir: string;
   memoryLimit: string;
-  commitId: string;
   threads?: number;
-}): Promise<{ commit: CommitResult; dataFile: DataFile }> {
+}): Promise<{ dataFile: DataFile }> {
   const schema = rawSchema(opts.columns);
   const table = await createTable({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, location: opts.location, schema, ifNotExists: true });
   const output = join(opts.workDir, `${randomUUID()}.parquet`);
@@ -47,10 +47,30 @@ export async function loadFileIntoTable(opts: {
   try {
     const { bucket, key } = parseS3Uri(uri);
     await opts.lake.store.putFile(bucket, key, output, { contentType: 'application/vnd.apache.parquet' });
-    const commit = await appendFiles({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, files: [dataFile], commitId: opts.commitId });
-    return { commit, dataFile };
+    return { dataFile };
   } finally {
     await rm(output, { force: true });
   }
 }
 
+/**
+ * The core of the batch writer: one local CSV or NDJSON file → one Parquet file with Iceberg field ids (DuckDB) →
+ * uploaded next to the table → one committed snapshot. `commitId` makes a retry a no-op once the commit landed.
+ */
+export async function loadFileIntoTable(opts: {
+  lake: Lake;
+  id: TableIdentifier;
+  location: string;
+  columns: readonly SchemaColumn[];
+  input: string;
+  format: 'ndjson' | 'csv';
+  workDir: string;
+  memoryLimit: string;
+  commitId: string;
+  threads?: number;
+}): Promise<{ commit: CommitResult; dataFile: DataFile }> {
+  const { commitId, ...write } = opts;
+  const { dataFile } = await writeDataFileForTable(write);
+  const commit = await appendFiles({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, files: [dataFile], commitId });
+  return { commit, dataFile };
+}

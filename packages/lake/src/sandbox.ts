@@ -2,8 +2,9 @@
 // as tables first, then external access is switched off and the configuration locked before the untrusted SQL runs.
 import { AtollError } from '@atoll/errors';
 import { Duck, QueryTimeoutError, gateSelect, ident, literal } from '@atoll/duck';
-import { duckdbColumnType, snapshotSchema, type IcebergSchema, type LoadedTable } from '@atoll/iceberg';
+import { duckdbColumnType, duckdbReadParquet, type IcebergSchema, type LoadedTable } from '@atoll/iceberg';
 import type { Lake } from './lake.js';
+import { publishedSchema, type SchemaColumn } from './columns.js';
 import { publishedTableId } from './tables.js';
 
 export interface SandboxLimits {
@@ -55,8 +56,8 @@ export async function withSandboxedSelect<T>(opts: {
       if (files.length === 0) {
         await duck.run(emptyTableSql(name, ds.schema));
       } else {
-        const list = files.map(literal).join(', ');
-        await duck.run(`CREATE TABLE ${ident(name)} AS SELECT * FROM read_parquet([${list}])`);
+        // Columns are matched by Iceberg field id, so files written before a rename or an added column read right.
+        await duck.run(`CREATE TABLE ${ident(name)} AS SELECT * FROM ${duckdbReadParquet(files, ds.schema)}`);
       }
     }
     // From here on the SQL is untrusted: no files (but our output directory), no network, no settings changes.
@@ -91,14 +92,16 @@ export async function withSandboxedSelect<T>(opts: {
   }
 }
 
-/** Loads the published datasets a query may use, by name. */
-export async function loadPublished(lake: Lake, names: Iterable<string>): Promise<DatasetInput[]> {
+/**
+ * The datasets a query may use: every approved dataset, with its published table when rows have been published and
+ * an empty table of the published schema otherwise (an approved dataset is known before its first rows arrive).
+ */
+export async function loadPublished(lake: Lake, approved: ReadonlyArray<{ name: string; columns: readonly SchemaColumn[] }>): Promise<DatasetInput[]> {
   const out: DatasetInput[] = [];
-  for (const name of names) {
+  for (const { name, columns } of approved) {
     const table = await lake.tryLoad(publishedTableId(name));
-    if (!table) continue;
-    const snapshot = table.metadata.snapshots.find((s) => s['snapshot-id'] === table.metadata['current-snapshot-id']);
-    const schema = snapshot ? snapshotSchema(table.metadata, snapshot) : table.metadata.schemas.find((s) => s['schema-id'] === table.metadata['current-schema-id'])!;
+    // The table's current schema: evolution (added/renamed columns) applies to every file, old ones included.
+    const schema = table ? table.metadata.schemas.find((s) => s['schema-id'] === table.metadata['current-schema-id'])! : publishedSchema(columns);
     out.push({ name, table, schema });
   }
   return out;

@@ -107,3 +107,48 @@ export function startWorker<T>(
   const { connection, concurrency, prefix, ...rest } = opts;
   return new Worker<T>(def.queue, processor, { connection, concurrency, prefix: prefix ?? 'atoll', ...rest });
 }
+
+// ---- metadata writers and table maintenance (issue 3) ----------------------------------------------------------
+
+export interface CommitJob {
+  v: 1;
+  namespace: string[];
+  name: string;
+  /** The table's commit generation when the file was recorded (see migration 004): one job per generation. */
+  generation: string;
+}
+
+export interface MaintenanceJob {
+  v: 1;
+  namespace: string[];
+  name: string;
+}
+
+const tableKey = (namespace: string[], name: string): string => [...namespace, name].join('.');
+
+export const commitJobs = {
+  /** Appends every pending data file of one table in one snapshot; uploads of one generation share the job. */
+  commit: {
+    queue: 'commit',
+    jobId: (d: CommitJob) => `commit-${tableKey(d.namespace, d.name)}-${d.generation}`,
+    options: { ...retrying, attempts: 12, removeOnComplete: { age: 24 * 3600, count: 1000 } },
+  } satisfies JobDefinition<CommitJob>,
+  /** Compaction, manifest rewrite, snapshot expiry and orphan removal of one table, run by a job scheduler. */
+  maintenance: {
+    queue: 'maintenance',
+    jobId: (d: MaintenanceJob) => `maintenance-${tableKey(d.namespace, d.name)}`,
+    options: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+  } satisfies JobDefinition<MaintenanceJob>,
+} as const;
+
+/** Creates or updates the repeating maintenance job of one table (one BullMQ job scheduler per table). */
+export async function upsertMaintenanceScheduler(producer: Producer, data: MaintenanceJob, everyMs: number): Promise<string> {
+  const def = commitJobs.maintenance;
+  const schedulerId = def.jobId(data);
+  await producer.rawQueue(def.queue).upsertJobScheduler(schedulerId, { every: everyMs }, { name: def.queue, data, opts: def.options });
+  return schedulerId;
+}
+
+export async function removeMaintenanceScheduler(producer: Producer, data: Pick<MaintenanceJob, 'namespace' | 'name'>): Promise<boolean> {
+  return producer.rawQueue(commitJobs.maintenance.queue).removeJobScheduler(commitJobs.maintenance.jobId({ v: 1, ...data }));
+}

@@ -118,6 +118,7 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
       ATOLL_KEYCLOAK_ADMIN_CLIENT_ID: 'atoll-admin',
       ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: ctx.secrets.keycloakAdminClientSecret,
       ATOLL_STRIPE_API_BASE: u.stripe,
+      ATOLL_TID_KEY: ctx.secrets.tidKey,
     };
   }
   return {
@@ -136,6 +137,8 @@ export function initEnv(ctx: StackContext): Record<string, string> {
     ATOLL_INIT_S3_API_SECRET: ctx.secrets.s3ApiSecret,
     ATOLL_INIT_S3_WRITER_SECRET: ctx.secrets.s3WriterSecret,
     ATOLL_INIT_S3_CLEANROOM_SECRET: ctx.secrets.s3CleanroomSecret,
+    // The license archive (Object Lock, COMPLIANCE): license creation writes every entry there.
+    ATOLL_INIT_LICENSE_BUCKET: 'true',
   };
 }
 
@@ -163,6 +166,8 @@ export function stackEnv(ctx: StackContext): Record<string, string> {
     ATOLL_S3_WRITER_SECRET_KEY: ctx.secrets.s3WriterSecret,
     ATOLL_S3_CLEANROOM_ACCESS_KEY: S3_SERVICE_USERS.cleanroom,
     ATOLL_S3_CLEANROOM_SECRET_KEY: ctx.secrets.s3CleanroomSecret,
+    // The in-process api of the tests computes the same TIDs as the writer.
+    ATOLL_TID_KEY: ctx.secrets.tidKey,
   };
 }
 

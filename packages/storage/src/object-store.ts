@@ -192,4 +192,20 @@ export class S3FileIO {
     const { bucket, key } = parseS3Uri(uri);
     await this.store.removeObject(bucket, key);
   }
+
+  /** Batch delete (1,000 keys per request); for snapshot expiry and orphan removal. */
+  async deleteMany(uris: string[]): Promise<void> {
+    const byBucket = new Map<string, string[]>();
+    for (const uri of uris) {
+      const { bucket, key } = parseS3Uri(uri);
+      byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), key]);
+    }
+    for (const [bucket, keys] of byBucket) await this.store.removeObjects(bucket, keys);
+  }
+
+  /** Objects under `prefixUri` (s3://bucket/prefix), recursively; for orphan-file removal. */
+  async list(prefixUri: string): Promise<Array<{ uri: string; lastModified: Date; size: number }>> {
+    const { bucket, key } = parseS3Uri(prefixUri);
+    return (await this.store.listObjects(bucket, key)).map((o) => ({ uri: `s3://${bucket}/${o.key}`, lastModified: o.lastModified, size: o.size }));
+  }
 }

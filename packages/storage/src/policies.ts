@@ -8,13 +8,18 @@ export interface BucketNames {
   lake: string;
   /** Prefix shared by every cleanroom bucket, e.g. "atoll-cr-". */
   cleanroomPrefix: string;
+  /** The Object-Lock (WORM) bucket of license log entries; the api may add objects and set retention, never delete. */
+  licenses?: string;
 }
 
 export function cleanroomBucketName(prefix: string, cleanroomId: string): string {
   return `${prefix}${cleanroomId.replaceAll('-', '')}`;
 }
 
-/** The api: uploads into staging, reads the lake (estimates), provisions cleanroom buckets, users and policies. */
+/**
+ * The api: uploads into staging, reads the lake (estimates), writes Iceberg metadata and data files of lake tables for
+ * the REST catalog (and vends STS credentials bounded by that), provisions cleanroom buckets, users and policies.
+ */
 export function apiServicePolicy(b: BucketNames): PolicyDocument {
   return {
     Version: '2012-10-17',
@@ -22,6 +27,16 @@ export function apiServicePolicy(b: BucketNames): PolicyDocument {
       { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: [arn(b.staging), arn(b.lake)] },
       { Effect: 'Allow', Action: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'], Resource: [arn(b.staging, '/*')] },
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [arn(b.lake, '/*')] },
+      ...(b.licenses
+        ? [
+            { Effect: 'Allow' as const, Action: ['s3:GetBucketLocation', 's3:ListBucket', 's3:GetBucketObjectLockConfiguration'], Resource: [arn(b.licenses)] },
+            { Effect: 'Allow' as const, Action: ['s3:PutObject', 's3:PutObjectRetention', 's3:GetObject', 's3:GetObjectRetention'], Resource: [arn(b.licenses, '/*')] },
+          ]
+        : []),
+      // Iceberg REST catalog: the api writes metadata files of commits it serves, and it is the parent of the vended
+      // (STS) credentials, which can never exceed it: clients append under a table's data/ and metadata/ only. No
+      // DeleteObject: a lost commit attempt leaves an unreferenced file for orphan-file maintenance instead.
+      { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [arn(b.lake, '/*/metadata/*'), arn(b.lake, '/*/data/*')] },
       {
         Effect: 'Allow',
         Action: ['s3:CreateBucket', 's3:DeleteBucket', 's3:ListBucket', 's3:GetBucketLocation', 's3:PutEncryptionConfiguration', 's3:GetEncryptionConfiguration'],

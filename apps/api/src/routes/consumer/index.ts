@@ -5,7 +5,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AtollError } from '@atoll/errors';
-import { Lake, loadPublished, withSandboxedSelect } from '@atoll/lake';
+import { Lake, loadPublished, withSandboxedSelect, type SchemaColumn } from '@atoll/lake';
 import { jobs } from '@atoll/queue';
 import { cleanroomBucketName, cleanroomConsumerPolicy } from '@atoll/storage';
 import { join } from 'node:path';
@@ -149,10 +149,10 @@ export function consumerRoutes(config: Config, deps: ApiDeps): FastifyPluginAsyn
       },
       async (request) => {
         await approvedConsumer(deps, principalOf(request).orgId);
-        const { rows } = await deps.pool.query<{ name: string; price_amount: string | null; price_currency: string | null }>(
-          'SELECT name, price_amount, price_currency FROM datasets ORDER BY name',
+        const { rows } = await deps.pool.query<{ name: string; price_amount: string | null; price_currency: string | null; columns: SchemaColumn[] }>(
+          'SELECT d.name, d.price_amount, d.price_currency, s.columns FROM datasets d JOIN table_schemas s ON s.id = d.schema_id ORDER BY d.name',
         );
-        const published = await loadPublished(lake, rows.map((r) => r.name));
+        const published = await loadPublished(lake, rows);
         return {
           datasets: published.map((d) => {
             const row = rows.find((r) => r.name === d.name)!;
@@ -194,11 +194,11 @@ export function consumerRoutes(config: Config, deps: ApiDeps): FastifyPluginAsyn
         const { cleanroomId, table, sql } = request.body;
         const cr = await deps.pool.query('SELECT 1 FROM cleanrooms WHERE id = $1 AND consumer_id = $2', [cleanroomId, consumer.id]);
         if (cr.rowCount !== 1) throw new AtollError('NOT_FOUND', `no cleanroom ${cleanroomId}`);
-        const { rows: known } = await deps.pool.query<{ name: string; price_amount: string | null; price_currency: string | null }>(
-          'SELECT name, price_amount, price_currency FROM datasets',
+        const { rows: known } = await deps.pool.query<{ name: string; price_amount: string | null; price_currency: string | null; columns: SchemaColumn[] }>(
+          'SELECT d.name, d.price_amount, d.price_currency, s.columns FROM datasets d JOIN table_schemas s ON s.id = d.schema_id',
         );
         const knownNames = new Set(known.map((k) => k.name));
-        const datasets = await loadPublished(lake, knownNames);
+        const datasets = await loadPublished(lake, known);
         const estimate = await withSandboxedSelect({
           lake,
           sql,

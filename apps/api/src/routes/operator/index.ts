@@ -5,10 +5,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AtollError } from '@atoll/errors';
 import { requireRole } from '../../auth.js';
-import type { ApiDeps } from '../../deps.js';
+import type { ApiDeps, Config } from '../../deps.js';
+import { licensingFor } from '../licenses/licensing.js';
 import { errorResponses, Identifier, Name, UseCaseCategory, Uuid } from '../../schemas.js';
 
-export function operatorRoutes(deps: ApiDeps): FastifyPluginAsync {
+export function operatorRoutes(deps: ApiDeps, config?: Config): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.addHook('onRequest', requireRole(deps, 'operator'));
@@ -32,6 +33,12 @@ export function operatorRoutes(deps: ApiDeps): FastifyPluginAsync {
         } catch (e) {
           await deps.clientAdmin.deleteClient(clientId).catch(() => undefined);
           throw e;
+        }
+        if (config) {
+          // The provider's license countersigning key (SPEC §5.4). Not fatal: it is also made on first use.
+          await licensingFor(config, deps)
+            .keys.providerKey(id)
+            .catch((e: unknown) => request.log.warn({ op: 'provider.signing_key.failed', providerId: id, err: e }, 'provider signing key not created yet'));
         }
         request.log.info({ op: 'provider.created', providerId: id }, 'provider created');
         return reply.status(201).send({ id, clientId: creds.clientId, clientSecret: creds.clientSecret });

@@ -1,0 +1,168 @@
+// Who sees what in the Iceberg REST catalog: operators see the lake bucket's namespaces, a consumer only the
+// namespaces of its own cleanrooms; plus where a table lives and the table-scoped STS credentials vended for it.
+import type { ClientPrincipal } from '@atoll/identity';
+import type { PolicyDocument, TemporaryCredentials } from '@atoll/storage';
+import { principalOf } from '../../auth.js';
+import type { ApiDeps, Config } from '../../deps.js';
+import { IcebergRestError, forbidden } from './errors.js';
+import type { FastifyRequest } from 'fastify';
+
+/** First namespace level of cleanroom tables (`cleanroomTableId()` in @atoll/lake); never a lake namespace. */
+export const CLEANROOM_LEVEL = 'cleanroom';
+/** Lake namespaces the writers own; they exist without a row in iceberg_namespaces and cannot be dropped. */
+export const BUILT_IN_NAMESPACES = ['raw', 'published'] as const;
+/** The shortest lifetime MinIO STS grants; clients refresh through loadTable or …/credentials. */
+export const VENDED_CREDENTIALS_SECONDS = 900;
+
+// Namespace levels and table names become S3 key segments: keep them to a safe, unambiguous alphabet.
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
+
+export function validName(what: 'namespace level' | 'table name', name: string): string {
+  if (!NAME_RE.test(name)) throw new IcebergRestError('BadRequestException', `${what} ${JSON.stringify(name)} must be 1–128 letters, digits, _ or - (not starting with -)`);
+  return name;
+}
+
+/** Decodes the `{namespace}` path parameter: levels joined by the unit separator (0x1F), as the REST spec says. */
+export function parseNamespaceParam(param: string): string[] {
+  const levels = param.split('\u001f');
+  for (const level of levels) validName('namespace level', level);
+  return levels;
+}
+
+export type Caller = { kind: 'operator'; principal: ClientPrincipal } | { kind: 'consumer'; principal: ClientPrincipal; consumerId: string };
+
+export function callerOf(request: FastifyRequest): Caller {
+  const principal = principalOf(request);
+  if (principal.kind !== 'client') throw forbidden('the Iceberg catalog is for operator and consumer API keys');
+  if (principal.roles.includes('operator')) return { kind: 'operator', principal };
+  if (principal.roles.includes('consumer')) return { kind: 'consumer', principal, consumerId: principal.orgId };
+  throw forbidden('the Iceberg catalog is for operators and consumers');
+}
+
+/** Where a namespace's tables live and what the caller may do there. */
+export interface NamespaceScope {
+  namespace: string[];
+  bucket: string;
+  /** Key prefix of a table in this namespace (no leading or trailing slash). */
+  tableKey(name: string): string;
+  writable: boolean;
+  /** True when the namespace exists without a row in iceberg_namespaces (built-in or a cleanroom). */
+  implicit: boolean;
+}
+
+const sameLevels = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+export class CatalogAccess {
+  constructor(
+    private readonly config: Config,
+    private readonly deps: Pick<ApiDeps, 'pool' | 'storageAdmin'>,
+  ) {}
+
+  /** Cleanrooms of a consumer, keyed by the namespace level (`cleanroomTableId()`: the id without dashes). */
+  async cleanroomsOf(consumerId: string): Promise<Map<string, string>> {
+    const { rows } = await this.deps.pool.query<{ id: string; bucket: string }>('SELECT id, bucket FROM cleanrooms WHERE consumer_id = $1', [consumerId]);
+    return new Map(rows.map((r) => [r.id.replaceAll('-', ''), r.bucket]));
+  }
+
+  /**
+   * The scope of `namespace` for `caller`, or an error: 403 when the namespace is of the other kind (a consumer asking
+   * for the lake, an operator for a cleanroom), 404 when it does not exist for this caller (another consumer's
+   * cleanroom looks exactly like a missing one).
+   */
+  async scope(caller: Caller, namespace: string[]): Promise<NamespaceScope> {
+    const isCleanroom = namespace[0] === CLEANROOM_LEVEL;
+    if (caller.kind === 'operator') {
+      if (isCleanroom) throw forbidden('cleanroom namespaces belong to their consumers; operators see the lake');
+      const builtIn = namespace.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(namespace[0]!);
+      if (!builtIn && !(await this.lakeNamespaceExists(namespace))) throw noSuchNamespace(namespace);
+      const bucket = this.config.ATOLL_BUCKET_LAKE;
+      return { namespace, bucket, tableKey: (name) => [...namespace, name].join('/'), writable: true, implicit: builtIn };
+    }
+    if (!isCleanroom) throw forbidden('a consumer sees only the namespaces of its own cleanrooms');
+    if (namespace.length !== 2) throw noSuchNamespace(namespace);
+    const bucket = (await this.cleanroomsOf(caller.consumerId)).get(namespace[1]!);
+    if (!bucket) throw noSuchNamespace(namespace);
+    // Cleanroom tables are written by the cleanroom worker only; consumers read them.
+    return { namespace, bucket, tableKey: (name) => name, writable: false, implicit: true };
+  }
+
+  /** A lake namespace exists when it was created here or when Atoll's writers put a table in it. */
+  async lakeNamespaceExists(namespace: string[]): Promise<boolean> {
+    const key = namespace.join('.');
+    const { rowCount } = await this.deps.pool.query(
+      'SELECT 1 FROM iceberg_namespaces WHERE namespace = $1 UNION ALL SELECT 1 FROM iceberg_tables WHERE namespace = $1 LIMIT 1',
+      [key],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  async namespaceRow(namespace: string[]): Promise<{ properties: Record<string, string> } | null> {
+    const { rows } = await this.deps.pool.query<{ properties: Record<string, string> }>('SELECT properties FROM iceberg_namespaces WHERE namespace = $1', [namespace.join('.')]);
+    return rows[0] ?? null;
+  }
+
+  /** Every namespace the caller can see, as full level lists. */
+  async visibleNamespaces(caller: Caller): Promise<string[][]> {
+    if (caller.kind === 'consumer') {
+      return [...(await this.cleanroomsOf(caller.consumerId)).keys()].sort().map((hex) => [CLEANROOM_LEVEL, hex]);
+    }
+    const { rows } = await this.deps.pool.query<{ namespace: string }>(
+      `SELECT namespace FROM iceberg_namespaces
+        UNION SELECT DISTINCT namespace FROM iceberg_tables WHERE namespace <> $1 AND namespace NOT LIKE $2
+        ORDER BY 1`,
+      [CLEANROOM_LEVEL, `${CLEANROOM_LEVEL}.%`],
+    );
+    const all = [...BUILT_IN_NAMESPACES.map((n) => [n]), ...rows.map((r) => r.namespace.split('.'))];
+    return all.filter((ns, i) => all.findIndex((o) => sameLevels(o, ns)) === i);
+  }
+
+  /** Direct children of `parent` (top-level namespaces when it is empty), including levels implied by deeper ones. */
+  async childNamespaces(caller: Caller, parent: string[]): Promise<string[][]> {
+    const out: string[][] = [];
+    for (const ns of await this.visibleNamespaces(caller)) {
+      if (ns.length <= parent.length || !parent.every((p, i) => ns[i] === p)) continue;
+      const child = ns.slice(0, parent.length + 1);
+      if (!out.some((o) => sameLevels(o, child))) out.push(child);
+    }
+    return out;
+  }
+
+  /** Short-lived S3 credentials that reach only `s3://bucket/key/…`: read, plus write when the scope allows it. */
+  async vend(scope: NamespaceScope, tableName: string): Promise<TemporaryCredentials> {
+    return this.deps.storageAdmin.assumeRole({ policy: tablePolicy(scope.bucket, scope.tableKey(tableName), scope.writable), durationSeconds: VENDED_CREDENTIALS_SECONDS });
+  }
+
+  /** The FileIO properties an Iceberg client needs for those credentials. */
+  credentialConfig(creds: TemporaryCredentials): Record<string, string> {
+    return {
+      's3.endpoint': this.config.ATOLL_S3_PUBLIC_ENDPOINT ?? this.config.ATOLL_S3_ENDPOINT,
+      's3.access-key-id': creds.accessKeyId,
+      's3.secret-access-key': creds.secretAccessKey,
+      's3.session-token': creds.sessionToken,
+      's3.session-token-expires-at-ms': String(creds.expiresAt.getTime()),
+      's3.region': this.config.ATOLL_S3_REGION,
+      's3.path-style-access': 'true',
+      'client.region': this.config.ATOLL_S3_REGION,
+    };
+  }
+}
+
+export function noSuchNamespace(namespace: string[]): IcebergRestError {
+  return new IcebergRestError('NoSuchNamespaceException', `namespace ${namespace.join('.')} does not exist`);
+}
+
+/**
+ * The inline session policy of vended credentials. MinIO intersects it with the api user's own policy, so even a
+ * writable scope can only put objects under the table's data/ and metadata/ (see packages/storage policies.ts).
+ */
+export function tablePolicy(bucket: string, key: string, writable: boolean): PolicyDocument {
+  const objects = `arn:aws:s3:::${bucket}/${key}/*`;
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation'], Resource: [`arn:aws:s3:::${bucket}`] },
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: [`arn:aws:s3:::${bucket}`], Condition: { StringLike: { 's3:prefix': [key, `${key}/*`] } } },
+      { Effect: 'Allow', Action: writable ? ['s3:GetObject', 's3:PutObject'] : ['s3:GetObject'], Resource: [objects] },
+    ],
+  };
+}

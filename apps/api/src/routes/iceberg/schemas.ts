@@ -1,0 +1,47 @@
+// TypeBox schemas of the Iceberg REST catalog routes (feed validation and /openapi.json). Bodies carrying table
+// metadata are left open here: 64-bit snapshot ids arrive as bigint and are checked in code.
+import { Type } from '@sinclair/typebox';
+
+export const TAG = 'iceberg';
+
+export const IcebergErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      message: Type.String(),
+      type: Type.String({ description: 'Iceberg exception type, e.g. NoSuchTableException, CommitFailedException' }),
+      code: Type.Integer(),
+    }),
+  },
+  { $id: 'IcebergErrorResponse', description: 'The Iceberg REST error model (not Atoll\'s { error: { code, message } })' },
+);
+
+export const icebergErrors = {
+  400: IcebergErrorResponse,
+  401: IcebergErrorResponse,
+  403: IcebergErrorResponse,
+  404: IcebergErrorResponse,
+  409: IcebergErrorResponse,
+};
+
+export const Namespace = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 8, description: 'namespace levels' });
+export const Properties = Type.Record(Type.String(), Type.String());
+export const NamespaceParams = Type.Object({ namespace: Type.String({ minLength: 1, maxLength: 1100, description: 'levels joined by %1F' }) });
+export const TableParams = Type.Object({ namespace: NamespaceParams.properties.namespace, table: Type.String({ minLength: 1, maxLength: 128 }) });
+export const TableIdentifierSchema = Type.Object({ namespace: Namespace, name: Type.String() });
+
+export const LoadTableResult = Type.Object(
+  {
+    'metadata-location': Type.String(),
+    metadata: Type.Object({}, { additionalProperties: true, description: 'table metadata as in vN.metadata.json' }),
+    config: Type.Optional(Properties),
+    'storage-credentials': Type.Optional(Type.Array(Type.Object({ prefix: Type.String(), config: Properties }))),
+  },
+  { description: 'with X-Iceberg-Access-Delegation: vended-credentials, config carries table-scoped S3 credentials valid for 15 minutes' },
+);
+
+export const CommitTableResult = Type.Object({
+  'metadata-location': Type.String(),
+  metadata: Type.Object({}, { additionalProperties: true }),
+});
+
+export const JsonObject = Type.Record(Type.String(), Type.Unknown());

@@ -1,0 +1,138 @@
+// POST /v1/uploads/{table} (SPEC §5.5): records from a provider backend (user_id in each record) or from a device
+// (subject from its token, user_id filled by the server, refused without a live license), validated and staged.
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { AtollError } from '@atoll/errors';
+import { hasLiveLicense } from '@atoll/licensing';
+import { jobs } from '@atoll/queue';
+import { anyPrincipalOf, requireDeviceOrRole } from '../auth.js';
+import type { ApiDeps, Config } from '../deps.js';
+import type { ApiMetrics } from '../metrics.js';
+import { errorResponses, Uuid, type ColumnSpec } from '../schemas.js';
+import { receiveJsonArray, receiveNdjson, recordValidator, type Received } from './receive.js';
+
+/** API uploads live outside the provider-writable bulk prefix (<providerId>/…) so a provider cannot overwrite them. */
+export function apiUploadKey(providerId: string, table: string, uploadId: string): string {
+  return `_api/${providerId}/${table}/${uploadId}.ndjson`;
+}
+
+interface UploadRow {
+  id: string;
+  records: number;
+}
+
+export function uploadRoute(config: Config, deps: ApiDeps, metrics: ApiMetrics): FastifyPluginAsync {
+  return async (plain) => {
+    const app = plain.withTypeProvider<TypeBoxTypeProvider>();
+    // NDJSON bodies are streamed to the handler, which enforces the size limit itself while parsing.
+    app.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
+
+    const findPrior = async (providerId: string, idempotencyKey: string): Promise<UploadRow | undefined> =>
+      (await deps.pool.query<UploadRow>('SELECT id, records FROM uploads WHERE provider_id = $1 AND idempotency_key = $2', [providerId, idempotencyKey])).rows[0];
+
+    app.post(
+      '/v1/uploads/:table',
+      {
+        onRequest: requireDeviceOrRole(deps, { scope: 'upload', roles: ['provider'] }),
+        bodyLimit: config.ATOLL_MAX_UPLOAD_BYTES,
+        schema: {
+          tags: ['provider', 'devices'],
+          summary: 'Upload records (NDJSON or a JSON array) into staging; they are ingested asynchronously',
+          description:
+            'With a provider token, records carry the user_id column. With a device token (scope upload), the subject comes from the token: records must not carry user_id (the server fills it), and the device must hold a live license for the table (else 403 LICENSE_REQUIRED).',
+          params: Type.Object({ table: Type.String({ maxLength: 63 }) }),
+          headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+          response: { 202: Type.Object({ uploadId: Uuid, records: Type.Integer() }), 413: errorResponses[400], 415: errorResponses[400], ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const principal = anyPrincipalOf(request);
+        const providerId = principal.kind === 'device' ? principal.providerId : principal.orgId;
+        const { table } = request.params;
+        // A device's keys are its own: two devices choosing the same key must not see each other's upload.
+        const idempotencyKey = request.headers['idempotency-key'] && (principal.kind === 'device' ? `device:${principal.deviceId}:${request.headers['idempotency-key']}` : request.headers['idempotency-key']);
+        // The schema, the license check and the device's user id are independent reads: one round trip of latency.
+        const [{ rows }, licensed, device] = await Promise.all([
+          deps.pool.query<{ columns: ColumnSpec[] }>(`SELECT columns FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`, [providerId, table]),
+          principal.kind === 'device' ? hasLiveLicense(deps.pool, { providerId, tid: principal.tid, table }) : Promise.resolve(true),
+          principal.kind === 'device' ? deps.pool.query<{ user_id: string }>('SELECT user_id FROM devices WHERE id = $1 AND revoked_at IS NULL', [principal.deviceId]) : Promise.resolve(null),
+        ]);
+        const columns = rows[0]?.columns;
+        if (!columns) throw new AtollError('UNKNOWN_TABLE', `${table} (no approved schema for this provider)`);
+        if (!columns.some((c) => c.role === 'user_id')) {
+          throw new AtollError('BAD_REQUEST', `table ${table} has no user_id column, so its records cannot be tied to a subject`);
+        }
+        let subject: { userId: string } | undefined;
+        if (principal.kind === 'device') {
+          if (!licensed) throw new AtollError('LICENSE_REQUIRED', `no live license of this subject covers the table ${table}`);
+          const userId = device?.rows[0]?.user_id;
+          if (userId === undefined) throw new AtollError('DEVICE_REVOKED');
+          subject = { userId };
+        }
+
+
+        if (idempotencyKey) {
+          const prior = await findPrior(providerId, idempotencyKey);
+          if (prior) return reply.status(202).send({ uploadId: prior.id, records: prior.records });
+        }
+
+        const uploadId = randomUUID();
+        const file = join(config.ATOLL_WORK_DIR, 'uploads', `${uploadId}.ndjson`);
+        const limits = { maxBytes: config.ATOLL_MAX_UPLOAD_BYTES, maxRecords: config.ATOLL_MAX_UPLOAD_RECORDS };
+        const key = apiUploadKey(providerId, table, uploadId);
+        const validate = recordValidator(columns, subject);
+        let stagingWritten = false;
+        let received: Received | undefined;
+        try {
+          const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+          if (type === 'application/x-ndjson') {
+            received = await receiveNdjson(request.body as Readable, validate, limits, file);
+          } else if (type === 'application/json') {
+            received = await receiveJsonArray(request.body, validate, limits, file, Number(request.headers['content-length'] ?? 0));
+          } else {
+            throw new AtollError('UNSUPPORTED_MEDIA_TYPE', `${type || 'none'}; use application/x-ndjson or application/json`);
+          }
+          if (received.records === 0) throw new AtollError('EMPTY_UPLOAD');
+
+          if (received.buffer) await deps.store.putObject(config.ATOLL_BUCKET_STAGING, key, received.buffer, { contentType: 'application/x-ndjson' });
+          else await deps.store.putFile(config.ATOLL_BUCKET_STAGING, key, file, { contentType: 'application/x-ndjson' });
+          stagingWritten = true;
+          const inserted = await deps.pool.query(
+            `INSERT INTO uploads (id, provider_id, table_name, source, staging_key, records, bytes, idempotency_key, status)
+             VALUES ($1, $2, $3, 'api', $4, $5, $6, $7, 'pending') ON CONFLICT DO NOTHING`,
+            [uploadId, providerId, table, key, received.records, received.bytes, idempotencyKey ?? null],
+          );
+          if (inserted.rowCount !== 1) {
+            // A concurrent request with the same Idempotency-Key won: answer with its upload, drop ours.
+            await deps.store.removeObject(config.ATOLL_BUCKET_STAGING, key);
+            stagingWritten = false;
+            const row = idempotencyKey ? await findPrior(providerId, idempotencyKey) : undefined;
+            if (!row) throw new AtollError('CONFLICT', 'the upload collided with another; retry');
+            return reply.status(202).send({ uploadId: row.id, records: row.records });
+          }
+          try {
+            await deps.producer.enqueue(jobs.ingest, { v: 1, uploadId, providerId, table, stagingKey: key, format: 'ndjson' });
+          } catch (e) {
+            await deps.pool.query('DELETE FROM uploads WHERE id = $1', [uploadId]);
+            throw new AtollError('DEPENDENCY_UNAVAILABLE', 'queue', { cause: e });
+          }
+          metrics.uploadsAccepted.inc(received.records);
+          request.log.info({ op: 'upload.accepted', uploadId, table, records: received.records, by: principal.kind }, 'upload accepted');
+          return reply.status(202).send({ uploadId, records: received.records });
+        } catch (e) {
+          if (stagingWritten) await deps.store.removeObject(config.ATOLL_BUCKET_STAGING, key).catch(() => undefined);
+          const body = request.body as Readable | undefined;
+          if (body && typeof body.resume === 'function' && !body.readableEnded) body.resume();
+          throw e;
+        } finally {
+          if (!received?.buffer) await rm(file, { force: true });
+        }
+      },
+    );
+  };
+}

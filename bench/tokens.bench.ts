@@ -1,0 +1,235 @@
+// Device tokens and licensed uploads under load: token issuance (JWT-bearer grant) and a JWT-authenticated 1-record
+// upload, each against a bare Fastify route on the same machine and event loop, at 100 concurrent clients (loopback).
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { Agent, request as httpRequest } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import Fastify from 'fastify';
+import { SignJWT } from 'jose';
+import { buildApp, createDeps, type ApiDeps } from '@atoll/api';
+import { init, memoryStorage } from '@atoll/client';
+import { ApiConfigSchema, loadConfig } from '@atoll/config';
+import { createLogger } from '@atoll/log';
+import { clientToken, paths, readStackEnvFile } from '@atoll/stack';
+import { median, printTable, type BenchResult } from './harness.js';
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+interface LoadRun {
+  seconds: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+// node:http with a keep-alive pool rather than fetch: the load generator shares the cores with the servers, and
+// undici's fetch costs several times more per request than a plain http.request.
+const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+
+interface Reply {
+  status: number;
+  body: string;
+}
+
+function post(url: string, headers: Record<string, string>, body: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** `n` requests from `concurrency` clients; every response must have `expect` status. Latencies in ms. */
+async function load(n: number, concurrency: number, request: (i: number) => Promise<Reply>, expectStatus: number): Promise<LoadRun> {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const t = performance.now();
+        const res = await request(i);
+        latencies.push(performance.now() - t);
+        if (res.status !== expectStatus) throw new Error(`request ${i}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { seconds, rps: n / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function json<T>(res: Response): Promise<T> {
+  const body = (await res.json()) as T;
+  if (!res.ok) throw new Error(`HTTP ${res.status}: ${JSON.stringify(body)}`);
+  return body;
+}
+
+/**
+ * Takes the benchmark's uploads back out of the shared pipeline: thousands of 1-record uploads would otherwise queue
+ * thousands of ingest and prepare jobs in front of everyone else's. Waiting jobs are removed, pending uploads marked
+ * rejected, staged objects deleted; anything a writer already took finishes normally.
+ */
+async function discardUploads(deps: ApiDeps, opts: { providerId: string; bucket: string }): Promise<number> {
+  let removed = 0;
+  for (const name of ['ingest', 'prepare']) {
+    const queue = deps.producer.rawQueue(name);
+    for (let start = 0; ; ) {
+      const jobs = await queue.getJobs(['wait', 'delayed', 'prioritized'], start, start + 499, true);
+      if (jobs.length === 0) break;
+      let gone = 0;
+      for (const job of jobs) {
+        if (!job || (job.data as { providerId?: string } | undefined)?.providerId !== opts.providerId) continue;
+        // A job a worker locked meanwhile simply runs.
+        if (await job.remove().then(() => true, () => false)) gone += 1;
+      }
+      removed += gone;
+      start += jobs.length - gone;
+    }
+  }
+  await deps.pool.query(
+    `UPDATE uploads SET status = 'rejected', reason = 'benchmark upload, discarded after the measurement', finished_at = now() WHERE provider_id = $1 AND status = 'pending'`,
+    [opts.providerId],
+  );
+  const staged = await deps.store.listObjects(opts.bucket, `_api/${opts.providerId}/`);
+  for (let i = 0; i < staged.length; i += 1000) await deps.store.removeObjects(opts.bucket, staged.slice(i, i + 1000).map((o) => o.key));
+  return removed;
+}
+
+export async function benchTokens(opts: { env: Record<string, string>; requests: number; concurrency: number; repeats: number }): Promise<BenchResult[]> {
+  const { env } = opts;
+  const config = loadConfig(ApiConfigSchema, {
+    ...process.env,
+    ...env,
+    ATOLL_S3_ACCESS_KEY: env.ATOLL_S3_API_ACCESS_KEY,
+    ATOLL_S3_SECRET_KEY: env.ATOLL_S3_API_SECRET_KEY,
+    ATOLL_API_PORT: '0',
+    ATOLL_WORK_DIR: '/tmp/atoll-bench-api',
+    ATOLL_LOG_LEVEL: 'warn',
+  });
+  const deps = createDeps(config);
+  const app = await buildApp(config, deps, { logger: createLogger({ name: 'bench-api', level: 'warn' }) });
+  const atoll = await app.listen({ host: '127.0.0.1', port: 0 });
+  // The baseline: the same bodies to a Fastify route that does nothing but answer.
+  const bare = Fastify({ logger: false });
+  bare.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_r, body, done) => done(null, body));
+  bare.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_r, body, done) => done(null, body));
+  bare.post('/token', async () => ({ access_token: 'x', token_type: 'Bearer', expires_in: 900 }));
+  bare.post('/upload', async (_r, reply) => reply.status(202).send({ uploadId: randomUUID(), records: 1 }));
+  const baseline = await bare.listen({ host: '127.0.0.1', port: 0 });
+
+  let providerId: string | undefined;
+  try {
+    // A provider with an approved table, a registered device and a signed license: the real path, nothing stubbed.
+    const operator = await clientToken(env, env.ATOLL_OPERATOR_CLIENT_ID!, env.ATOLL_OPERATOR_CLIENT_SECRET!);
+    const call = (path: string, token: string, body: unknown) =>
+      fetch(`${atoll}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const p = await json<{ id: string; clientId: string; clientSecret: string }>(await call('/v1/providers', operator, { name: `bench ${randomUUID().slice(0, 8)}` }));
+    providerId = p.id;
+    const providerToken = await clientToken(env, p.clientId, p.clientSecret);
+    const schema = await json<{ id: string }>(
+      await call('/v1/schemas', providerToken, { table: 'events', dataset: `bench_${randomUUID().slice(0, 8).replaceAll('-', '')}`, columns: [{ name: 'user_id', type: 'string', role: 'user_id' }, { name: 'kind', type: 'string' }, { name: 'value', type: 'long' }] }),
+    );
+    await json(await call(`/v1/schemas/${schema.id}/approve`, operator, {}));
+    const { attestation } = await json<{ attestation: string }>(await call('/v1/devices/attestations', providerToken, { userId: 'bench-user' }));
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    // The client library registers and signs the license; the bench keeps the key to sign assertions in bulk.
+    const client = init({
+      baseUrl: atoll,
+      storage: memoryStorage({ privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }),
+    });
+    const device = await client.register(attestation);
+    await client.signLicense(await client.buildLicense({ tables: ['events'], uses: [{ usecases: ['analytics'], destinations: ['*'] }], terms: { sha256: 'b'.repeat(64) }, expiry: new Date(Date.now() + 86_400_000) }));
+    const accessToken = await client.token(['upload']);
+    const audience = (await json<{ token_endpoint: string }>(await fetch(`${atoll}/.well-known/oauth-authorization-server`))).token_endpoint;
+    // Assertions are signed before the clock starts: the device's signing is not the server's cost.
+    const assertions = async (n: number) =>
+      Promise.all(
+        Array.from({ length: n }, () =>
+          new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setIssuer(device.deviceId).setSubject(device.deviceId).setAudience(audience).setJti(randomUUID()).setExpirationTime('4m').sign(privateKey),
+        ),
+      );
+    const tokenBody = (a: string) => new URLSearchParams({ grant_type: JWT_BEARER, assertion: a }).toString();
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    const upload = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/x-ndjson' };
+    const record = '{"kind":"click","value":1}\n';
+    const results: BenchResult[] = [];
+    const cases: Array<{ name: string; atoll: (a: string[]) => (i: number) => Promise<Reply>; base: (i: number) => Promise<Reply>; status: number; needsAssertions: boolean }> = [
+      {
+        name: 'device token issuance',
+        atoll: (a) => (i) => post(`${atoll}/v1/oauth/token`, form, tokenBody(a[i]!)),
+        base: () => post(`${baseline}/token`, form, tokenBody('x'.repeat(700))),
+        status: 200,
+        needsAssertions: true,
+      },
+      {
+        name: 'device upload (1 record, JWT)',
+        atoll: () => () => post(`${atoll}/v1/uploads/events`, upload, record),
+        base: () => post(`${baseline}/upload`, upload, record),
+        status: 202,
+        needsAssertions: false,
+      },
+    ];
+    for (const c of cases) {
+      const runs = { atoll: [] as LoadRun[], base: [] as LoadRun[] };
+      // Warm both paths (JIT, pools, keep-alive sockets) before measuring.
+      const warm = c.needsAssertions ? await assertions(opts.concurrency) : [];
+      await load(opts.concurrency, opts.concurrency, c.atoll(warm), c.status);
+      await load(opts.concurrency, opts.concurrency, c.base, c.status === 202 ? 202 : 200);
+      for (let r = 0; r < opts.repeats; r++) {
+        const a = c.needsAssertions ? await assertions(opts.requests) : [];
+        runs.base.push(await load(opts.requests, opts.concurrency, c.base, c.status === 202 ? 202 : 200));
+        runs.atoll.push(await load(opts.requests, opts.concurrency, c.atoll(a), c.status));
+      }
+      const atollSeconds = median(runs.atoll.map((x) => x.seconds));
+      const baselineSeconds = median(runs.base.map((x) => x.seconds));
+      results.push({
+        name: c.name,
+        params: {
+          requests: opts.requests,
+          concurrency: opts.concurrency,
+          atoll_rps: Math.round(opts.requests / atollSeconds),
+          baseline_rps: Math.round(opts.requests / baselineSeconds),
+          atoll_p50_ms: Number(median(runs.atoll.map((x) => x.p50)).toFixed(1)),
+          atoll_p99_ms: Number(median(runs.atoll.map((x) => x.p99)).toFixed(1)),
+          baseline_p99_ms: Number(median(runs.base.map((x) => x.p99)).toFixed(1)),
+        },
+        atollSeconds,
+        baselineSeconds,
+        baseline: 'bare Fastify route, same body, same process',
+        ratio: baselineSeconds / atollSeconds,
+        target: 0.7,
+        samples: { atoll: runs.atoll.map((x) => x.seconds), baseline: runs.base.map((x) => x.seconds) },
+      });
+    }
+    return results;
+  } finally {
+    if (providerId) await discardUploads(deps, { providerId, bucket: config.ATOLL_BUCKET_STAGING }).catch((e: unknown) => process.stderr.write(`bench cleanup failed: ${String(e)}\n`));
+    agent.destroy();
+    await bare.close();
+    await app.close();
+    await deps.close();
+  }
+}
+
+// Run alone against a running stack: `node --import tsx bench/tokens.bench.ts` (BENCH_TOKEN_REQUESTS, BENCH_REPEATS).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const results = await benchTokens({
+    env: readStackEnvFile(paths.envFile),
+    requests: Number(process.env.BENCH_TOKEN_REQUESTS ?? 1000),
+    concurrency: 100,
+    repeats: Number(process.env.BENCH_REPEATS ?? 3),
+  });
+  printTable(results);
+  for (const r of results) process.stdout.write(`${r.name}: ${JSON.stringify(r.params)}\n`);
+}
