@@ -220,8 +220,9 @@ describe('the image entry points (esbuild bundles)', () => {
     }
   });
 
-  it('init leaves the license bucket alone by default (the flag is off)', async () => {
-    const env: Record<string, string> = { ...initEnv(ctx), ATOLL_BUCKET_LICENSES: `atoll-licenses-t${randomBytes(4).toString('hex')}`, ATOLL_WORK_DIR: join(scratch, 'work-init2') };
+  it('init leaves the license bucket alone when the flag is off', async () => {
+    // The local stack turns the flag on; init's own default is off, which is what this exercises.
+    const env: Record<string, string> = { ...initEnv(ctx), ATOLL_INIT_LICENSE_BUCKET: 'false', ATOLL_BUCKET_LICENSES: `atoll-licenses-t${randomBytes(4).toString('hex')}`, ATOLL_WORK_DIR: join(scratch, 'work-init2') };
     const p = start('init', env);
     expect((await p.exit).code, p.output().slice(-2000)).toBe(0);
     const root = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_ROOT_USER!, secretKey: env.ATOLL_S3_ROOT_PASSWORD! });
