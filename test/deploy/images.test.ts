@@ -201,6 +201,13 @@ describe('the image entry points (esbuild bundles)', () => {
     expect(hc.code).toBe(1);
   });
 
+  // init (re)writes the shared stack's service-user policies; the tests below point it at throwaway license buckets,
+  // so the stack's own settings are put back afterwards or later tests would lose access to the real bucket.
+  afterAll(async () => {
+    const p = start('init', { ...initEnv(ctx), ATOLL_WORK_DIR: join(scratch, 'work-init-restore') });
+    expect((await p.exit).code, p.output().slice(-2000)).toBe(0);
+  });
+
   it('init creates the Object-Lock license bucket (SSE on) when asked, idempotently', async () => {
     const bucket = `atoll-licenses-t${randomBytes(4).toString('hex')}`;
     const env: Record<string, string> = { ...initEnv(ctx), ATOLL_INIT_LICENSE_BUCKET: 'true', ATOLL_BUCKET_LICENSES: bucket, ATOLL_WORK_DIR: join(scratch, 'work-init') };

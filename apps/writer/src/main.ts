@@ -66,9 +66,6 @@ const health = await startHealthServer({
     return (await redis.ping()) === 'PONG' && workers.every((w) => w.isRunning());
   },
 });
-const maintained = await scheduleAllMaintenance(ctx);
-log.info({ op: 'writer.maintenance.scheduled', tables: maintained }, 'maintenance schedulers upserted');
-log.info({ op: 'writer.started', concurrency: config.ATOLL_WORKER_CONCURRENCY }, 'writer workers running');
 
 onShutdown({
   log,
@@ -83,3 +80,9 @@ onShutdown({
     await pool.end();
   },
 });
+
+// Scheduling talks to Redis and Postgres; it runs after the signal handlers are in place so a SIGTERM during start-up
+// still shuts down gracefully.
+const maintained = await scheduleAllMaintenance(ctx);
+log.info({ op: 'writer.maintenance.scheduled', tables: maintained }, 'maintenance schedulers upserted');
+log.info({ op: 'writer.started', concurrency: config.ATOLL_WORKER_CONCURRENCY }, 'writer workers running');
