@@ -23,7 +23,6 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
     loggerInstance: opts.logger,
     bodyLimit: 1024 * 1024,
     trustProxy: false,
-    disableRequestLogging: false,
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
