@@ -1,5 +1,6 @@
 // Table lifecycle and snapshot commits: create/load, append, copy-on-write overwrite, scan planning. Commits write
 // manifests + manifest list + v<N+1>.metadata.json, then compare-and-swap the catalog pointer, retrying on conflict.
+import { mapLimited } from './concurrency.js';
 import { randomUUID } from 'node:crypto';
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { formatIdentifier, validateIdentifier } from './catalog-store.js';
@@ -225,19 +226,6 @@ export async function readManifestEntries(io: ObjectIO, metadata: TableMetadata,
     throw err;
   }
   return decodeManifest({ bytes, location: manifest.manifestPath, resolved, specId: manifest.partitionSpecId }).entries;
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Live data files of a snapshot (the current one by default); empty for a table without snapshots. */

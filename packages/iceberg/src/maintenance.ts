@@ -20,23 +20,11 @@ import type { ManifestEntry, ManifestFile } from './manifest.js';
 import type { Snapshot, TableMetadata } from './metadata.js';
 import { ancestors, currentSchema, currentSnapshot } from './metadata.js';
 import { commitMetadata } from './metadata-commit.js';
+import { mapLimited } from './concurrency.js';
 
 const READ_CONCURRENCY = 8;
 const DELETE_CONCURRENCY = 16;
 const DEFAULT_TARGET_MANIFEST_ENTRIES = 10_000;
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 /** Files one set of snapshots reaches: manifest lists, manifests, and data files (live or, with `allEntries`, any). */
 interface Reach {

@@ -15,7 +15,7 @@ export class FileDoesNotMatchSchemaError extends Error {}
  * (DuckDB) → uploaded under the table's data location, creating the table if needed. Nothing is committed: the caller
  * appends the returned file (at once, or batched with others by a metadata writer).
  */
-export async function writeDataFileForTable(opts: {
+export interface WriteDataFileOptions {
   lake: Lake;
   id: TableIdentifier;
   location: string;
@@ -25,7 +25,9 @@ export async function writeDataFileForTable(opts: {
   workDir: string;
   memoryLimit: string;
   threads?: number;
-}): Promise<{ dataFile: DataFile }> {
+}
+
+export async function writeDataFileForTable(opts: WriteDataFileOptions): Promise<{ dataFile: DataFile }> {
   const schema = rawSchema(opts.columns);
   const table = await createTable({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, location: opts.location, schema, ifNotExists: true });
   const output = join(opts.workDir, `${randomUUID()}.parquet`);
@@ -57,18 +59,7 @@ export async function writeDataFileForTable(opts: {
  * The core of the batch writer: one local CSV or NDJSON file → one Parquet file with Iceberg field ids (DuckDB) →
  * uploaded next to the table → one committed snapshot. `commitId` makes a retry a no-op once the commit landed.
  */
-export async function loadFileIntoTable(opts: {
-  lake: Lake;
-  id: TableIdentifier;
-  location: string;
-  columns: readonly SchemaColumn[];
-  input: string;
-  format: 'ndjson' | 'csv';
-  workDir: string;
-  memoryLimit: string;
-  commitId: string;
-  threads?: number;
-}): Promise<{ commit: CommitResult; dataFile: DataFile }> {
+export async function loadFileIntoTable(opts: WriteDataFileOptions & { commitId: string }): Promise<{ commit: CommitResult; dataFile: DataFile }> {
   const { commitId, ...write } = opts;
   const { dataFile } = await writeDataFileForTable(write);
   const commit = await appendFiles({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, files: [dataFile], commitId });
