@@ -33,6 +33,8 @@ import {
 import { Lake, compactTable } from '@atoll/lake';
 import { ObjectStore, parseS3Uri } from '@atoll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientToken } from '@atoll/stack';
+import { startInProcessApi } from './support/inprocess-api.js';
 import { lakeFixture, uniqueName, type LakeFixture } from './support/lake-helpers.js';
 
 const run = promisify(execFile);
@@ -64,6 +66,22 @@ async function pyiceberg(location: string, filter?: string): Promise<PyRead> {
   };
   const { stdout } = await run(python, [join(INTEROP_DIR, 'read_table_s3.py'), location, ...(filter ? ['--filter', filter] : [])], { env, maxBuffer: 64 * 1024 * 1024 });
   return JSON.parse(stdout) as PyRead;
+}
+
+/** PyIceberg through Atoll's REST catalog with vended credentials only (no S3 keys in its environment). */
+async function pyicebergRest(table: string): Promise<PyRead> {
+  await using api = await startInProcessApi();
+  const env = process.env as Record<string, string>;
+  const token = await clientToken(env, env.ATOLL_OPERATOR_CLIENT_ID!, env.ATOLL_OPERATOR_CLIENT_SECRET!);
+  const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_') && !k.startsWith('ATOLL_PY_S3')));
+  try {
+    const { stdout } = await run(python, [join(INTEROP_DIR, 'rest_client.py'), `${api.url}/iceberg`, token, 'read', table], { env: childEnv, maxBuffer: 64 * 1024 * 1024 });
+    return JSON.parse(stdout) as PyRead;
+  } catch (e) {
+    // Never let the bearer token in the command line reach the test output.
+    const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    throw new Error(`PyIceberg REST read of ${table} failed: ${(stdout ?? '').slice(-1000)} ${(stderr ?? '').slice(-2000)}`);
+  }
 }
 
 /** Writes `values` (a SQL VALUES list with the schema's columns) as Parquet per partition and uploads the files. */
@@ -226,7 +244,9 @@ describe('evolution and maintenance, read back by PyIceberg from MinIO', () => {
     const expired = await loadTable({ io: lake.io, catalog: lake.catalog, id });
     const byHint = await pyiceberg(location);
     const byFile = await pyiceberg(expired.metadataLocation);
-    for (const read of [byHint, byFile]) {
+    const byRest = await pyicebergRest(`${id.namespace.join('.')}.${id.name}`);
+    expect(byRest.metadata_location).toBe(expired.metadataLocation);
+    for (const read of [byHint, byFile, byRest]) {
       expect(read.snapshot_count).toBe(1);
       expect(read.fields.map((f) => f.name)).toEqual(['id', 'full_name', 'ts', 'country']);
       expect([...read.rows].sort(byId)).toEqual([...expected].sort(byId));

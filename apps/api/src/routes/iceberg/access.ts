@@ -128,8 +128,20 @@ export class CatalogAccess {
   }
 
   /** Short-lived S3 credentials that reach only `s3://bucket/key/…`: read, plus write when the scope allows it. */
-  async vend(scope: NamespaceScope, tableName: string): Promise<TemporaryCredentials> {
-    return this.deps.storageAdmin.assumeRole({ policy: tablePolicy(scope.bucket, scope.tableKey(tableName), scope.writable), durationSeconds: VENDED_CREDENTIALS_SECONDS });
+  /**
+   * Credentials for the table's own location as its metadata records it (tables written by Atoll's writers or other
+   * engines need not sit at the namespace-derived path). A location outside the namespace's bucket — or, for a
+   * consumer, outside its table's key — is refused rather than vended.
+   */
+  async vend(scope: NamespaceScope, tableName: string, tableLocation?: string): Promise<TemporaryCredentials> {
+    let key = scope.tableKey(tableName);
+    if (tableLocation !== undefined) {
+      const m = /^s3a?:\/\/([^/]+)\/(.+?)\/*$/.exec(tableLocation);
+      if (!m || m[1] !== scope.bucket) throw forbidden('the table lives outside its namespace\'s bucket; no credentials are vended for it');
+      if (!scope.writable && m[2] !== key && !m[2]!.startsWith(`${key}/`)) throw forbidden('the table lives outside its cleanroom path; no credentials are vended for it');
+      key = m[2]!;
+    }
+    return this.deps.storageAdmin.assumeRole({ policy: tablePolicy(scope.bucket, key, scope.writable), durationSeconds: VENDED_CREDENTIALS_SECONDS });
   }
 
   /** The FileIO properties an Iceberg client needs for those credentials. */

@@ -48,7 +48,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
   async function tableResult(request: FastifyRequest, scope: NamespaceScope, id: TableIdentifier, loaded: { metadataLocation: string; metadata: TableMetadata }): Promise<Record<string, unknown>> {
     const body: Record<string, unknown> = { 'metadata-location': loaded.metadataLocation, metadata: tableMetadataToJson(loaded.metadata), config: {} };
     if (wantsVendedCredentials(request)) {
-      const config = access.credentialConfig(await access.vend(scope, id.name));
+      const config = access.credentialConfig(await access.vend(scope, id.name, loaded.metadata.location));
       body.config = config;
       body['storage-credentials'] = [{ prefix: loaded.metadata.location, config }];
       request.log.info({ op: 'iceberg.credentials.vended', table: [...id.namespace, id.name].join('.'), writable: scope.writable }, 'vended table credentials');
@@ -166,7 +166,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
       async (request) => {
         const { scope, id } = await resolve(request, request.params);
         const table = await loadTable({ io, catalog, id });
-        const config = access.credentialConfig(await access.vend(scope, id.name));
+        const config = access.credentialConfig(await access.vend(scope, id.name, table.metadata.location));
         request.log.info({ op: 'iceberg.credentials.vended', table: [...id.namespace, id.name].join('.'), writable: scope.writable }, 'vended table credentials');
         return { 'storage-credentials': [{ prefix: table.metadata.location, config }] };
       },
