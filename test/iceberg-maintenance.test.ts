@@ -80,6 +80,8 @@ async function pyicebergRest(table: string): Promise<PyRead> {
   } catch (e) {
     // Never let the bearer token in the command line reach the test output.
     const { stdout, stderr } = e as { stdout?: string; stderr?: string };
+    // The original error's message holds the command line, bearer token included: it is not attached as the cause.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(`PyIceberg REST read of ${table} failed: ${(stdout ?? '').slice(-1000)} ${(stderr ?? '').slice(-2000)}`);
   }
 }
