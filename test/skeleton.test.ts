@@ -42,6 +42,18 @@ describe('walking skeleton', () => {
     expect(lines.join('\n')).toContain(`rows read from s3://${demo.cleanroom.bucket}/${demo.table}`);
   });
 
+  it('gives the same pseudonym everywhere: the device\'s TID from the API is the one the writer put on its rows', () => {
+    // user-001's two provider-uploaded purchases (42.00 and 52.00) pass the amount > 20 filter; the device's own
+    // 12.50 record does not. The API (registration) and the writer (deidentification) derive TIDs independently.
+    const mine = demo.rows.filter((r) => r.tid === demo.deviceTid).map((r) => String(r.amount)).sort();
+    const expected = demoRecords()
+      .filter((r) => r.user_id === demo.deviceUserId && (r.amount as number) > 20)
+      .map((r) => (r.amount as number).toFixed(2))
+      .sort();
+    expect(expected).toHaveLength(2);
+    expect(mine).toEqual(expected);
+  });
+
   it('keeps every object encrypted at rest (SSE-S3) in the cleanroom and the lake', async () => {
     const consumerStore = new ObjectStore({ endpoint: demo.cleanroom.endpoint, region: demo.cleanroom.region, accessKey: demo.cleanroom.accessKeyId, secretKey: demo.cleanroom.secretAccessKey });
     const objects = await consumerStore.listObjects(demo.cleanroom.bucket);
@@ -87,7 +99,8 @@ describe('walking skeleton', () => {
     const other = await newConsumer(op);
     const { datasets } = await other.http.call<{ datasets: Array<{ name: string; records: number; price: { amount: number } | null; columns: Array<{ name: string }> }> }>('GET', '/v1/datasets');
     const ds = datasets.find((d) => d.name === demo.dataset)!;
-    expect(ds.records).toBe(60);
+    // 60 from the provider's backend, 1 from the user's device.
+    expect(ds.records).toBe(61);
     expect(ds.price?.amount).toBe(0.01);
     expect(ds.columns.map((c) => c.name)).toEqual(['tid', 'category', 'amount', 'purchased_at']);
     const r = await other.http.raw('GET', `/v1/subscriptions/${demo.subscriptionId}`);

@@ -1,6 +1,7 @@
 // The demo flow of `npm start` (SPEC §7, walking-skeleton form): provider → schema → upload → published dataset →
 // consumer → cleanroom → estimate → subscription → rows read back from the cleanroom with the consumer's own key.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { init as initDevice, memoryStorage } from '@atoll/client';
 import { AtollHttp, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from './client.js';
 import { paths } from './paths.js';
 import { readStackEnvFile } from './stack.js';
@@ -13,6 +14,9 @@ export interface DemoResult {
   subscriptionId: string;
   table: string;
   rows: Record<string, unknown>[];
+  /** The pseudonym the API gave the demo device of `deviceUserId` at registration. */
+  deviceTid: string;
+  deviceUserId: string;
 }
 
 const categories = ['groceries', 'electronics', 'travel', 'books'];
@@ -56,18 +60,39 @@ export async function runDemo(opts: { out: (line: string) => void; env?: Record<
   await operator.call('PUT', `/v1/datasets/${dataset}/price`, { body: { perRecord: { amount: 0.01, currency: 'usd' } } });
   say(`schema approved: dataset ${dataset} at $0.01 per record`);
 
+  // A user's device: the provider's backend vouches for the user, the device registers its own key, signs a license
+  // and uploads a record of its own (the server fills the user id from the token).
+  const deviceUserId = 'user-001';
+  const { attestation } = await prov.call<{ attestation: string }>('POST', '/v1/devices/attestations', { body: { userId: deviceUserId } });
+  const device = initDevice({ baseUrl: env.ATOLL_API_URL!, storage: memoryStorage() });
+  await device.createKeys();
+  const { tid: deviceTid } = await device.register(attestation);
+  const license = await device.signLicense(
+    await device.buildLicense({
+      tables: ['purchases'],
+      tags: ['purchase_history'],
+      uses: [{ usecases: ['analytics'], destinations: ['*'] }],
+      terms: { sha256: createHash('sha256').update('Demo Shop data license v1').digest('hex') },
+      expiry: new Date(Date.now() + 365 * 86_400_000),
+    }),
+  );
+  say(`device registered for ${deviceUserId} (tid ${deviceTid}); license ${license.id} countersigned, log index ${license.log.index}`);
+  const deviceUpload = await device.upload('purchases', [{ email: null, category: 'books', amount: 12.5, purchased_at: '2026-11-21T09:00:00Z' }]);
+
   const records = demoRecords();
   const upload = await prov.call<{ uploadId: string; records: number }>('POST', '/v1/uploads/purchases', {
     rawBody: records.map((r) => JSON.stringify(r)).join('\n'),
     contentType: 'application/x-ndjson',
   });
-  say(`uploaded ${upload.records} records (upload ${upload.uploadId})`);
-  await waitUntil('the upload to load', async () => {
-    const { ingests } = await prov.call<{ ingests: Array<{ id: string; status: string; reason: string | null }> }>('GET', '/v1/ingests?table=purchases');
-    const mine = ingests.find((i) => i.id === upload.uploadId);
-    if (mine?.status === 'rejected') throw new Error(`upload rejected: ${mine.reason}`);
-    return mine?.status === 'loaded';
-  });
+  say(`uploaded ${upload.records} records from the provider's backend and ${deviceUpload.records} from the device`);
+  for (const id of [upload.uploadId, deviceUpload.uploadId]) {
+    await waitUntil('the uploads to load', async () => {
+      const { ingests } = await prov.call<{ ingests: Array<{ id: string; status: string; reason: string | null }> }>('GET', '/v1/ingests?table=purchases');
+      const mine = ingests.find((i) => i.id === id);
+      if (mine?.status === 'rejected') throw new Error(`upload rejected: ${mine.reason}`);
+      return mine?.status === 'loaded';
+    });
+  }
 
   const consumer = await operator.call<{ id: string }>('POST', '/v1/consumers', {
     body: { name: `Demo Analytics ${suffix}`, useCase: { category: 'analytics', description: 'Category spend trends for market research' } },
@@ -77,7 +102,7 @@ export async function runDemo(opts: { out: (line: string) => void; env?: Record<
   say(`consumer approved: ${consumer.id}`);
   await waitUntil('the dataset to be published', async () => {
     const { datasets } = await cons.call<{ datasets: Array<{ name: string; records: number }> }>('GET', '/v1/datasets');
-    return datasets.find((d) => d.name === dataset && d.records > 0);
+    return datasets.find((d) => d.name === dataset && d.records === records.length + deviceUpload.records);
   });
   say(`dataset ${dataset} is published`);
 
@@ -100,5 +125,5 @@ export async function runDemo(opts: { out: (line: string) => void; env?: Record<
   const show = rows.slice(0, 10);
   for (const r of show) say(`  ${JSON.stringify(r)}`);
   if (rows.length > show.length) say(`  … ${rows.length - show.length} more`);
-  return { providerId: provider.id, consumerId: consumer.id, dataset, cleanroom, subscriptionId: subscription.id, table, rows };
+  return { providerId: provider.id, consumerId: consumer.id, dataset, cleanroom, subscriptionId: subscription.id, table, rows, deviceTid, deviceUserId };
 }
