@@ -8,6 +8,7 @@ const offsets = {
   minio: 90,
   minioConsole: 91,
   stripeMock: 111,
+  stripeMockHttps: 112,
   keycloak: 180,
   keycloakManagement: 181,
   api: 80,

@@ -332,7 +332,8 @@ const stripeMock: Service = {
     await startProcess({
       name: 'stripe-mock',
       command: ctx.installed.stripeMock,
-      args: ['-http-addr', `127.0.0.1:${ctx.ports.stripeMock}`],
+      // Both listeners follow the port base (stripe-mock's HTTPS default, 12112, would collide with a second stack).
+      args: ['-http-addr', `127.0.0.1:${ctx.ports.stripeMock}`, '-https-addr', `127.0.0.1:${ctx.ports.stripeMockHttps}`],
     });
   },
 };
