@@ -1,33 +1,36 @@
-// Entry point of the cleanroom worker: subscription runs (initial load, daily and on-demand updates).
+// Entry point of the cleanroom worker: subscription runs (initial, daily and on-demand), estimates and cleanroom
+// provisioning for the api (request/reply with sealed answers). It holds the MinIO admin rights; the api does not.
 import { join } from 'node:path';
 import { WorkerConfigSchema, loadConfig } from '@atoll/config';
 import { createPool } from '@atoll/db';
 import { Lake } from '@atoll/lake';
 import { createLogger } from '@atoll/log';
-import { Producer, jobs, redisConnection, startWorker } from '@atoll/queue';
+import { computeEstimate, provisionCleanroom, runSubscription, type RunContext } from '@atoll/market';
+import { Producer, jobs, redisConnection, serveCalls, startWorker } from '@atoll/queue';
 import { onShutdown, startHealthServer } from '@atoll/runtime';
-import { ObjectStore } from '@atoll/storage';
-import { processSubscriptionRun, type CleanroomContext } from './run.js';
+import { MinioAdmin, ObjectStore } from '@atoll/storage';
 
 const config = loadConfig(WorkerConfigSchema);
 const log = createLogger({ name: 'cleanroom', level: config.ATOLL_LOG_LEVEL });
-const pool = createPool(config.ATOLL_DATABASE_URL, { max: 4 + config.ATOLL_WORKER_CONCURRENCY, applicationName: 'atoll-cleanroom' });
-const store = new ObjectStore({ endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ACCESS_KEY, secretKey: config.ATOLL_S3_SECRET_KEY });
+const pool = createPool(config.ATOLL_DATABASE_URL, { max: 6 + 2 * config.ATOLL_WORKER_CONCURRENCY, applicationName: 'atoll-cleanroom' });
+const s3 = { endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ACCESS_KEY, secretKey: config.ATOLL_S3_SECRET_KEY };
+const store = new ObjectStore(s3);
 const redis = redisConnection(config.ATOLL_REDIS_URL);
-const workerRedis = redisConnection(config.ATOLL_REDIS_URL, { forWorker: true });
-const producer = new Producer(redis);
-const ctx: CleanroomContext = {
-  pool,
-  lake: new Lake(store, pool, join(config.ATOLL_WORK_DIR, 'lake-cache')),
-  log,
-  workDir: config.ATOLL_WORK_DIR,
-  limits: { memoryLimit: config.ATOLL_QUERY_MEMORY_LIMIT, threads: 1, timeoutMs: config.ATOLL_QUERY_TIMEOUT_MS },
+const workerConnections: Array<ReturnType<typeof redisConnection>> = [];
+const connection = () => {
+  const c = redisConnection(config.ATOLL_REDIS_URL, { forWorker: true });
+  workerConnections.push(c);
+  return c;
 };
+const producer = new Producer(redis);
+const lake = new Lake(store, pool, join(config.ATOLL_WORK_DIR, 'lake-cache'));
+const limits = { memoryLimit: config.ATOLL_QUERY_MEMORY_LIMIT, threads: config.ATOLL_QUERY_THREADS, timeoutMs: config.ATOLL_QUERY_TIMEOUT_MS, maxQueryLength: config.ATOLL_QUERY_MAX_LENGTH };
+const ctx: RunContext = { pool, lake, log, workDir: config.ATOLL_WORK_DIR, limits };
 
-const worker = startWorker(
+const runs = startWorker(
   jobs.subscriptionRun,
   async (job) => {
-    const result = await processSubscriptionRun(ctx, job);
+    const result = await runSubscription(ctx, job);
     if (job.data.reason === 'initial') {
       // Daily updates follow the initial load (SPEC §6); one scheduler per subscription, upserted idempotently.
       await producer.rawQueue(jobs.subscriptionRun.queue).upsertJobScheduler(
@@ -38,17 +41,29 @@ const worker = startWorker(
     }
     return result;
   },
-  { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY },
+  { connection: connection(), concurrency: config.ATOLL_WORKER_CONCURRENCY },
 );
-worker.on('failed', (job, err) => log.warn({ op: 'subscription.job.failed', jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
-worker.on('error', (err) => log.error({ op: 'subscription.worker.error', err: err.message }, 'worker error'));
+const estimates = serveCalls(jobs.estimate, (job) => computeEstimate({ pool, lake, workDir: config.ATOLL_WORK_DIR, limits }, job.data), {
+  connection: connection(),
+  concurrency: config.ATOLL_WORKER_CONCURRENCY,
+});
+const provisioning = serveCalls(
+  jobs.provision,
+  (job) => provisionCleanroom({ pool, store, admin: new MinioAdmin(s3), bucketPrefix: config.ATOLL_BUCKET_CLEANROOM_PREFIX }, job.data),
+  { connection: connection(), concurrency: 2 },
+);
+const workers = [runs, estimates, provisioning];
+for (const w of workers) {
+  w.on('failed', (job, err) => log.warn({ op: `${w.name}.job.failed`, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+  w.on('error', (err) => log.error({ op: `${w.name}.worker.error`, err: err.message }, 'worker error'));
+}
 
 const health = await startHealthServer({
   host: config.ATOLL_HEALTH_HOST,
   port: config.ATOLL_HEALTH_PORT,
   ready: async () => {
     await pool.query('SELECT 1');
-    return (await redis.ping()) === 'PONG' && worker.isRunning();
+    return (await redis.ping()) === 'PONG' && workers.every((w) => w.isRunning());
   },
 });
 log.info({ op: 'cleanroom.started' }, 'cleanroom worker running');
@@ -57,11 +72,11 @@ onShutdown({
   log,
   timeoutMs: config.ATOLL_SHUTDOWN_TIMEOUT_MS,
   close: async () => {
-    await worker.close();
+    await Promise.all(workers.map((w) => w.close()));
     health.close();
     await producer.close();
     redis.disconnect();
-    workerRedis.disconnect();
+    for (const c of workerConnections) c.disconnect();
     await pool.end();
   },
 });

@@ -5,6 +5,7 @@ import type { Pool } from '@atoll/db';
 import { formatIdentifier, type TableIdentifier } from '@atoll/iceberg';
 import type { Lake } from '@atoll/lake';
 import type { Logger } from '@atoll/log';
+import { subscriptionWatermarks } from '@atoll/market';
 import { removeMaintenanceScheduler, upsertMaintenanceScheduler, type Job, type MaintenanceJob, type Producer } from '@atoll/queue';
 
 export interface MaintenanceSettings {
@@ -111,7 +112,7 @@ export async function runMaintenance(ctx: MaintenanceContext, id: TableIdentifie
   } else report.manifests = 'not available';
 
   if (tasks.expireSnapshots) {
-    const r = await tasks.expireSnapshots({ lake, id, retainLast: settings.expireKeepLast, olderThanMs: settings.expireOlderThanMs });
+    const r = await tasks.expireSnapshots({ lake, id, retainLast: settings.expireKeepLast, olderThanMs: await retentionFor(ctx, id, settings.expireOlderThanMs) });
     report.expiry = { expiredSnapshots: r.expiredSnapshotIds.length, deletedFiles: r.deletedFiles.length };
   } else report.expiry = 'not available';
 
@@ -132,6 +133,20 @@ export async function runMaintenance(ctx: MaintenanceContext, id: TableIdentifie
   );
   ctx.log.info({ op: 'maintenance.table.done', ...report }, 'table maintenance done');
   return report;
+}
+
+/**
+ * How far back expiry must keep snapshots: at least the table's setting, and for a published dataset every snapshot
+ * from the oldest subscription watermark on, so incremental runs can still plan their changes (decision 7).
+ */
+async function retentionFor(ctx: MaintenanceContext, id: TableIdentifier, olderThanMs: number): Promise<number> {
+  if (id.namespace.length !== 1 || id.namespace[0] !== 'published') return olderThanMs;
+  const marks = new Set(await subscriptionWatermarks(ctx.pool, id.name));
+  if (marks.size === 0) return olderThanMs;
+  const table = await ctx.lake.tryLoad(id);
+  const times = (table?.metadata.snapshots ?? []).filter((s) => marks.has(String(s['snapshot-id']))).map((s) => s['timestamp-ms']);
+  if (times.length === 0) return olderThanMs;
+  return Math.max(olderThanMs, Date.now() - Math.min(...times) + 1);
 }
 
 export async function processMaintenance(ctx: MaintenanceContext, job: Job<MaintenanceJob>): Promise<MaintenanceReport> {

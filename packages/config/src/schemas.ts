@@ -55,6 +55,8 @@ export const ApiConfigSchema = Type.Composite([
     ATOLL_LOG_ORIGIN: Type.String({ default: 'atoll.local/licenses', pattern: '^[A-Za-z0-9._/:-]{1,200}$' }),
     /** COMPLIANCE-mode retention of archived entries, counted from a license's expiry (revocations: from logging). */
     ATOLL_LICENSE_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36500, default: 3650 }),
+    /** How long the api waits for the cleanroom worker to answer an estimate or provision a cleanroom. */
+    ATOLL_WORKER_CALL_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 150_000 }),
   }),
 ]);
 
@@ -66,6 +68,10 @@ export const WorkerConfigSchema = Type.Composite([
     ATOLL_WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
     ATOLL_QUERY_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 120_000 }),
     ATOLL_QUERY_MEMORY_LIMIT: Type.String({ default: '1GB', pattern: '^[0-9]+(\\.[0-9]+)?\\s*(KB|MB|GB|KiB|MiB|GiB)$' }),
+    /** Longest consumer SQL text the gate accepts. */
+    ATOLL_QUERY_MAX_LENGTH: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 20_000 }),
+    /** DuckDB threads per consumer query (estimates and subscription runs). */
+    ATOLL_QUERY_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   }),
 ]);
 

@@ -18,6 +18,7 @@ export const errorCatalog = {
   PAYLOAD_TOO_LARGE: { status: 413, message: (d?: string) => d ?? 'the body is larger than allowed' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: (d?: string) => `unsupported content type${d ? `: ${d}` : ''}` },
   COHORT_TOO_SMALL: { status: 422, message: (d?: string) => d ?? 'too few distinct subjects match' },
+  DATASET_NOT_PRICED: { status: 422, message: (d?: string) => `the query reads a dataset that has no price yet, so it cannot be bought${d ? `: ${d}` : ''}` },
   CONSUMER_NOT_APPROVED: { status: 403, message: () => 'the consumer is not approved yet' },
   RATE_LIMITED: { status: 429, message: () => 'too many requests' },
   INTERNAL: { status: 500, message: () => 'an internal error occurred' },
@@ -56,6 +57,14 @@ export class AtollError extends Error {
     this.code = code;
     this.status = errorCatalog[code].status;
     this.details = options?.details;
+  }
+
+  /** Rebuilds an error that crossed a process boundary (a worker's answer) with its message as it was. */
+  static revive(error: { code: string; message: string; details?: Record<string, unknown> }): AtollError {
+    const code = (error.code in errorCatalog ? error.code : 'INTERNAL') as ErrorCode;
+    const e = new AtollError(code, undefined, error.details ? { details: error.details } : undefined);
+    Object.defineProperty(e, 'message', { value: error.message, enumerable: false, writable: true, configurable: true });
+    return e;
   }
 
   toBody(): ErrorBody {

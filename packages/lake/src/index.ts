@@ -1,6 +1,6 @@
 export { Lake } from './lake.js';
 export { rawTableId, publishedTableId, cleanroomTableId, tableLocation } from './tables.js';
-export { withSandboxedSelect, loadPublished, type DatasetInput, type SandboxLimits, type SelectResult } from './sandbox.js';
+export { withSandboxedSelect, loadPublished, type DatasetInput, type DatasetPart, type PublishedDataset, type SandboxLimits, type SelectResult } from './sandbox.js';
 export { FileDoesNotMatchSchemaError, loadFileIntoTable, writeDataFileForTable } from './load.js';
 export { csvSelect, ndjsonSelect, publishedColumns, publishedSchema, rawSchema, type SchemaColumn } from './columns.js';
 export { compactTable, type CompactTableOptions, type CompactTableResult } from './compaction.js';

@@ -1,5 +1,7 @@
-// Runs a consumer's SELECT (already gated) over published datasets in a locked-down DuckDB: the datasets are loaded
-// as tables first, then external access is switched off and the configuration locked before the untrusted SQL runs.
+// Runs a consumer's SELECT (already gated) over published datasets in a locked-down DuckDB. Each dataset is loaded as a
+// table holding only the rows the delivery policy lets through (subjects with a live license for this consumer), so
+// joins, aggregates and subqueries can never see another row; then external access is switched off and the
+// configuration locked before the untrusted SQL runs.
 import { AtollError } from '@atoll/errors';
 import { Duck, QueryTimeoutError, gateSelect, ident, literal } from '@atoll/duck';
 import { duckdbColumnType, duckdbReadParquet, type IcebergSchema, type LoadedTable } from '@atoll/iceberg';
@@ -12,17 +14,35 @@ export interface SandboxLimits {
   threads: number;
   timeoutMs: number;
   tempDirectory: string;
+  /** Longest SQL text the gate accepts. */
+  maxQueryLength?: number;
 }
 
-export interface DatasetInput {
+export interface PublishedDataset {
   name: string;
   table: LoadedTable | null;
   schema: IcebergSchema;
-  /** Restrict to these local Parquet files (incremental runs); all live files when omitted. */
-  localFiles?: string[];
+}
+
+/** Some local files of a dataset and the subjects whose rows they may contribute. */
+export interface DatasetPart {
+  files: string[];
+  subjects: readonly string[];
+}
+
+export interface DatasetInput extends PublishedDataset {
+  /** The delivery policy's answer: only rows of these subjects (by `tid`) reach the query. */
+  subjects: readonly string[];
+  /**
+   * Read only these parts (incremental runs); each part is restricted to its own subjects and to `subjects`.
+   * Default: every live file of the table.
+   */
+  parts?: DatasetPart[];
 }
 
 export interface SelectResult {
+  /** Rows the datasets held after the delivery policy, before the query (the query's input). */
+  inputRecords: number;
   records: number;
   distinctSubjects: number;
   sample: Record<string, unknown>[];
@@ -47,19 +67,15 @@ export async function withSandboxedSelect<T>(opts: {
 }): Promise<T> {
   const duck = await Duck.open({ memoryLimit: opts.limits.memoryLimit, threads: opts.limits.threads, tempDirectory: opts.limits.tempDirectory });
   try {
-    const gate = await gateSelect(duck, opts.sql, { datasets: opts.knownDatasets });
+    const gate = await gateSelect(duck, opts.sql, { datasets: opts.knownDatasets, ...(opts.limits.maxQueryLength ? { maxLength: opts.limits.maxQueryLength } : {}) });
     await duck.run(`SET TimeZone = 'UTC'`);
     for (const name of gate.tables) {
       const ds = opts.datasets.find((d) => d.name === name);
       if (!ds) throw new AtollError('SQL_REJECTED', `unknown dataset: ${name}`);
-      const files = ds.localFiles ?? (ds.table ? await opts.lake.localCopies(await opts.lake.liveFiles(ds.table)) : []);
-      if (files.length === 0) {
-        await duck.run(emptyTableSql(name, ds.schema));
-      } else {
-        // Columns are matched by Iceberg field id, so files written before a rename or an added column read right.
-        await duck.run(`CREATE TABLE ${ident(name)} AS SELECT * FROM ${duckdbReadParquet(files, ds.schema)}`);
-      }
+      await loadRestricted(duck, opts.lake, ds);
     }
+    let inputRecords = 0;
+    for (const name of gate.tables) inputRecords += Number((await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${ident(name)}`))[0]?.n ?? 0);
     // From here on the SQL is untrusted: no files (but our output directory), no network, no settings changes.
     // The gate already refuses COPY, table functions and file paths; this is the second wall.
     if (opts.outputDirectory) await duck.run(`SET allowed_directories = [${literal(opts.outputDirectory.replace(/\/?$/, '/'))}]`);
@@ -79,9 +95,17 @@ export async function withSandboxedSelect<T>(opts: {
     if (!columns.some((c) => c.column_name === 'tid')) {
       throw new AtollError('SQL_REJECTED', 'the SELECT must return the tid column (the subject pseudonym) so licenses and cohorts can be checked');
     }
+    // The cohort counts subjects, so `tid` must be a subject's pseudonym from the rows the query read, not a value the
+    // query made up (e.g. tid || category would inflate the count past the minimum).
+    const readSubjects = gate.tables.map((t) => `SELECT tid FROM ${ident(t)}`).join(' UNION ');
+    const [made] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM result WHERE tid IS NULL OR CAST(tid AS VARCHAR) NOT IN (${readSubjects})`);
+    if (Number(made?.n ?? 0) > 0) {
+      throw new AtollError('SQL_REJECTED', "the tid column must be the subjects' own pseudonym (the tid of a dataset row), unchanged");
+    }
     const [counts] = await duck.all<{ records: number; subjects: number }>('SELECT count(*)::BIGINT AS records, count(DISTINCT tid)::BIGINT AS subjects FROM result');
     const sample = await duck.all('SELECT * FROM result LIMIT 10');
     return await opts.use(duck, {
+      inputRecords,
       records: Number(counts?.records ?? 0),
       distinctSubjects: Number(counts?.subjects ?? 0),
       sample,
@@ -92,12 +116,56 @@ export async function withSandboxedSelect<T>(opts: {
   }
 }
 
+let scratch = 0;
+
+/** Loads a list of TIDs into a scratch table with DuckDB's appender (fast at millions of rows); returns its name. */
+async function subjectsTable(duck: Duck, tids: readonly string[]): Promise<string> {
+  const name = `__subjects_${scratch++}`;
+  await duck.run(`CREATE TEMP TABLE ${ident(name)} (tid VARCHAR)`);
+  const appender = await duck.connection.createAppender(name, 'main', 'temp');
+  try {
+    for (const t of tids) {
+      appender.appendVarchar(t);
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+  return name;
+}
+
+/**
+ * Materialises one dataset as a table of only its licensed rows (decision 7): before the untrusted SQL runs, so it
+ * sees nothing else. Files are read by Iceberg field id, so files written before a rename or an added column read right.
+ */
+async function loadRestricted(duck: Duck, lake: Lake, ds: DatasetInput): Promise<void> {
+  const parts = ds.parts ?? (ds.table ? [{ files: await lake.localCopies(await lake.liveFiles(ds.table)), subjects: ds.subjects }] : []);
+  const licensed = await subjectsTable(duck, ds.subjects);
+  const selects: string[] = [];
+  const scratchTables = [licensed];
+  for (const part of parts) {
+    if (part.files.length === 0 || part.subjects.length === 0) continue;
+    let where = `tid IN (SELECT tid FROM ${ident(licensed)})`;
+    if (part.subjects !== ds.subjects) {
+      const own = await subjectsTable(duck, part.subjects);
+      scratchTables.push(own);
+      where += ` AND tid IN (SELECT tid FROM ${ident(own)})`;
+    }
+    selects.push(`SELECT * FROM ${duckdbReadParquet(part.files, ds.schema)} WHERE ${where}`);
+  }
+  if (selects.length === 0 || ds.subjects.length === 0) await duck.run(emptyTableSql(ds.name, ds.schema));
+  else await duck.run(`CREATE TABLE ${ident(ds.name)} AS ${selects.join(' UNION ALL ')}`);
+  // The policy's inputs leave before the consumer's SQL arrives: it cannot read who is licensed.
+  for (const t of scratchTables) await duck.run(`DROP TABLE temp.${ident(t)}`);
+}
+
 /**
  * The datasets a query may use: every approved dataset, with its published table when rows have been published and
  * an empty table of the published schema otherwise (an approved dataset is known before its first rows arrive).
  */
-export async function loadPublished(lake: Lake, approved: ReadonlyArray<{ name: string; columns: readonly SchemaColumn[] }>): Promise<DatasetInput[]> {
-  const out: DatasetInput[] = [];
+export async function loadPublished(lake: Lake, approved: ReadonlyArray<{ name: string; columns: readonly SchemaColumn[] }>): Promise<PublishedDataset[]> {
+  const out: PublishedDataset[] = [];
   for (const { name, columns } of approved) {
     const table = await lake.tryLoad(publishedTableId(name));
     // The table's current schema: evolution (added/renamed columns) applies to every file, old ones included.

@@ -1,8 +1,13 @@
 // Typed BullMQ job definitions shared by producers (api, writer) and workers: queue name, versioned payload, job id.
 import { Queue, QueueEvents, Worker, UnrecoverableError, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import { newReplyKey, sealReply, type CallOutcome } from './call.js';
 
 export { UnrecoverableError, type Job };
+export { newReplyKey, sealReply, type CallOutcome, type SealedReply } from './call.js';
+
+/** A call's payload as the worker receives it: the job data plus the caller's reply key. */
+export type CallData<T> = T & { replyTo: string };
 
 export interface IngestJob {
   v: 1;
@@ -27,6 +32,21 @@ export interface SubscriptionRunJob {
   subscriptionId: string;
   reason: 'initial' | 'daily' | 'manual';
 }
+
+/** An estimate, run by the cleanroom worker's sandbox; the api waits for the sealed answer (see `call`). */
+export interface EstimateJob {
+  v: 1;
+  estimateId: string;
+  consumerId: string;
+  cleanroomId: string;
+  table: string;
+  sql: string;
+}
+
+/** Cleanroom provisioning: bucket, policy and key are made by the cleanroom worker, which holds the admin rights. */
+export type ProvisionJob =
+  | { v: 1; action: 'create'; cleanroomId: string; consumerId: string; name: string }
+  | { v: 1; action: 'rotate'; cleanroomId: string; consumerId: string; nonce: string };
 
 export interface JobDefinition<T> {
   queue: string;
@@ -55,6 +75,17 @@ export const jobs = {
     jobId: (d: SubscriptionRunJob & { nonce?: string }) => `sub-${d.subscriptionId}-${d.reason}-${d.nonce ?? 'once'}`,
     options: retrying,
   } satisfies JobDefinition<SubscriptionRunJob & { nonce?: string }>,
+  /** Request/reply: not retried (the caller is waiting and answers the user), gone from Redis soon after. */
+  estimate: {
+    queue: 'estimate',
+    jobId: (d: EstimateJob) => `estimate-${d.estimateId}`,
+    options: { attempts: 1, removeOnComplete: { age: 300 }, removeOnFail: { age: 3600 } },
+  } satisfies JobDefinition<EstimateJob>,
+  provision: {
+    queue: 'provision',
+    jobId: (d: ProvisionJob) => `provision-${d.cleanroomId}-${d.action === 'rotate' ? d.nonce : 'create'}`,
+    options: { attempts: 1, removeOnComplete: { age: 300 }, removeOnFail: { age: 3600 } },
+  } satisfies JobDefinition<ProvisionJob>,
 } as const;
 
 export function redisConnection(url: string, opts: { forWorker?: boolean } = {}): Redis {
@@ -86,8 +117,39 @@ export class Producer {
     return id;
   }
 
+  private readonly eventStreams = new Map<string, Promise<QueueEvents>>();
+  private readonly ownConnections: Redis[] = [];
+
+  /**
+   * Request/reply: enqueues `data` and waits up to `timeoutMs` for the worker's sealed answer (see call.ts). Rejects
+   * with CallTimeoutError when no worker answered in time (the job is then removed if it had not started).
+   */
+  async call<T extends object, R>(def: JobDefinition<T>, data: T, timeoutMs: number): Promise<CallOutcome<R>> {
+    let events = this.eventStreams.get(def.queue);
+    if (!events) {
+      const e = this.events(def.queue);
+      events = e.waitUntilReady().then(() => e);
+      this.eventStreams.set(def.queue, events);
+    }
+    const key = newReplyKey();
+    const queue = this.queue(def.queue);
+    const job = await queue.add(def.queue, { ...data, replyTo: key.publicKey }, { ...def.options, jobId: def.jobId(data) });
+    try {
+      return key.open<R>(await job.waitUntilFinished(await events, timeoutMs));
+    } catch (e) {
+      if (e instanceof Error && /timed out before finishing/i.test(e.message)) {
+        await job.remove().catch(() => undefined);
+        throw new CallTimeoutError(def.queue, timeoutMs);
+      }
+      throw e;
+    }
+  }
+
   events(name: string): QueueEvents {
-    return new QueueEvents(name, { connection: this.connection.duplicate(), prefix: this.prefix });
+    // QueueEvents blocks on XREAD: like a worker, its connection must retry forever.
+    const connection = this.connection.duplicate({ maxRetriesPerRequest: null });
+    this.ownConnections.push(connection);
+    return new QueueEvents(name, { connection, prefix: this.prefix });
   }
 
   rawQueue(name: string): Queue {
@@ -95,7 +157,11 @@ export class Producer {
   }
 
   async close(): Promise<void> {
+    const streams = [...this.eventStreams.values()];
+    this.eventStreams.clear();
+    await Promise.all(streams.map(async (p) => (await p.catch(() => null))?.close()));
     await Promise.all([...this.queues.values()].map((q) => q.close()));
+    for (const c of this.ownConnections.splice(0)) c.disconnect();
   }
 }
 
@@ -106,6 +172,35 @@ export function startWorker<T>(
 ): Worker<T> {
   const { connection, concurrency, prefix, ...rest } = opts;
   return new Worker<T>(def.queue, processor, { connection, concurrency, prefix: prefix ?? 'atoll', ...rest });
+}
+
+export class CallTimeoutError extends Error {
+  constructor(queue: string, ms: number) {
+    super(`no ${queue} worker answered within ${ms} ms`);
+    this.name = 'CallTimeoutError';
+  }
+}
+
+/**
+ * Serves request/reply calls: `handler`'s value (or the user-facing AtollError it throws: its code, message and
+ * details) is sealed to the caller's key. Other errors fail the job, and the caller sees a failure.
+ */
+export function serveCalls<T, R>(
+  def: JobDefinition<T>,
+  handler: (job: Job<CallData<T>>) => Promise<R>,
+  opts: { connection: Redis; concurrency: number; prefix?: string } & Partial<WorkerOptions>,
+): Worker<CallData<T>> {
+  return startWorker<CallData<T>>(def, async (job) => {
+    let outcome: CallOutcome<R>;
+    try {
+      outcome = { ok: true, value: await handler(job) };
+    } catch (e) {
+      const err = e as { name?: unknown; code?: unknown; status?: unknown; message?: unknown; details?: unknown };
+      if (err.name !== 'AtollError' || typeof err.code !== 'string' || typeof err.status !== 'number') throw e;
+      outcome = { ok: false, error: { code: err.code, message: String(err.message), ...(err.details ? { details: err.details as Record<string, unknown> } : {}) } };
+    }
+    return sealReply(job.data.replyTo, outcome);
+  }, opts);
 }
 
 // ---- metadata writers and table maintenance (issue 3) ----------------------------------------------------------

@@ -79,7 +79,22 @@ export async function runDemo(opts: { out: (line: string) => void; env?: Record<
   say(`device registered for ${deviceUserId} (tid ${deviceTid}); license ${license.id} countersigned, log index ${license.log.index}`);
   const deviceUpload = await device.upload('purchases', [{ email: null, category: 'books', amount: 12.5, purchased_at: '2026-11-21T09:00:00Z' }]);
 
+  // The other users signed the provider's own data agreement (delegated licenses): the provider countersigns one
+  // license per user under it. Rows of users without a live license would never reach a consumer.
   const records = demoRecords();
+  const otherUsers = [...new Set(records.map((r) => String(r.user_id)))].filter((u) => u !== deviceUserId);
+  const { tids } = await prov.call<{ tids: Record<string, string> }>('POST', '/v1/users/tids', { body: { userIds: otherUsers } });
+  const agreement = { sha256: createHash('sha256').update('Demo Shop member data agreement v1').digest('hex'), uri: 'https://shop.example/terms/data-v1' };
+  const delegated = await prov.call<{ licenses: unknown[] }>('POST', '/v1/licenses/delegated', {
+    body: {
+      tids: Object.values(tids),
+      template: { tables: ['purchases'], tags: ['purchase_history'], terms: agreement },
+      uses: [{ usecases: ['analytics'], destinations: ['*'] }],
+      expiry: new Date(Date.now() + 365 * 86_400_000).toISOString(),
+    },
+  });
+  say(`${delegated.licenses.length} more users licensed their purchases under the provider's agreement`);
+
   const upload = await prov.call<{ uploadId: string; records: number }>('POST', '/v1/uploads/purchases', {
     rawBody: records.map((r) => JSON.stringify(r)).join('\n'),
     contentType: 'application/x-ndjson',

@@ -37,27 +37,10 @@ export function apiServicePolicy(b: BucketNames): PolicyDocument {
       // (STS) credentials, which can never exceed it: clients append under a table's data/ and metadata/ only. No
       // DeleteObject: a lost commit attempt leaves an unreferenced file for orphan-file maintenance instead.
       { Effect: 'Allow', Action: ['s3:PutObject'], Resource: [arn(b.lake, '/*/metadata/*'), arn(b.lake, '/*/data/*')] },
-      {
-        Effect: 'Allow',
-        Action: ['s3:CreateBucket', 's3:DeleteBucket', 's3:ListBucket', 's3:GetBucketLocation', 's3:PutEncryptionConfiguration', 's3:GetEncryptionConfiguration'],
-        Resource: [arn(`${b.cleanroomPrefix}*`)],
-      },
-      { Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [arn(`${b.cleanroomPrefix}*`, '/*')] },
-      {
-        Effect: 'Allow',
-        Action: [
-          'admin:CreateUser',
-          'admin:DeleteUser',
-          'admin:GetUser',
-          'admin:EnableUser',
-          'admin:DisableUser',
-          'admin:CreatePolicy',
-          'admin:DeletePolicy',
-          'admin:GetPolicy',
-          'admin:AttachUserOrGroupPolicy',
-          'admin:ListUserPolicies',
-        ],
-      },
+      // Cleanroom tables are served by the catalog (metadata reads, read-only vended credentials); creating buckets
+      // and the consumers' users and policies is the cleanroom worker's job: the public api holds no admin right.
+      { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation'], Resource: [arn(`${b.cleanroomPrefix}*`)] },
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [arn(`${b.cleanroomPrefix}*`, '/*')] },
     ],
   };
 }
@@ -74,14 +57,37 @@ export function writerServicePolicy(b: BucketNames): PolicyDocument {
   };
 }
 
-/** The cleanroom worker: reads the lake, writes cleanroom buckets. */
+/**
+ * The cleanroom worker: reads the lake, provisions and writes cleanroom buckets, and mints the consumers' keys. It is
+ * not reachable from outside, which is why the MinIO admin rights (which MinIO cannot scope to a name prefix) live here.
+ */
 export function cleanroomServicePolicy(b: BucketNames): PolicyDocument {
   return {
     Version: '2012-10-17',
     Statement: [
-      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: [arn(b.lake), arn(`${b.cleanroomPrefix}*`)] },
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: [arn(b.lake)] },
       { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [arn(b.lake, '/*')] },
+      {
+        Effect: 'Allow',
+        Action: ['s3:CreateBucket', 's3:DeleteBucket', 's3:ListBucket', 's3:GetBucketLocation', 's3:PutEncryptionConfiguration', 's3:GetEncryptionConfiguration'],
+        Resource: [arn(`${b.cleanroomPrefix}*`)],
+      },
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [arn(`${b.cleanroomPrefix}*`, '/*')] },
+      {
+        Effect: 'Allow',
+        Action: [
+          'admin:CreateUser',
+          'admin:DeleteUser',
+          'admin:GetUser',
+          'admin:EnableUser',
+          'admin:DisableUser',
+          'admin:CreatePolicy',
+          'admin:DeletePolicy',
+          'admin:GetPolicy',
+          'admin:AttachUserOrGroupPolicy',
+          'admin:ListUserPolicies',
+        ],
+      },
     ],
   };
 }

@@ -7,12 +7,14 @@ import { AtollError } from '@atoll/errors';
 import { requireRole } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
 import { licensingFor } from '../licenses/licensing.js';
+import { cohortRoute } from './cohort.js';
 import { errorResponses, Identifier, Name, UseCaseCategory, Uuid } from '../../schemas.js';
 
 export function operatorRoutes(deps: ApiDeps, config?: Config): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.addHook('onRequest', requireRole(deps, 'operator'));
+    await app.register(cohortRoute(deps));
 
     app.post(
       '/v1/providers',

@@ -1,0 +1,69 @@
+// Cleanroom provisioning (cleanroom worker): the consumer's own encrypted bucket and a MinIO user whose policy reaches
+// only that bucket. The worker, not the public api, holds the admin rights this needs (decision 4, docs/security.md).
+import { randomBytes } from 'node:crypto';
+import type { Pool } from 'pg';
+import { AtollError } from '@atoll/errors';
+import type { ProvisionJob } from '@atoll/queue';
+import { cleanroomBucketName, cleanroomConsumerPolicy, type ObjectStore, type StorageAdmin } from '@atoll/storage';
+import { approvedConsumer } from './delivery.js';
+
+export interface ProvisionContext {
+  pool: Pool;
+  store: ObjectStore;
+  admin: StorageAdmin;
+  bucketPrefix: string;
+}
+
+export interface CleanroomKey {
+  id: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+async function newKey(ctx: ProvisionContext, cleanroomId: string, bucket: string): Promise<{ accessKeyId: string; secretAccessKey: string; policyName: string }> {
+  const policyName = `cleanroom-${cleanroomId}`;
+  const accessKeyId = `cr${randomBytes(9).toString('hex')}`;
+  const secretAccessKey = randomBytes(30).toString('base64url');
+  await ctx.admin.putPolicy(policyName, cleanroomConsumerPolicy(bucket));
+  await ctx.admin.createUser(accessKeyId, secretAccessKey);
+  await ctx.admin.attachPolicies(accessKeyId, [policyName]);
+  return { accessKeyId, secretAccessKey, policyName };
+}
+
+export async function provisionCleanroom(ctx: ProvisionContext, job: ProvisionJob): Promise<CleanroomKey> {
+  const consumer = await approvedConsumer(ctx.pool, job.consumerId);
+  if (job.action === 'rotate') {
+    const { rows } = await ctx.pool.query<{ bucket: string; access_key: string }>('SELECT bucket, access_key FROM cleanrooms WHERE id = $1 AND consumer_id = $2', [job.cleanroomId, consumer.id]);
+    const room = rows[0];
+    if (!room) throw new AtollError('NOT_FOUND', `no cleanroom ${job.cleanroomId}`);
+    const key = await newKey(ctx, job.cleanroomId, room.bucket);
+    await ctx.pool.query('UPDATE cleanrooms SET access_key = $2 WHERE id = $1', [job.cleanroomId, key.accessKeyId]);
+    // The old key stops working now; a failure here leaves it alive, so it is not swallowed.
+    await ctx.admin.deleteUser(room.access_key);
+    return { id: job.cleanroomId, bucket: room.bucket, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+  }
+  const bucket = cleanroomBucketName(ctx.bucketPrefix, job.cleanroomId);
+  let key: Awaited<ReturnType<typeof newKey>> | undefined;
+  try {
+    await ctx.store.ensureBucket(bucket);
+    key = await newKey(ctx, job.cleanroomId, bucket);
+    await ctx.pool.query('INSERT INTO cleanrooms (id, consumer_id, name, bucket, access_key, policy_name) VALUES ($1, $2, $3, $4, $5, $6)', [
+      job.cleanroomId,
+      consumer.id,
+      job.name,
+      bucket,
+      key.accessKeyId,
+      key.policyName,
+    ]);
+  } catch (e) {
+    // Nothing half-made stays behind: user, policy and bucket go.
+    if (key) {
+      await ctx.admin.deleteUser(key.accessKeyId).catch(() => undefined);
+      await ctx.admin.deletePolicy(key.policyName).catch(() => undefined);
+    }
+    await ctx.store.removeBucket(bucket).catch(() => undefined);
+    throw e;
+  }
+  return { id: job.cleanroomId, bucket, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+}
