@@ -23,13 +23,14 @@ const math = [
 ];
 
 // RE2 (DuckDB's regex engine) runs in time linear in the input, so regular expressions cannot be used to stall a run.
+// Padding and format widths (lpad, rpad, repeat, format, printf) are left out: they build one value of any requested
+// size, and such a value is allocated outside DuckDB's memory_limit (lpad to 500 MB succeeded under a 100 MB limit).
 const strings = [
   'lower', 'lcase', 'upper', 'ucase', 'trim', 'ltrim', 'rtrim', 'substring', 'substr', 'length', 'len', 'char_length', 'character_length',
   'strlen', 'octet_length', 'concat', 'concat_ws', 'starts_with', 'prefix', 'ends_with', 'suffix', 'contains', 'replace', 'translate', 'reverse', 'left',
-  'right', 'lpad', 'rpad', 'position', 'strpos', 'instr', 'ascii', 'chr', 'unicode', 'string_split', 'str_split', 'split', 'regexp_matches',
+  'right', 'position', 'strpos', 'instr', 'ascii', 'chr', 'unicode', 'string_split', 'str_split', 'split', 'regexp_matches',
   'regexp_full_match', 'regexp_replace', 'regexp_extract', 'regexp_extract_all', 'regexp_split_to_array', 'like_escape', 'ilike_escape',
-  'not_like_escape', 'not_ilike_escape', 'strip_accents', 'nfc_normalize', 'levenshtein', 'jaro_winkler_similarity', 'format', 'printf',
-  'md5', 'sha256', 'to_hex', 'hex', 'base64', 'to_base64',
+  'not_like_escape', 'not_ilike_escape', 'strip_accents', 'nfc_normalize', 'levenshtein', 'jaro_winkler_similarity', 'md5', 'sha256', 'to_hex', 'hex', 'base64', 'to_base64',
 ];
 
 // All of these are functions of their arguments only. Functions of the clock (now, current_date, today, …) are not:
@@ -97,12 +98,15 @@ const outsideReach = new Set(['getenv', 'glob', 'query', 'query_table', 'load_ex
 
 const stalling = new Set(['sleep_ms', 'pg_sleep']);
 
+const sized = new Set(['lpad', 'rpad', 'repeat', 'format', 'printf', 'list_resize', 'array_resize']);
+
 /** Why a function that is not on the allow-list is refused; names the function. */
 export function refusalReason(name: string): string {
   if (clockOrChance.has(name)) {
     return `function ${name} is not allowed: its result depends on the clock, chance or engine state, so a repeated or retried run would not select the same rows; use literal values`;
   }
   if (engineState.has(name)) return `function ${name} is not allowed: it reads the engine's configuration or session, not the datasets`;
+  if (sized.has(name)) return `function ${name} is not allowed: it builds a value of any requested size, outside the sandbox's memory limit`;
   if (stalling.has(name)) return `function ${name} is not allowed: it only makes the run wait`;
   if (outsideReach.has(name) || /^(read_|duckdb_|pragma_|parquet_|icu_|sniff_)/.test(name) || /^json_.*sql$/.test(name)) {
     return `function ${name} is not allowed: it reaches outside the published datasets`;

@@ -111,7 +111,7 @@ const ordinary: Array<[string, string[]]> = [
   ['SELECT tid, amount FROM purchases WHERE amount > (SELECT avg(amount) FROM purchases)', P],
   ["SELECT tid, city FROM locations WHERE city SIMILAR TO 'Ber.*' OR city GLOB 'Mu*'", L],
   ["SELECT tid FROM Purchases -- only the fuel ones (a comment with a ( bracket\nWHERE category = 'fuel'", P],
-  ["SELECT tid, split_part(merchant, ' ', 1) AS first_word, left(merchant, 3) AS l3, lpad(tid, 5, '0') AS padded FROM purchases", P],
+  ["SELECT tid, split_part(merchant, ' ', 1) AS first_word, left(merchant, 3) AS l3, right(tid, 1) AS r1 FROM purchases", P],
   ['SELECT tid, amount FROM purchases ORDER BY ALL', P],
   ['SELECT max(COLUMNS(*)) FROM purchases', P],
   ['SELECT tid, nth_value(amount, 2) OVER (ORDER BY ts) AS second, first(amount) OVER (PARTITION BY tid) AS first_amount FROM purchases', P],
@@ -165,6 +165,10 @@ const forbidden: Array<[string, RegExp]> = [
   // Stalling
   ['SELECT sleep_ms(100000), tid FROM purchases', /function sleep_ms is not allowed: it only makes the run wait/],
   ['SELECT pg_sleep(100), tid FROM purchases', /function pg_sleep is not allowed/],
+  // Values of any requested size, allocated outside DuckDB's memory limit
+  ["SELECT lpad(tid, 2000000000, 'x') FROM purchases", /function lpad is not allowed: it builds a value of any requested size/],
+  ["SELECT tid, format('{:>2000000000}', tid) FROM purchases", /function format is not allowed: it builds a value/],
+  ["SELECT tid, repeat('x', 2000000000) FROM purchases", /function repeat is not allowed: it builds a value/],
   // Things the gate cannot see through
   ['SELECT list_transform(tags, x -> upper(x)), tid FROM purchases', /function list_transform is not allowed/],
   ["SELECT list_aggregate(tags, 'count'), tid FROM purchases", /function list_aggregate is not allowed/],
