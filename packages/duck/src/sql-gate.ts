@@ -166,7 +166,7 @@ export async function gateSelect(duck: Duck, sql: string, opts: GateOptions): Pr
       const word = lexed.firstWord.toUpperCase();
       reject(word && !['SELECT', 'WITH', 'FROM', 'VALUES'].includes(word) ? `only a SELECT statement is allowed, not ${word}` : 'only a SELECT statement is allowed');
     }
-    if (/memory exhausted|expression depth/i.test(msg)) reject(`the query is nested too deeply (more than ${limits.maxDepth} levels)`);
+    if (/memory exhausted|expression depth/i.test(msg)) reject('the query is nested too deeply for the parser');
     reject(`it does not parse: ${msg.split('\n')[0]}`);
   }
   const statements = ast.statements ?? [];
