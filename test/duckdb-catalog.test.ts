@@ -225,6 +225,7 @@ describe('DuckDB ATTACH (TYPE iceberg) as a consumer', () => {
         `SELECT tid, amount, bought_at, item FROM atoll.${a}.visits`,
         `SELECT typeof(amount) AS amount_type, typeof(bought_at) AS ts_type, sum(amount) AS total FROM atoll.${a}.purchases GROUP BY ALL`,
         `SELECT column_name, column_type AS data_type FROM (DESCRIBE atoll.${a}.purchases)`,
+        `SELECT database, schema, name FROM (SHOW ALL TABLES) WHERE database = 'atoll' ORDER BY ALL`,
       ]),
     );
     expect(out.error, out.message).toBeUndefined();
@@ -241,6 +242,10 @@ describe('DuckDB ATTACH (TYPE iceberg) as a consumer', () => {
       { column_name: 'amount', data_type: 'DECIMAL(10,2)' },
       { column_name: 'bought_at', data_type: 'TIMESTAMP WITH TIME ZONE' },
       { column_name: 'item', data_type: 'VARCHAR' },
+    ]);
+    expect(rowsOf(out.results?.[4])).toEqual([
+      { database: 'atoll', schema: a, name: 'purchases' },
+      { database: 'atoll', schema: a, name: 'visits' },
     ]);
   }, 60_000);
 
