@@ -6,6 +6,7 @@
 // while one level works everywhere and needs no quoting (a letter first). The catalog store keeps cleanroom tables
 // under ['cleanroom', <hex>] (`cleanroomTableId()` in @atoll/lake); this file maps between the two.
 import type { ClientPrincipal } from '@atoll/identity';
+import { cleanroomTableId } from '@atoll/lake';
 import type { PolicyDocument, TemporaryCredentials } from '@atoll/storage';
 import { principalOf } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
@@ -80,10 +81,10 @@ export class CatalogAccess {
     private readonly deps: Pick<ApiDeps, 'pool' | 'storageAdmin'>,
   ) {}
 
-  /** Cleanrooms of a consumer, keyed by the id without dashes (the store's second level, the namespace's suffix). */
-  async cleanroomsOf(consumerId: string): Promise<Map<string, string>> {
+  /** Cleanrooms of a consumer, keyed by the id without dashes (the suffix of its namespace). */
+  async cleanroomsOf(consumerId: string): Promise<Map<string, { id: string; bucket: string }>> {
     const { rows } = await this.deps.pool.query<{ id: string; bucket: string }>('SELECT id, bucket FROM cleanrooms WHERE consumer_id = $1', [consumerId]);
-    return new Map(rows.map((r) => [r.id.replaceAll('-', ''), r.bucket]));
+    return new Map(rows.map((r) => [r.id.replaceAll('-', '').toLowerCase(), r]));
   }
 
   /**
@@ -102,10 +103,12 @@ export class CatalogAccess {
     }
     if (!isCleanroom) throw forbidden('a consumer sees only the namespaces of its own cleanrooms');
     const hex = namespace.length === 1 ? CLEANROOM_NAMESPACE_RE.exec(namespace[0]!)?.[1] : undefined;
-    const bucket = hex === undefined ? undefined : (await this.cleanroomsOf(caller.consumerId)).get(hex);
-    if (hex === undefined || !bucket) throw noSuchNamespace(namespace);
+    const cleanroom = hex === undefined ? undefined : (await this.cleanroomsOf(caller.consumerId)).get(hex);
+    if (!cleanroom) throw noSuchNamespace(namespace);
+    // The store keys the table where the cleanroom worker puts it; cleanroomTableId() is the one source of that key.
+    const storageNamespace = cleanroomTableId(cleanroom.id, 'table').namespace;
     // Cleanroom tables are written by the cleanroom worker only; consumers read them.
-    return { namespace, storageNamespace: [CLEANROOM_LEVEL, hex], bucket, tableKey: (name) => name, writable: false, implicit: true };
+    return { namespace, storageNamespace, bucket: cleanroom.bucket, tableKey: (name) => name, writable: false, implicit: true };
   }
 
   /** A lake namespace exists when it was created here or when Atoll's writers put a table in it. */
