@@ -160,7 +160,9 @@ describe('operator: the lake through /iceberg', () => {
     expect(config.body.overrides).toEqual({ 'namespace-separator': '%1F' });
     const listed = await pyiceberg<{ namespaces: string[][] }>(opToken, 'list-namespaces');
     expect(listed.namespaces).toEqual(expect.arrayContaining([['raw'], ['published'], [ns]]));
-    expect(listed.namespaces.some((n) => n[0] === 'cleanroom')).toBe(false);
+    expect(listed.namespaces.some((n) => n[0] === 'cleanroom' || n[0]!.startsWith('cr_'))).toBe(false);
+    // Cleanroom namespace names are reserved, in either form.
+    for (const reserved of [['cleanroom'], [`cr_${uniq()}`]]) expect((await rest('POST', '/v1/namespaces', { body: { namespace: reserved } })).status).toBe(400);
     const loadedNs = await rest('GET', `/v1/namespaces/${ns}`);
     expect(loadedNs.body).toEqual({ namespace: [ns], properties: { owner: 'iceberg-rest-test' } });
     const tables = await rest('GET', `/v1/namespaces/${ns}/tables`);
@@ -404,16 +406,22 @@ describe('consumer: only its cleanrooms', () => {
     cleanroom = (await res.json()) as { id: string; bucket: string };
     const purchases = cleanroomTableId(cleanroom.id, 'purchases');
     const secret = cleanroomTableId(cleanroom.id, 'secret');
-    namespace = purchases.namespace;
+    // Consumers name a cleanroom's namespace cr_<id without dashes>, one level (the store keys it ['cleanroom', <hex>]).
+    namespace = [`cr_${cleanroom.id.replaceAll('-', '')}`];
     await writeRows({ lake: cleanroomLake, id: purchases, location: tableLocation(cleanroom.bucket, purchases), rows });
     await writeRows({ lake: cleanroomLake, id: secret, location: tableLocation(cleanroom.bucket, secret), rows: [{ user_id: 's', kind: 'secret', value: 7 }] });
   }, 120_000);
 
   it('lists and loads only its own cleanroom namespaces; the lake is forbidden', async () => {
     const top = await pyiceberg<{ namespaces: string[][] }>(consumerToken, 'list-namespaces');
-    expect(top.namespaces).toEqual([['cleanroom']]);
-    const children = await pyiceberg<{ namespaces: string[][] }>(consumerToken, 'list-namespaces', 'cleanroom');
-    expect(children.namespaces).toEqual([namespace]);
+    expect(top.namespaces).toEqual([namespace]);
+    const children = await pyiceberg<{ namespaces: string[][] }>(consumerToken, 'list-namespaces', namespace[0]!);
+    expect(children.namespaces).toEqual([]);
+    const tables = await rest('GET', `/v1/namespaces/${namespace[0]}/tables`, { token: consumerToken });
+    expect(tables.body.identifiers).toEqual([{ namespace, name: 'purchases' }, { namespace, name: 'secret' }]);
+    // The store's nested key is not a second name for it.
+    const nested = await rest('GET', `/v1/namespaces/cleanroom%1F${cleanroom.id.replaceAll('-', '')}/tables/purchases`, { token: consumerToken });
+    expect(nested.status).toBe(404);
     for (const path of ['/v1/namespaces/raw', '/v1/namespaces/raw/tables', '/v1/namespaces/published/tables']) {
       const res = await rest('GET', path, { token: consumerToken });
       expect(res.status).toBe(403);
@@ -426,7 +434,7 @@ describe('consumer: only its cleanrooms', () => {
     const foreign = await rest('GET', `/v1/namespaces/${namespace.join('%1F')}/tables/purchases`, { token: otherConsumerToken });
     expect(foreign.status).toBe(404);
     expect((await rest('GET', '/v1/namespaces', { token: otherConsumerToken })).body.namespaces).toEqual([]);
-    const foreignList = await rest('GET', '/v1/namespaces?parent=cleanroom', { token: otherConsumerToken });
+    const foreignList = await rest('GET', `/v1/namespaces?parent=${namespace[0]}`, { token: otherConsumerToken });
     expect(foreignList.status).toBe(404);
   }, 60_000);
 

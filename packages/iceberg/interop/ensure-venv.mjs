@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-// Creates (once) the Python venv with a pinned PyIceberg that the interop test reads our tables with; prints its python path.
+// Creates (once per machine) a pinned Python venv that interop tests read our tables with, and prints its python path.
+//   node ensure-venv.mjs            PyIceberg + pyarrow (pyiceberg-venv)
+//   node ensure-venv.mjs duckdb     stock DuckDB with its httpfs, iceberg and avro extensions as wheels (duckdb-venv):
+//                                   the extension files come from PyPI, so nothing is downloaded when DuckDB runs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -9,11 +12,28 @@ import process from 'node:process';
 // Pinned so the interop proof means the same thing on every machine; bump deliberately.
 const PYICEBERG_VERSION = '0.12.0';
 const PYARROW_VERSION = '21.0.0';
-const REQUIREMENTS = [`pyiceberg[pyarrow]==${PYICEBERG_VERSION}`, `pyarrow==${PYARROW_VERSION}`];
+const DUCKDB_VERSION = '1.4.4';
+// duckdb-ext-* wheels carry the signed core extensions built for exactly that DuckDB release.
+const DUCKDB_EXTENSIONS_VERSION = '1.4.4.20260205';
+// DuckDB's Python client needs pytz to return TIMESTAMPTZ values.
+const PYTZ_VERSION = '2025.2';
+const VENVS = {
+  pyiceberg: { dir: 'pyiceberg-venv', requirements: [`pyiceberg[pyarrow]==${PYICEBERG_VERSION}`, `pyarrow==${PYARROW_VERSION}`] },
+  duckdb: {
+    dir: 'duckdb-venv',
+    requirements: [`duckdb==${DUCKDB_VERSION}`, `pytz==${PYTZ_VERSION}`, ...['httpfs', 'iceberg', 'avro'].map((e) => `duckdb-ext-${e}==${DUCKDB_EXTENSIONS_VERSION}`)],
+  },
+};
+const which = process.argv[2] ?? 'pyiceberg';
+if (!Object.hasOwn(VENVS, which)) {
+  process.stderr.write(`ensure-venv: unknown venv ${JSON.stringify(which)}; one of ${Object.keys(VENVS).join(', ')}\n`);
+  process.exit(2);
+}
+const REQUIREMENTS = VENVS[which].requirements;
 const MARKER = REQUIREMENTS.join(' ');
 
 const cacheDir = process.env.ATOLL_CACHE_DIR || join(homedir(), '.cache', 'atoll');
-const venvDir = join(cacheDir, 'pyiceberg-venv');
+const venvDir = join(cacheDir, VENVS[which].dir);
 const venvPython = join(venvDir, 'bin', 'python');
 const markerFile = join(venvDir, '.atoll-requirements');
 const lockDir = `${venvDir}.lock`;

@@ -3,6 +3,10 @@
 Every command asks for vended credentials (header.X-Iceberg-Access-Delegation) and brings no S3 keys of its own,
 so whatever it reads or writes in storage goes through the credentials the catalog vended.
 
+The bearer token may be `-`: then the catalog properties for OAuth2 client credentials (`credential`,
+`oauth2-server-uri`, `scope`, as docs/iceberg-rest.md tells consumers) are read as a JSON object from stdin, and
+PyIceberg fetches its own token.
+
 Usage: rest_client.py <catalog uri> <bearer token> read <namespace.table>
        rest_client.py <catalog uri> <bearer token> append <namespace.table> <rows as a JSON array>
        rest_client.py <catalog uri> <bearer token> add-column <namespace.table> <column> (adds an optional string)
@@ -32,10 +36,12 @@ def to_json_value(value):
 
 
 def catalog(uri, token):
-    return RestCatalog(
-        "atoll",
-        **{"uri": uri, "token": token, "header.X-Iceberg-Access-Delegation": "vended-credentials"},
-    )
+    properties = {"uri": uri, "header.X-Iceberg-Access-Delegation": "vended-credentials"}
+    if token == "-":
+        properties.update(json.load(sys.stdin))
+    else:
+        properties["token"] = token
+    return RestCatalog("atoll", **properties)
 
 
 def describe(table):

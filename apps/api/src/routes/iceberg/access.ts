@@ -1,14 +1,34 @@
 // Who sees what in the Iceberg REST catalog: operators see the lake bucket's namespaces, a consumer only the
 // namespaces of its own cleanrooms; plus where a table lives and the table-scoped STS credentials vended for it.
+//
+// A consumer's namespace is one level, `cr_<cleanroom id without dashes>`: stock engines differ on nested namespaces
+// (DuckDB 1.4 lists only the top level unless told otherwise and then lists that level's tables; Trino needs a flag),
+// while one level works everywhere and needs no quoting (a letter first). The catalog store keeps cleanroom tables
+// under ['cleanroom', <hex>] (`cleanroomTableId()` in @atoll/lake); this file maps between the two.
 import type { ClientPrincipal } from '@atoll/identity';
+import { cleanroomTableId } from '@atoll/lake';
 import type { PolicyDocument, TemporaryCredentials } from '@atoll/storage';
 import { principalOf } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
 import { IcebergRestError, forbidden } from './errors.js';
 import type { FastifyRequest } from 'fastify';
 
-/** First namespace level of cleanroom tables (`cleanroomTableId()` in @atoll/lake); never a lake namespace. */
+/** First namespace level of cleanroom tables in the catalog store (`cleanroomTableId()` in @atoll/lake); never shown. */
 export const CLEANROOM_LEVEL = 'cleanroom';
+/** What a consumer's namespace starts with; the rest is the cleanroom id without dashes. */
+export const CLEANROOM_NAMESPACE_PREFIX = 'cr_';
+const CLEANROOM_NAMESPACE_RE = /^cr_([0-9a-f]{32})$/;
+
+/** The catalog namespace of a cleanroom's tables as consumers see it: `cr_<id without dashes>`. */
+export function cleanroomNamespace(cleanroomId: string): string {
+  return `${CLEANROOM_NAMESPACE_PREFIX}${cleanroomId.replaceAll('-', '').toLowerCase()}`;
+}
+
+/** Namespaces whose first level is reserved for cleanrooms (either form): never a lake namespace. */
+export function isCleanroomNamespace(namespace: readonly string[]): boolean {
+  const first = namespace[0] ?? '';
+  return first === CLEANROOM_LEVEL || first.startsWith(CLEANROOM_NAMESPACE_PREFIX);
+}
 /** Lake namespaces the writers own; they exist without a row in iceberg_namespaces and cannot be dropped. */
 export const BUILT_IN_NAMESPACES = ['raw', 'published'] as const;
 /** The shortest lifetime MinIO STS grants; clients refresh through loadTable or …/credentials. */
@@ -41,7 +61,10 @@ export function callerOf(request: FastifyRequest): Caller {
 
 /** Where a namespace's tables live and what the caller may do there. */
 export interface NamespaceScope {
+  /** The namespace as the caller names it. */
   namespace: string[];
+  /** The namespace under which the catalog store keeps its tables (differs for cleanrooms). */
+  storageNamespace: string[];
   bucket: string;
   /** Key prefix of a table in this namespace (no leading or trailing slash). */
   tableKey(name: string): string;
@@ -58,10 +81,10 @@ export class CatalogAccess {
     private readonly deps: Pick<ApiDeps, 'pool' | 'storageAdmin'>,
   ) {}
 
-  /** Cleanrooms of a consumer, keyed by the namespace level (`cleanroomTableId()`: the id without dashes). */
-  async cleanroomsOf(consumerId: string): Promise<Map<string, string>> {
+  /** Cleanrooms of a consumer, keyed by the id without dashes (the suffix of its namespace). */
+  async cleanroomsOf(consumerId: string): Promise<Map<string, { id: string; bucket: string }>> {
     const { rows } = await this.deps.pool.query<{ id: string; bucket: string }>('SELECT id, bucket FROM cleanrooms WHERE consumer_id = $1', [consumerId]);
-    return new Map(rows.map((r) => [r.id.replaceAll('-', ''), r.bucket]));
+    return new Map(rows.map((r) => [r.id.replaceAll('-', '').toLowerCase(), r]));
   }
 
   /**
@@ -70,20 +93,22 @@ export class CatalogAccess {
    * cleanroom looks exactly like a missing one).
    */
   async scope(caller: Caller, namespace: string[]): Promise<NamespaceScope> {
-    const isCleanroom = namespace[0] === CLEANROOM_LEVEL;
+    const isCleanroom = isCleanroomNamespace(namespace);
     if (caller.kind === 'operator') {
       if (isCleanroom) throw forbidden('cleanroom namespaces belong to their consumers; operators see the lake');
       const builtIn = namespace.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(namespace[0]!);
       if (!builtIn && !(await this.lakeNamespaceExists(namespace))) throw noSuchNamespace(namespace);
       const bucket = this.config.ATOLL_BUCKET_LAKE;
-      return { namespace, bucket, tableKey: (name) => [...namespace, name].join('/'), writable: true, implicit: builtIn };
+      return { namespace, storageNamespace: namespace, bucket, tableKey: (name) => [...namespace, name].join('/'), writable: true, implicit: builtIn };
     }
     if (!isCleanroom) throw forbidden('a consumer sees only the namespaces of its own cleanrooms');
-    if (namespace.length !== 2) throw noSuchNamespace(namespace);
-    const bucket = (await this.cleanroomsOf(caller.consumerId)).get(namespace[1]!);
-    if (!bucket) throw noSuchNamespace(namespace);
+    const hex = namespace.length === 1 ? CLEANROOM_NAMESPACE_RE.exec(namespace[0]!)?.[1] : undefined;
+    const cleanroom = hex === undefined ? undefined : (await this.cleanroomsOf(caller.consumerId)).get(hex);
+    if (!cleanroom) throw noSuchNamespace(namespace);
+    // The store keys the table where the cleanroom worker puts it; cleanroomTableId() is the one source of that key.
+    const storageNamespace = cleanroomTableId(cleanroom.id, 'table').namespace;
     // Cleanroom tables are written by the cleanroom worker only; consumers read them.
-    return { namespace, bucket, tableKey: (name) => name, writable: false, implicit: true };
+    return { namespace, storageNamespace, bucket: cleanroom.bucket, tableKey: (name) => name, writable: false, implicit: true };
   }
 
   /** A lake namespace exists when it was created here or when Atoll's writers put a table in it. */
@@ -104,7 +129,7 @@ export class CatalogAccess {
   /** Every namespace the caller can see, as full level lists. */
   async visibleNamespaces(caller: Caller): Promise<string[][]> {
     if (caller.kind === 'consumer') {
-      return [...(await this.cleanroomsOf(caller.consumerId)).keys()].sort().map((hex) => [CLEANROOM_LEVEL, hex]);
+      return [...(await this.cleanroomsOf(caller.consumerId)).keys()].sort().map((hex) => [`${CLEANROOM_NAMESPACE_PREFIX}${hex}`]);
     }
     const { rows } = await this.deps.pool.query<{ namespace: string }>(
       `SELECT namespace FROM iceberg_namespaces
@@ -112,7 +137,7 @@ export class CatalogAccess {
         ORDER BY 1`,
       [CLEANROOM_LEVEL, `${CLEANROOM_LEVEL}.%`],
     );
-    const all = [...BUILT_IN_NAMESPACES.map((n) => [n]), ...rows.map((r) => r.namespace.split('.'))];
+    const all = [...BUILT_IN_NAMESPACES.map((n) => [n]), ...rows.map((r) => r.namespace.split('.')).filter((ns) => !isCleanroomNamespace(ns))];
     return all.filter((ns, i) => all.findIndex((o) => sameLevels(o, ns)) === i);
   }
 

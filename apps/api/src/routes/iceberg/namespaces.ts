@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../../deps.js';
-import { BUILT_IN_NAMESPACES, CLEANROOM_LEVEL, callerOf, noSuchNamespace, parseNamespaceParam, validName, type CatalogAccess, type Caller } from './access.js';
+import { BUILT_IN_NAMESPACES, CLEANROOM_LEVEL, CLEANROOM_NAMESPACE_PREFIX, callerOf, isCleanroomNamespace, noSuchNamespace, parseNamespaceParam, validName, type CatalogAccess, type Caller } from './access.js';
 import { IcebergRestError, forbidden } from './errors.js';
 import { Namespace, NamespaceParams, Properties, TAG, icebergErrors } from './schemas.js';
 
@@ -60,7 +60,9 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
         const caller = callerOf(request);
         requireOperator(caller);
         const ns = request.body.namespace.map((l) => validName('namespace level', l));
-        if (ns[0] === CLEANROOM_LEVEL) throw new IcebergRestError('BadRequestException', `namespaces starting with ${CLEANROOM_LEVEL} are reserved for cleanrooms`);
+        if (isCleanroomNamespace(ns)) {
+          throw new IcebergRestError('BadRequestException', `namespaces named ${CLEANROOM_LEVEL} or starting with ${CLEANROOM_NAMESPACE_PREFIX} are reserved for cleanrooms`);
+        }
         if (isBuiltIn(ns)) throw new IcebergRestError('AlreadyExistsException', `namespace ${ns.join('.')} already exists`);
         const properties = request.body.properties ?? {};
         const res = await deps.pool.query('INSERT INTO iceberg_namespaces (namespace, properties) VALUES ($1, $2) ON CONFLICT (namespace) DO NOTHING', [ns.join('.'), properties]);

@@ -11,7 +11,9 @@ import {
   parseSchema,
   stringifyJson,
   tableMetadataToJson,
+  TableNotFoundError,
   type IcebergSchema,
+  type LoadedTable,
   type ObjectIO,
   type TableIdentifier,
   type TableMetadata,
@@ -31,6 +33,15 @@ function wantsVendedCredentials(request: FastifyRequest): boolean {
   return values.includes('vended-credentials');
 }
 
+/** A table as the caller names it (`named`, for answers and logs) and as the catalog store keys it (`id`). */
+interface ResolvedTable {
+  scope: NamespaceScope;
+  id: TableIdentifier;
+  named: string;
+}
+
+const noSuchTable = (named: string): IcebergRestError => new IcebergRestError('NoSuchTableException', `table ${named} does not exist`);
+
 function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.type('application/json').send(stringifyJson(body));
 }
@@ -38,20 +49,34 @@ function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
 export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: CatalogAccess): FastifyPluginAsync {
   const catalog = new PgCatalogStore(deps.pool);
 
-  async function resolve(request: FastifyRequest, params: { namespace: string; table: string }): Promise<{ scope: NamespaceScope; id: TableIdentifier }> {
+  /**
+   * The table as the caller names it (`named`, for answers and logs) and as the catalog store keys it (`id`): they
+   * differ for cleanrooms, whose `cr_<hex>` namespace is kept as ['cleanroom', <hex>].
+   */
+  async function resolve(request: FastifyRequest, params: { namespace: string; table: string }): Promise<ResolvedTable> {
     const ns = parseNamespaceParam(params.namespace);
     const scope = await access.scope(callerOf(request), ns);
     const name = validName('table name', params.table);
-    return { scope, id: { namespace: ns, name } };
+    return { scope, id: { namespace: scope.storageNamespace, name }, named: [...ns, name].join('.') };
   }
 
-  async function tableResult(request: FastifyRequest, scope: NamespaceScope, id: TableIdentifier, loaded: { metadataLocation: string; metadata: TableMetadata }): Promise<Record<string, unknown>> {
+  /** The table's metadata; a missing table is named as the caller named it, not by its key in the store. */
+  async function load({ id, named }: ResolvedTable): Promise<LoadedTable> {
+    try {
+      return await loadTable({ io, catalog, id });
+    } catch (err) {
+      if (err instanceof TableNotFoundError) throw noSuchTable(named);
+      throw err;
+    }
+  }
+
+  async function tableResult(request: FastifyRequest, { scope, id, named }: ResolvedTable, loaded: { metadataLocation: string; metadata: TableMetadata }): Promise<Record<string, unknown>> {
     const body: Record<string, unknown> = { 'metadata-location': loaded.metadataLocation, metadata: tableMetadataToJson(loaded.metadata), config: {} };
     if (wantsVendedCredentials(request)) {
       const config = access.credentialConfig(await access.vend(scope, id.name, loaded.metadata.location));
       body.config = config;
       body['storage-credentials'] = [{ prefix: loaded.metadata.location, config }];
-      request.log.info({ op: 'iceberg.credentials.vended', table: [...id.namespace, id.name].join('.'), writable: scope.writable }, 'vended table credentials');
+      request.log.info({ op: 'iceberg.credentials.vended', table: named, writable: scope.writable }, 'vended table credentials');
     }
     return body;
   }
@@ -76,8 +101,8 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
       },
       async (request) => {
         const ns = parseNamespaceParam(request.params.namespace);
-        await access.scope(callerOf(request), ns);
-        return { identifiers: (await catalog.list(ns)).map((t) => ({ namespace: t.namespace, name: t.name })) };
+        const scope = await access.scope(callerOf(request), ns);
+        return { identifiers: (await catalog.list(scope.storageNamespace)).map((t) => ({ namespace: ns, name: t.name })) };
       },
     );
 
@@ -102,7 +127,8 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
       },
       async (request, reply) => {
         const body = request.body;
-        const { scope, id } = await resolve(request, { namespace: request.params.namespace, table: body.name });
+        const target = await resolve(request, { namespace: request.params.namespace, table: body.name });
+        const { scope, id, named } = target;
         requireWritable(scope);
         if (body['stage-create']) throw new IcebergRestError('UnsupportedOperationException', 'staged table creation is not supported; create the table, then commit');
         const location = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
@@ -118,8 +144,8 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         const partitionSpec = parsePartitionSpecJson(body['partition-spec'], schema, 'partition-spec');
         checkProperties(body.properties ?? {});
         const table = await createTable({ io, catalog, id, location, schema, partitionSpec, properties: body.properties ?? {} });
-        request.log.info({ op: 'iceberg.table.created', table: [...id.namespace, id.name].join('.') }, 'table created');
-        return sendJson(reply, await tableResult(request, scope, id, table));
+        request.log.info({ op: 'iceberg.table.created', table: named }, 'table created');
+        return sendJson(reply, await tableResult(request, target, table));
       },
     );
 
@@ -137,9 +163,8 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         },
       },
       async (request, reply) => {
-        const { scope, id } = await resolve(request, request.params);
-        const table = await loadTable({ io, catalog, id });
-        return sendJson(reply, await tableResult(request, scope, id, table));
+        const target = await resolve(request, request.params);
+        return sendJson(reply, await tableResult(request, target, await load(target)));
       },
     );
 
@@ -147,8 +172,8 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
       '/v1/namespaces/:namespace/tables/:table',
       { schema: { tags: [TAG], summary: 'Whether a table exists (204) or not (404)', params: TableParams } },
       async (request, reply) => {
-        const { id } = await resolve(request, request.params);
-        if (!(await catalog.load(id))) throw new IcebergRestError('NoSuchTableException', `table ${[...id.namespace, id.name].join('.')} does not exist`);
+        const { id, named } = await resolve(request, request.params);
+        if (!(await catalog.load(id))) throw noSuchTable(named);
         return reply.status(204).send();
       },
     );
@@ -164,10 +189,11 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         },
       },
       async (request) => {
-        const { scope, id } = await resolve(request, request.params);
-        const table = await loadTable({ io, catalog, id });
+        const target = await resolve(request, request.params);
+        const { scope, id, named } = target;
+        const table = await load(target);
         const config = access.credentialConfig(await access.vend(scope, id.name, table.metadata.location));
-        request.log.info({ op: 'iceberg.credentials.vended', table: [...id.namespace, id.name].join('.'), writable: scope.writable }, 'vended table credentials');
+        request.log.info({ op: 'iceberg.credentials.vended', table: named, writable: scope.writable }, 'vended table credentials');
         return { 'storage-credentials': [{ prefix: table.metadata.location, config }] };
       },
     );
@@ -189,12 +215,12 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         },
       },
       async (request, reply) => {
-        const { scope, id } = await resolve(request, request.params);
+        const { scope, id, named } = await resolve(request, request.params);
         requireWritable(scope);
         const ident = request.body.identifier;
-        if (ident && (ident.name !== id.name || ident.namespace.join('\u001f') !== id.namespace.join('\u001f'))) throw badRequest('the identifier in the body names another table than the path');
+        if (ident && (ident.name !== id.name || ident.namespace.join('\u001f') !== scope.namespace.join('\u001f'))) throw badRequest('the identifier in the body names another table than the path');
         const result = await commitTable({ io, catalog, id, request: parseCommitRequest(request.body) });
-        request.log.info({ op: 'iceberg.table.committed', table: [...id.namespace, id.name].join('.'), metadataLocation: result.metadataLocation }, 'table committed');
+        request.log.info({ op: 'iceberg.table.committed', table: named, metadataLocation: result.metadataLocation }, 'table committed');
         return sendJson(reply, { 'metadata-location': result.metadataLocation, metadata: tableMetadataToJson(result.metadata) });
       },
     );
@@ -211,14 +237,14 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         },
       },
       async (request, reply) => {
-        const { scope, id } = await resolve(request, request.params);
+        const { scope, id, named } = await resolve(request, request.params);
         requireWritable(scope);
         if (id.namespace.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(id.namespace[0]!)) {
           throw forbidden(`tables in ${id.namespace[0]} belong to Atoll's writers and cannot be dropped through the catalog`);
         }
         if (request.query.purgeRequested) throw new IcebergRestError('UnsupportedOperationException', 'purge is not supported: the api holds no delete right on the lake; drop without purge');
-        if (!(await dropTable({ catalog, id }))) throw new IcebergRestError('NoSuchTableException', `table ${[...id.namespace, id.name].join('.')} does not exist`);
-        request.log.info({ op: 'iceberg.table.dropped', table: [...id.namespace, id.name].join('.') }, 'table dropped');
+        if (!(await dropTable({ catalog, id }))) throw noSuchTable(named);
+        request.log.info({ op: 'iceberg.table.dropped', table: named }, 'table dropped');
         return reply.status(204).send(null);
       },
     );
