@@ -8,6 +8,7 @@ import { requireRole } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
 import { licensingFor } from '../licenses/licensing.js';
 import { cohortRoute } from './cohort.js';
+import { rejectConsumerRoute } from './consumer-reject.js';
 import { errorResponses, Identifier, Name, UseCaseCategory, Uuid } from '../../schemas.js';
 
 export function operatorRoutes(deps: ApiDeps, config?: Config): FastifyPluginAsync {
@@ -15,6 +16,7 @@ export function operatorRoutes(deps: ApiDeps, config?: Config): FastifyPluginAsy
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.addHook('onRequest', requireRole(deps, 'operator'));
     await app.register(cohortRoute(deps));
+    await app.register(rejectConsumerRoute(deps));
 
     app.post(
       '/v1/providers',
