@@ -6,8 +6,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init as initDevice, memoryStorage } from '@atoll/client';
 import { readCleanroomTable, type CleanroomKey } from '@atoll/stack';
+import { MinioAdmin, ObjectStore } from '@atoll/storage';
 import { api, env, newConsumer, newProvider, operator, uniq } from './support/actors.js';
-import { approveAgreement, delegate, nextRun, runNow, snapshotCount, TERMS, tidsInBucketFiles, tidsOf, upload, waitPublished, type Http, type Provider } from './support/market.js';
+import { approveAgreement, delegate, duckdbWithCleanroomKey, nextRun, runNow, snapshotCount, TERMS, tidsInBucketFiles, tidsOf, upload, waitPublished, type Http, type Provider } from './support/market.js';
 
 // ---- the population ------------------------------------------------------------------------------------------------
 
@@ -200,6 +201,16 @@ describe('licensed delivery', () => {
     expect(inFiles.has(victimTid)).toBe(false);
     expect(inFiles.has(tid[deviceUser.user]!)).toBe(false);
     expect(inFiles.size).toBe(remaining.size);
+    // Stock DuckDB, by path with the consumer's key: one snapshot to travel to, and the subjects are not in it.
+    const location = `s3://${room.bucket}/licensed_events`;
+    const [snaps, hits, total] = await duckdbWithCleanroomKey(room, [
+      `SELECT snapshot_id FROM iceberg_snapshots('${location}')`,
+      `SELECT count(*) AS n FROM iceberg_scan('${location}') WHERE tid IN ('${victimTid}', '${tid[deviceUser.user]}')`,
+      `SELECT count(*) AS n FROM iceberg_scan('${location}')`,
+    ]);
+    expect(snaps && 'rows' in snaps ? snaps.rows : snaps).toHaveLength(1);
+    expect(hits && 'rows' in hits ? Number(hits.rows[0]!.n) : hits).toBe(0);
+    expect(total && 'rows' in total ? Number(total.rows[0]!.n) : total).toBe(rows.length);
 
     const { erasures } = await provider.http.call<{ erasures: Array<{ subscriptionId: string; consumer: string; records: number; removedAt: string }> }>('GET', `/v1/licenses/${licenses[0]!.id}/erasures`);
     // The same subject's rows also left the join and the aggregate tables at their next runs (not run yet here).
@@ -299,5 +310,21 @@ describe('bad input on the consumer routes', () => {
     ];
     for (const r of refused) expect(code(r)).toEqual([403, 'CONSUMER_NOT_APPROVED']);
     expect(code(await op.raw('POST', `/v1/consumers/${c.id}/reject`, { body: { reason: 'again' } }))).toEqual([409, 'CONFLICT']);
+  });
+});
+
+describe('provisioning left the public api', () => {
+  it("the api's own key cannot administer users, policies or cleanroom buckets; the cleanroom worker's can", async () => {
+    const s3 = { endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION! };
+    const apiAdmin = new MinioAdmin({ ...s3, accessKey: env.ATOLL_S3_API_ACCESS_KEY!, secretKey: env.ATOLL_S3_API_SECRET_KEY! });
+    const user = `probe${uniq()}`;
+    await expect(apiAdmin.createUser(user, 'probe-secret-123456')).rejects.toMatchObject({ name: 'StorageAdminError', status: 403 });
+    await expect(apiAdmin.putPolicy(`probe-${uniq()}`, { Version: '2012-10-17', Statement: [] })).rejects.toMatchObject({ status: 403 });
+    const apiStore = new ObjectStore({ ...s3, accessKey: env.ATOLL_S3_API_ACCESS_KEY!, secretKey: env.ATOLL_S3_API_SECRET_KEY! });
+    await expect(apiStore.client.makeBucket(`atoll-cr-probe${uniq()}`)).rejects.toMatchObject({ code: 'AccessDenied' });
+    // The worker's key can (and the cleanroom of this suite was made by it).
+    const workerAdmin = new MinioAdmin({ ...s3, accessKey: env.ATOLL_S3_CLEANROOM_ACCESS_KEY!, secretKey: env.ATOLL_S3_CLEANROOM_SECRET_KEY! });
+    await workerAdmin.createUser(user, 'probe-secret-123456');
+    await workerAdmin.deleteUser(user);
   });
 });

@@ -117,3 +117,32 @@ export async function snapshotCount(key: CleanroomKey, table: string): Promise<n
   return metadata.snapshots.length;
 }
 
+
+const INTEROP_DIR = join(process.cwd(), 'packages', 'iceberg', 'interop');
+
+/**
+ * Runs SQL in stock DuckDB 1.4.4 (Python, with its httpfs/iceberg extensions from the pinned venv) against a cleanroom
+ * with the consumer's own static key: how a consumer reads (and time-travels) its table by path.
+ */
+export async function duckdbWithCleanroomKey(key: CleanroomKey, queries: string[]): Promise<Array<{ rows: Array<Record<string, unknown>> } | { error: string; message: string }>> {
+  const { execFileSync, spawn } = await import('node:child_process');
+  const python = execFileSync(process.execPath, [join(INTEROP_DIR, 'ensure-venv.mjs'), 'duckdb'], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }).trim();
+  const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+  const child = spawn(python, [join(INTEROP_DIR, 'duckdb_client.py')], { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdin.end(
+    JSON.stringify({ mode: 'path', s3_endpoint: key.endpoint.replace(/^https?:\/\//, '').replace(/\/+$/, ''), region: key.region, key_id: key.accessKeyId, secret: key.secretAccessKey, queries }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', () => resolve());
+  });
+  try {
+    return (JSON.parse(stdout) as { results: Array<{ rows: Array<Record<string, unknown>> } | { error: string; message: string }> }).results;
+  } catch {
+    throw new Error(`duckdb_client.py printed no JSON: ${stdout}${stderr}`);
+  }
+}
