@@ -24,7 +24,7 @@ const connection = () => {
 };
 const producer = new Producer(redis);
 const lake = new Lake(store, pool, join(config.ATOLL_WORK_DIR, 'lake-cache'));
-const limits = { memoryLimit: config.ATOLL_QUERY_MEMORY_LIMIT, threads: config.ATOLL_QUERY_THREADS, timeoutMs: config.ATOLL_QUERY_TIMEOUT_MS, maxQueryLength: config.ATOLL_QUERY_MAX_LENGTH };
+const limits = { memoryLimit: config.ATOLL_QUERY_MEMORY_LIMIT, threads: config.ATOLL_QUERY_THREADS, timeoutMs: config.ATOLL_QUERY_TIMEOUT_MS, maxQueryLength: config.ATOLL_QUERY_MAX_LENGTH, maxResultRows: config.ATOLL_QUERY_MAX_RESULT_ROWS };
 const ctx: RunContext = { pool, lake, log, workDir: config.ATOLL_WORK_DIR, limits };
 
 const runs = startWorker(

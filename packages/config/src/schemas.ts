@@ -70,6 +70,8 @@ export const WorkerConfigSchema = Type.Composite([
     ATOLL_QUERY_MEMORY_LIMIT: Type.String({ default: '1GB', pattern: '^[0-9]+(\\.[0-9]+)?\\s*(KB|MB|GB|KiB|MiB|GiB)$' }),
     /** Longest consumer SQL text the gate accepts. */
     ATOLL_QUERY_MAX_LENGTH: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 20_000 }),
+    /** Most rows one consumer query may return (estimate or run). */
+    ATOLL_QUERY_MAX_RESULT_ROWS: Type.Integer({ minimum: 1, default: 50_000_000 }),
     /** DuckDB threads per consumer query (estimates and subscription runs). */
     ATOLL_QUERY_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 1 }),
   }),

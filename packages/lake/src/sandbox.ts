@@ -16,6 +16,8 @@ export interface SandboxLimits {
   tempDirectory: string;
   /** Longest SQL text the gate accepts. */
   maxQueryLength?: number;
+  /** Most rows one result may hold (a query that explodes a join is refused, not delivered). */
+  maxResultRows?: number;
 }
 
 export interface PublishedDataset {
@@ -103,10 +105,14 @@ export async function withSandboxedSelect<T>(opts: {
       throw new AtollError('SQL_REJECTED', "the tid column must be the subjects' own pseudonym (the tid of a dataset row), unchanged");
     }
     const [counts] = await duck.all<{ records: number; subjects: number }>('SELECT count(*)::BIGINT AS records, count(DISTINCT tid)::BIGINT AS subjects FROM result');
+    const records = Number(counts?.records ?? 0);
+    if (opts.limits.maxResultRows !== undefined && records > opts.limits.maxResultRows) {
+      throw new AtollError('SQL_REJECTED', `the query returns ${records} rows, more than the ${opts.limits.maxResultRows} one delivery may hold`);
+    }
     const sample = await duck.all('SELECT * FROM result LIMIT 10');
     return await opts.use(duck, {
       inputRecords,
-      records: Number(counts?.records ?? 0),
+      records,
       distinctSubjects: Number(counts?.subjects ?? 0),
       sample,
       columns: columns.map((c) => ({ name: c.column_name, type: c.data_type })),

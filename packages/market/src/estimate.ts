@@ -14,7 +14,7 @@ export interface EstimateContext {
   pool: Pool;
   lake: Lake;
   workDir: string;
-  limits: { memoryLimit: string; threads: number; timeoutMs: number; maxQueryLength?: number };
+  limits: { memoryLimit: string; threads: number; timeoutMs: number; maxQueryLength?: number; maxResultRows?: number };
 }
 
 export interface EstimateAnswer {

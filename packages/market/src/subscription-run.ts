@@ -46,7 +46,7 @@ export interface RunContext {
   lake: Lake;
   log: Logger;
   workDir: string;
-  limits: { memoryLimit: string; threads: number; timeoutMs: number; maxQueryLength?: number };
+  limits: { memoryLimit: string; threads: number; timeoutMs: number; maxQueryLength?: number; maxResultRows?: number };
 }
 
 export interface RunOutcome {
