@@ -1,10 +1,11 @@
-// License operations (SPEC §5): create (device-signed), delegated, revoke, status. Each verified, countersigned entry
-// is written to the WORM archive, then appended to the log and projected into the license index in one transaction.
+// License operations (SPEC §5): create (device-signed), delegated, revoke, status. Each verified request becomes a
+// draft; under the log's append lock its id and `supersedes` are fixed, the provider key countersigns it, the WORM
+// archive gets its bytes, and it is appended to the log and projected into the license index in one transaction.
 import { createPublicKey, randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { AtollError } from '@atoll/errors';
 import { checkLicenseDocument, LicenseRejection, verifyDeviceSignature, type LicenseDocument } from './document.js';
-import { countersign, entryLeaf, grantedTerms, type DelegatedTerms, type LicenseEntry, type LogEntry, type RevocationEntry } from './entries.js';
+import { countersign, entryLeaf, grantedTerms, type DelegatedTerms, type EntrySigner, type LicenseEntry, type LogEntry, type RevocationEntry, type UnsignedEntry } from './entries.js';
 import type { SigningKeyStore } from './keys.js';
 import type { TransparencyLog } from './log.js';
 
@@ -60,7 +61,17 @@ export interface LicenseSummary {
   logIndex: number;
 }
 
+/**
+ * A verified request, not yet an entry: its id, its `supersedes` (licenses) and the countersignature over both are
+ * made under the log's lock (see commitNow), as is everything that depends on the log's current state.
+ */
+type Draft =
+  | { kind: 'license'; body: Omit<UnsignedEntry<LicenseEntry>, 'id' | 'supersedes'>; signer: EntrySigner; retainUntil: Date }
+  | { kind: 'revocation'; body: Omit<UnsignedEntry<RevocationEntry>, 'id'>; signer: EntrySigner; retainUntil: Date };
+
 interface Committed {
+  /** The entries exactly as logged (and archived), in the order of the drafts. */
+  entries: LogEntry[];
   indexes: number[];
   size: number;
   checkpoint: string;
@@ -70,6 +81,8 @@ const ARCHIVE_PREFIX = 'entries/';
 /** Requests per group commit: bounds one transaction's size and lock time. */
 const MAX_BATCH_REQUESTS = 64;
 const DAY_MS = 24 * 3600_000;
+/** Archive writes in flight at once within one commit. */
+const ARCHIVE_CONCURRENCY = 16;
 
 function rejection(e: LicenseRejection): AtollError {
   switch (e.reason) {
@@ -106,19 +119,19 @@ export class Licensing {
     if (unknown.length > 0) throw new AtollError('LICENSE_INVALID', `unknown destination consumer(s): ${unknown.join(', ')}`);
   }
 
-  private async liveSuperseded(providerId: string, tid: string, tables: readonly string[]): Promise<string[]> {
-    const { rows } = await this.o.db.query<{ id: string }>(
-      'SELECT id FROM licenses WHERE provider_id = $1 AND tid = $2 AND ended_at IS NULL AND tables <@ $3::text[] ORDER BY created_at',
-      [providerId, tid, tables],
-    );
-    return rows.map((r) => r.id);
+  /** Archives the entries' leaf bytes (the bytes the log gets), a bounded number at a time. */
+  private async archive(entries: readonly LogEntry[], drafts: readonly Draft[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < entries.length; i = next++) {
+        const e = entries[i]!;
+        await this.o.archive.put(`${ARCHIVE_PREFIX}${e.kind}/${e.id}.json`, entryLeaf(e), { retainUntil: drafts[i]!.retainUntil });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(ARCHIVE_CONCURRENCY, entries.length) }, worker));
   }
 
-  private async archive(entry: LogEntry, retainUntil: Date): Promise<void> {
-    await this.o.archive.put(`${ARCHIVE_PREFIX}${entry.kind}/${entry.id}.json`, entryLeaf(entry), { retainUntil });
-  }
-
-  private readonly queue: Array<{ entries: LogEntry[]; resolve: (r: Committed) => void; reject: (e: unknown) => void }> = [];
+  private readonly queue: Array<{ drafts: Draft[]; resolve: (r: Committed) => void; reject: (e: unknown) => void }> = [];
   private flushing = false;
 
   /**
@@ -126,9 +139,9 @@ export class Licensing {
    * wait and go together in the next one (one lock, one fsync, one checkpoint for all of them). If a batch fails,
    * its requests are retried one by one, so one bad entry (e.g. a revocation that lost a race) fails alone.
    */
-  private commit(entries: LogEntry[]): Promise<Committed> {
+  private commit(drafts: Draft[]): Promise<Committed> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ entries, resolve, reject });
+      this.queue.push({ drafts, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }
@@ -139,15 +152,16 @@ export class Licensing {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH_REQUESTS);
         try {
-          const out = await this.commitNow(batch.flatMap((b) => b.entries));
+          const out = await this.commitNow(batch.flatMap((b) => b.drafts));
           let k = 0;
           for (const b of batch) {
-            b.resolve({ indexes: out.indexes.slice(k, k + b.entries.length), size: out.size, checkpoint: out.checkpoint });
-            k += b.entries.length;
+            const n = b.drafts.length;
+            b.resolve({ entries: out.entries.slice(k, k + n), indexes: out.indexes.slice(k, k + n), size: out.size, checkpoint: out.checkpoint });
+            k += n;
           }
         } catch (e) {
           if (batch.length === 1) batch[0]!.reject(e);
-          else for (const b of batch) await this.commitNow(b.entries).then(b.resolve, b.reject);
+          else for (const b of batch) await this.commitNow(b.drafts).then(b.resolve, b.reject);
         }
       }
     } finally {
@@ -155,24 +169,79 @@ export class Licensing {
     }
   }
 
-  /** Appends entries and applies them to the index in one transaction; returns each entry's log index and the checkpoint. */
-  private async commitNow(entries: LogEntry[]): Promise<Committed> {
+  /**
+   * Turns drafts into entries, archives, appends and indexes them in one transaction; returns the entries as logged,
+   * each one's log index and the checkpoint.
+   *
+   * Why everything happens under the lock: `supersedes` depends on which licenses are live, and that is only settled
+   * while no other append can run. Deciding it earlier let two licenses signed at once both stay live. Rather than
+   * check a pre-signed set and fail the loser with a retryable conflict (under a burst for one subject, a group commit
+   * would then fail all but one entry per round: N rounds for N licenses), the entry is countersigned here, once, with
+   * the set read under the lock: the service holds the provider key, and an Ed25519 signature costs microseconds.
+   * Ids are made here too, so a transaction that fails after archiving never collides with its own retry in the WORM
+   * bucket (`If-None-Match`). The price is that archive writes run while the lock is held.
+   */
+  private async commitNow(drafts: Draft[]): Promise<Committed> {
     const client = await this.o.db.connect();
     try {
       await client.query('BEGIN');
+      await this.o.log.lock(client);
+      const entries = await this.finalize(client, drafts);
+      // The archive gets exactly the bytes the log will: a logged entry is always archived (a failed commit below
+      // leaves an archived entry that is in no log, which is harmless).
+      await this.archive(entries, drafts);
       const appended = await this.o.log.append(
         client,
         entries.map((e) => ({ leaf: entryLeaf(e), kind: e.kind, entryId: e.id })),
       );
       await this.project(client, entries, appended.indexes);
       await client.query('COMMIT');
-      return appended;
+      return { entries, indexes: appended.indexes, size: appended.size, checkpoint: appended.checkpoint };
     } catch (e) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
       client.release();
     }
+  }
+
+  /**
+   * Countersigns drafts in log order against the live licenses read under the lock. A license supersedes every live
+   * license of the same provider and subject whose tables are a subset of its own, including ones earlier in this
+   * batch; a revocation of a license that is no longer live (revoked or superseded, maybe earlier in this batch)
+   * fails with LICENSE_ENDED, which fails the batch and sends its requests one by one (see flush).
+   */
+  private async finalize(tx: Pick<Pool, 'query'>, drafts: readonly Draft[]): Promise<LogEntry[]> {
+    const subjectKey = (provider: string, subject: string) => `${provider}\u0000${subject}`;
+    const subjects = [...new Map(drafts.map((d) => [subjectKey(d.body.provider, d.body.subject), d.body] as const)).values()];
+    const { rows } = await tx.query<{ id: string; provider_id: string; tid: string; tables: string[] }>(
+      `SELECT id, provider_id, tid, tables FROM licenses
+       WHERE ended_at IS NULL AND (provider_id, tid) IN (SELECT * FROM unnest($1::uuid[], $2::text[])) ORDER BY log_index`,
+      [subjects.map((s) => s.provider), subjects.map((s) => s.subject)],
+    );
+    const live = new Map<string, Array<{ id: string; tables: readonly string[] }>>();
+    for (const r of rows) {
+      const k = subjectKey(r.provider_id, r.tid);
+      live.set(k, [...(live.get(k) ?? []), { id: r.id, tables: r.tables }]);
+    }
+    const entries: LogEntry[] = [];
+    for (const d of drafts) {
+      const k = subjectKey(d.body.provider, d.body.subject);
+      const mine = live.get(k) ?? [];
+      const id = randomUUID();
+      if (d.kind === 'revocation') {
+        if (!mine.some((l) => l.id === d.body.license)) throw new AtollError('LICENSE_ENDED');
+        live.set(k, mine.filter((l) => l.id !== d.body.license));
+        entries.push(countersign<RevocationEntry>({ ...d.body, id }, d.signer));
+        continue;
+      }
+      const tables = d.body.document?.tables ?? d.body.delegated?.tables ?? [];
+      const covered = new Set(tables);
+      const supersedes = mine.filter((l) => l.tables.every((t) => covered.has(t))).map((l) => l.id);
+      live.set(k, [...mine.filter((l) => !supersedes.includes(l.id)), { id, tables }]);
+      entries.push(countersign<LicenseEntry>({ ...d.body, id, supersedes }, d.signer));
+    }
+    return entries;
   }
 
   /**
@@ -255,25 +324,26 @@ export class Licensing {
     }
     await this.approvedTables(device.providerId, document.tables);
     await this.knownDestinations(document.uses);
-    const signer = await this.o.keys.providerKey(device.providerId);
-    const entry = countersign<LicenseEntry>(
+    const key = await this.o.keys.providerKey(device.providerId);
+    const { entries, indexes, size, checkpoint } = await this.commit([
       {
-        v: 1,
         kind: 'license',
-        id: randomUUID(),
-        provider: device.providerId,
-        subject: device.tid,
-        document,
-        signature,
-        deviceKey: spkiBase64(device.publicKey),
-        delegated: null,
-        supersedes: await this.liveSuperseded(device.providerId, device.tid, document.tables),
-        loggedAt: now.toISOString(),
+        body: {
+          v: 1,
+          kind: 'license',
+          provider: device.providerId,
+          subject: device.tid,
+          document,
+          signature,
+          deviceKey: spkiBase64(device.publicKey),
+          delegated: null,
+          loggedAt: now.toISOString(),
+        },
+        signer: { keyId: key.id, privateKey: key.privateKey },
+        retainUntil: new Date(Date.parse(document.expiry) + this.o.retentionDays * DAY_MS),
       },
-      { keyId: signer.id, privateKey: signer.privateKey },
-    );
-    await this.archive(entry, new Date(Date.parse(document.expiry) + this.o.retentionDays * DAY_MS));
-    const { indexes, size, checkpoint } = await this.commit([entry]);
+    ]);
+    const entry = entries[0] as LicenseEntry;
     return { id: entry.id, document, signature, countersignature: entry.countersignature, log: await this.receipt(entry, indexes[0]!, size, checkpoint) };
   }
 
@@ -286,30 +356,26 @@ export class Licensing {
     if (expiry <= now.getTime()) throw new AtollError('LICENSE_EXPIRED');
     await this.approvedTables(input.providerId, t.tables);
     await this.knownDestinations(t.uses);
-    const signer = await this.o.keys.providerKey(input.providerId);
-    const entries: LicenseEntry[] = [];
-    for (const tid of new Set(input.tids)) {
-      entries.push(
-        countersign<LicenseEntry>(
-          {
-            v: 1,
-            kind: 'license',
-            id: randomUUID(),
-            provider: input.providerId,
-            subject: tid,
-            document: null,
-            signature: null,
-            deviceKey: null,
-            delegated: { tables: t.tables, tags: t.tags, uses: t.uses, terms: t.terms, expiry: t.expiry },
-            supersedes: await this.liveSuperseded(input.providerId, tid, t.tables),
-            loggedAt: now.toISOString(),
-          },
-          { keyId: signer.id, privateKey: signer.privateKey },
-        ),
-      );
-    }
-    for (const e of entries) await this.archive(e, new Date(expiry + this.o.retentionDays * DAY_MS));
-    const { indexes, size, checkpoint } = await this.commit(entries);
+    const key = await this.o.keys.providerKey(input.providerId);
+    const signer = { keyId: key.id, privateKey: key.privateKey };
+    const retainUntil = new Date(expiry + this.o.retentionDays * DAY_MS);
+    const drafts: Draft[] = [...new Set(input.tids)].map((tid) => ({
+      kind: 'license',
+      body: {
+        v: 1,
+        kind: 'license',
+        provider: input.providerId,
+        subject: tid,
+        document: null,
+        signature: null,
+        deviceKey: null,
+        delegated: { tables: t.tables, tags: t.tags, uses: t.uses, terms: t.terms, expiry: t.expiry },
+        loggedAt: now.toISOString(),
+      },
+      signer,
+      retainUntil,
+    }));
+    const { entries, indexes, size, checkpoint } = await this.commit(drafts);
     const licenses = [];
     for (const [i, e] of entries.entries()) licenses.push({ id: e.id, tid: e.subject, log: await this.receipt(e, indexes[i]!, size, checkpoint) });
     return { licenses };
@@ -324,22 +390,24 @@ export class Licensing {
     // Someone else's license is reported as missing, not forbidden: its existence is not the caller's business.
     if (!lic || lic.provider_id !== by.providerId || (by.kind === 'device' && lic.tid !== by.tid)) throw new AtollError('NOT_FOUND', `no license ${input.licenseId}`);
     if (lic.ended_at) throw new AtollError('LICENSE_ENDED');
-    const signer = await this.o.keys.providerKey(lic.provider_id);
-    const entry = countersign<RevocationEntry>(
+    const key = await this.o.keys.providerKey(lic.provider_id);
+    const { entries, indexes, size, checkpoint } = await this.commit([
       {
-        v: 1,
         kind: 'revocation',
-        id: randomUUID(),
-        provider: lic.provider_id,
-        subject: lic.tid,
-        license: input.licenseId,
-        revokedBy: by.kind === 'device' ? { kind: 'device', id: by.deviceId } : { kind: 'provider', id: by.providerId },
-        loggedAt: now.toISOString(),
+        body: {
+          v: 1,
+          kind: 'revocation',
+          provider: lic.provider_id,
+          subject: lic.tid,
+          license: input.licenseId,
+          revokedBy: by.kind === 'device' ? { kind: 'device', id: by.deviceId } : { kind: 'provider', id: by.providerId },
+          loggedAt: now.toISOString(),
+        },
+        signer: { keyId: key.id, privateKey: key.privateKey },
+        retainUntil: new Date(now.getTime() + this.o.retentionDays * DAY_MS),
       },
-      { keyId: signer.id, privateKey: signer.privateKey },
-    );
-    await this.archive(entry, new Date(now.getTime() + this.o.retentionDays * DAY_MS));
-    const { indexes, size, checkpoint } = await this.commit([entry]);
+    ]);
+    const entry = entries[0]!;
     return { id: entry.id, license: input.licenseId, log: await this.receipt(entry, indexes[0]!, size, checkpoint) };
   }
 
