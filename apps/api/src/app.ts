@@ -15,6 +15,7 @@ import { icebergRoutes } from './routes/iceberg/index.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { oauthRoutes } from './routes/oauth/index.js';
 import { licenseRoutes } from './routes/licenses/index.js';
+import { agreementRoutes } from './routes/agreements/index.js';
 import { logRoutes } from './routes/log/index.js';
 import { uploadRoute } from './uploads/route.js';
 
@@ -54,6 +55,7 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
   await app.register(deviceRoutes(config, deps));
   await app.register(oauthRoutes(config, deps));
   await app.register(licenseRoutes(config, deps));
+  await app.register(agreementRoutes(deps));
   await app.register(logRoutes(config, deps));
   await app.register(uploadRoute(config, deps, metrics));
   return app;

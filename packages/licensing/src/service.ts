@@ -283,13 +283,15 @@ export class Licensing {
       ],
     );
     const grants = rows.flatMap(({ e, t }) => {
-      const all = t.tables.flatMap((table) => t.uses.flatMap((u) => u.usecases.flatMap((usecase) => u.destinations.map((d) => [e.id, e.provider, e.subject, table, usecase, d, t.expiry] as const))));
+      // A delegated grant depends on the provider's agreement being approved (live.ts); a device-signed one does not.
+      const agreement = e.delegated ? e.delegated.terms.sha256 : null;
+      const all = t.tables.flatMap((table) => t.uses.flatMap((u) => u.usecases.flatMap((usecase) => u.destinations.map((d) => [e.id, e.provider, e.subject, table, usecase, d, t.expiry, agreement] as const))));
       return [...new Map(all.map((g) => [g.slice(3, 6).join('\u0000'), g])).values()];
     });
     await tx.query(
-      `INSERT INTO license_grants (license_id, provider_id, tid, table_name, usecase, destination, expires_at)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])`,
-      [0, 1, 2, 3, 4, 5, 6].map((k) => grants.map((g) => g[k])),
+      `INSERT INTO license_grants (license_id, provider_id, tid, table_name, usecase, destination, expires_at, agreement_sha256)
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[])`,
+      [0, 1, 2, 3, 4, 5, 6, 7].map((k) => grants.map((g) => g[k])),
     );
     const superseded = rows.flatMap(({ e }) => e.supersedes.map((old) => ({ old, by: e.id, at: e.loggedAt })));
     if (superseded.length > 0) {
