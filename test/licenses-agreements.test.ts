@@ -138,6 +138,32 @@ describe('supersedes are decided under the log lock', () => {
     const status = await http.call<{ active: boolean; licenses: Array<{ id: string }> }>('GET', '/v1/licenses/status?tables=events');
     expect(status.licenses.map((l) => l.id)).toEqual([last.entry.id]);
   }, 120_000);
+
+  it('a revocation racing a superseding license: the log order decides, and log and index agree', async () => {
+    const provider = await providerAt(api.url);
+    for (let round = 0; round < 4; round++) {
+      const { device, http } = await deviceHttp(provider);
+      const first = await http.call<{ id: string }>('POST', '/v1/licenses', { body: signed(provider, device) });
+      const [revoke, second] = await Promise.all([
+        http.raw('DELETE', `/v1/licenses/${first.id}`),
+        http.call<{ id: string; log: Receipt }>('POST', '/v1/licenses', { body: signed(provider, device, { tags: ['other'] }) }),
+      ]);
+      const supersedes = (JSON.parse(Buffer.from(second.log.leaf, 'base64').toString()) as LeafEntry).supersedes;
+      const { rows } = await api.deps.pool.query<{ end_reason: string }>('SELECT end_reason FROM licenses WHERE id = $1', [first.id]);
+      if (revoke.status === 200) {
+        // Revoked first: the new license supersedes nothing.
+        expect(supersedes).toEqual([]);
+        expect(rows[0]!.end_reason).toBe('revoked');
+      } else {
+        // Superseded first: the revocation found it already ended, and nothing was logged for it.
+        expectCode(revoke, 409, 'LICENSE_ENDED');
+        expect(supersedes).toEqual([first.id]);
+        expect(rows[0]!.end_reason).toBe('superseded');
+      }
+      const live = await api.deps.pool.query('SELECT id FROM licenses WHERE tid = $1 AND ended_at IS NULL', [device.tid]);
+      expect(live.rows).toEqual([{ id: second.id }]);
+    }
+  }, 120_000);
 });
 
 describe('provider agreements', () => {
@@ -246,8 +272,10 @@ describe('which subjects count for a consumer', () => {
     await delegated(provider, { tids: [expiredTid], sha256: terms, destinations: ['*'], expiry: new Date(Date.now() + 3000).toISOString() });
     await new Promise((r) => setTimeout(r, 3500));
 
-    // Before any agreement: only the device-signed subject.
+    // Before any agreement: only the device-signed subject. The status route lists the delegated license as not counting.
     expect(await filter()).toEqual([signedDev.device.tid]);
+    const status = () => provider.http.call<{ active: boolean; licenses: Array<{ counts: boolean }> }>('GET', `/v1/licenses/status?tables=events&tid=${delegatedTid}`);
+    expect(await status()).toMatchObject({ active: false, licenses: [{ counts: false }] });
     expect(await hasLiveLicense(api.deps.pool, { providerId: provider.id, tid: delegatedTid, table: 'events' })).toBe(false);
     expect(await hasLiveLicense(api.deps.pool, { providerId: provider.id, tid: signedDev.device.tid, table: 'events' })).toBe(true);
 
@@ -264,6 +292,7 @@ describe('which subjects count for a consumer', () => {
     expect(await filter({ usecase: 'retargeting' })).toEqual([otherUse.device.tid, supersededTid].sort());
     expect(await filter({ consumerId: randomUUID() })).toEqual([signedDev.device.tid]);
     expect(await hasLiveLicense(api.deps.pool, { providerId: provider.id, tid: delegatedTid, table: 'events' })).toBe(true);
+    expect(await status()).toMatchObject({ active: true, licenses: [{ counts: true }] });
     for (const tid of [expiredTid, expiredDev.device.tid, revokedDev.device.tid]) {
       expect(await hasLiveLicense(api.deps.pool, { providerId: provider.id, tid, table: 'events' }), tid).toBe(false);
     }
@@ -276,6 +305,7 @@ describe('which subjects count for a consumer', () => {
     expect(await filter()).toEqual([signedDev.device.tid]);
     expect(await filter({ usecase: 'retargeting' })).toEqual([otherUse.device.tid]);
     expect(await hasLiveLicense(api.deps.pool, { providerId: provider.id, tid: delegatedTid, table: 'events' })).toBe(false);
+    expect(await status()).toMatchObject({ active: false, licenses: [{ counts: false }] });
   }, 120_000);
 
   it("migration 007's backfill recovers each delegated grant's agreement from the logged entry", async () => {

@@ -59,6 +59,8 @@ export interface LicenseSummary {
   expiry: string;
   issuedAt: string;
   logIndex: number;
+  /** Whether it counts for uploads and deliveries: device-signed, or delegated under an approved agreement. */
+  counts: boolean;
 }
 
 /**
@@ -413,7 +415,10 @@ export class Licensing {
     return { id: entry.id, license: input.licenseId, log: await this.receipt(entry, indexes[0]!, size, checkpoint) };
   }
 
-  /** The subject's live licenses (optionally those covering any of `tables`) and whether every table is covered. */
+  /**
+   * The subject's live licenses (optionally those covering any of `tables`), newest first, and whether every table is
+   * covered by one that counts (a delegated license under an agreement not approved is listed with `counts: false`).
+   */
   async status(input: { providerId: string; tid: string; tables?: readonly string[]; now?: Date }): Promise<{ active: boolean; licenses: LicenseSummary[] }> {
     const now = input.now ?? new Date();
     const { rows } = await this.o.db.query<{
@@ -426,10 +431,15 @@ export class Licensing {
       expires_at: Date;
       issued_at: Date;
       log_index: string;
+      counts: boolean;
     }>(
-      `SELECT id, delegated, device_id, tables, tags, uses, expires_at, issued_at, log_index FROM licenses
+      // The agreement hash of a delegated license is in its logged entry (its grants carry it too).
+      `SELECT id, delegated, device_id, tables, tags, uses, expires_at, issued_at, log_index,
+              (NOT delegated OR EXISTS (SELECT 1 FROM agreements a WHERE a.provider_id = l.provider_id AND a.status = 'approved'
+                                          AND a.terms_sha256 = convert_from(l.entry, 'UTF8')::jsonb #>> '{delegated,terms,sha256}')) AS counts
+       FROM licenses l
        WHERE provider_id = $1 AND tid = $2 AND ended_at IS NULL AND expires_at > $3 AND ($4::text[] IS NULL OR tables && $4::text[])
-       ORDER BY created_at DESC LIMIT 100`,
+       ORDER BY log_index DESC LIMIT 100`,
       [input.providerId, input.tid, now, input.tables ?? null],
     );
     const licenses = rows.map((r) => ({
@@ -442,9 +452,11 @@ export class Licensing {
       expiry: r.expires_at.toISOString(),
       issuedAt: r.issued_at.toISOString(),
       logIndex: Number(r.log_index),
+      counts: r.counts,
     }));
-    const covered = new Set(licenses.flatMap((l) => l.tables));
-    const active = licenses.length > 0 && (input.tables ?? []).every((t) => covered.has(t));
+    // `active` as uploads see it: only licenses that count cover a table.
+    const covered = new Set(licenses.filter((l) => l.counts).flatMap((l) => l.tables));
+    const active = covered.size > 0 && (input.tables ?? []).every((t) => covered.has(t));
     return { active, licenses };
   }
 }
