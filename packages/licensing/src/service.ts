@@ -7,6 +7,7 @@ import { AtollError } from '@atoll/errors';
 import { checkLicenseDocument, LicenseRejection, verifyDeviceSignature, type LicenseDocument } from './document.js';
 import { countersign, entryLeaf, grantedTerms, type DelegatedTerms, type EntrySigner, type LicenseEntry, type LogEntry, type RevocationEntry, type UnsignedEntry } from './entries.js';
 import type { SigningKeyStore } from './keys.js';
+import { supersedesInLogOrder, type LogStep } from './supersede.js';
 import type { TransparencyLog } from './log.js';
 
 export type Database = Pick<Pool, 'query' | 'connect'>;
@@ -214,36 +215,26 @@ export class Licensing {
    * fails with LICENSE_ENDED, which fails the batch and sends its requests one by one (see flush).
    */
   private async finalize(tx: Pick<Pool, 'query'>, drafts: readonly Draft[]): Promise<LogEntry[]> {
-    const subjectKey = (provider: string, subject: string) => `${provider}\u0000${subject}`;
-    const subjects = [...new Map(drafts.map((d) => [subjectKey(d.body.provider, d.body.subject), d.body] as const)).values()];
     const { rows } = await tx.query<{ id: string; provider_id: string; tid: string; tables: string[] }>(
       `SELECT id, provider_id, tid, tables FROM licenses
        WHERE ended_at IS NULL AND (provider_id, tid) IN (SELECT * FROM unnest($1::uuid[], $2::text[])) ORDER BY log_index`,
-      [subjects.map((s) => s.provider), subjects.map((s) => s.subject)],
+      [drafts.map((d) => d.body.provider), drafts.map((d) => d.body.subject)],
     );
-    const live = new Map<string, Array<{ id: string; tables: readonly string[] }>>();
-    for (const r of rows) {
-      const k = subjectKey(r.provider_id, r.tid);
-      live.set(k, [...(live.get(k) ?? []), { id: r.id, tables: r.tables }]);
-    }
-    const entries: LogEntry[] = [];
-    for (const d of drafts) {
-      const k = subjectKey(d.body.provider, d.body.subject);
-      const mine = live.get(k) ?? [];
-      const id = randomUUID();
-      if (d.kind === 'revocation') {
-        if (!mine.some((l) => l.id === d.body.license)) throw new AtollError('LICENSE_ENDED');
-        live.set(k, mine.filter((l) => l.id !== d.body.license));
-        entries.push(countersign<RevocationEntry>({ ...d.body, id }, d.signer));
-        continue;
-      }
-      const tables = d.body.document?.tables ?? d.body.delegated?.tables ?? [];
-      const covered = new Set(tables);
-      const supersedes = mine.filter((l) => l.tables.every((t) => covered.has(t))).map((l) => l.id);
-      live.set(k, [...mine.filter((l) => !supersedes.includes(l.id)), { id, tables }]);
-      entries.push(countersign<LicenseEntry>({ ...d.body, id, supersedes }, d.signer));
-    }
-    return entries;
+    const ids = drafts.map(() => randomUUID());
+    const steps = drafts.map((d, i): LogStep =>
+      d.kind === 'revocation'
+        ? { kind: 'revocation', provider: d.body.provider, subject: d.body.subject, license: d.body.license }
+        : { kind: 'license', id: ids[i]!, provider: d.body.provider, subject: d.body.subject, tables: grantedTables(d.body) },
+    );
+    const supersedes = supersedesInLogOrder(
+      rows.map((r) => ({ id: r.id, provider: r.provider_id, subject: r.tid, tables: r.tables })),
+      steps,
+    );
+    return drafts.map((d, i) =>
+      d.kind === 'revocation'
+        ? countersign<RevocationEntry>({ ...d.body, id: ids[i]! }, d.signer)
+        : countersign<LicenseEntry>({ ...d.body, id: ids[i]!, supersedes: supersedes[i]! }, d.signer),
+    );
   }
 
   /**
@@ -459,6 +450,10 @@ export class Licensing {
     const active = covered.size > 0 && (input.tables ?? []).every((t) => covered.has(t));
     return { active, licenses };
   }
+}
+
+function grantedTables(body: { document: LicenseDocument | null; delegated: DelegatedTerms | null }): string[] {
+  return body.document?.tables ?? body.delegated?.tables ?? [];
 }
 
 /** The device key as base64 SPKI DER: the form the log carries, independent of PEM line wrapping. */
