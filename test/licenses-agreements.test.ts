@@ -87,9 +87,11 @@ describe('supersedes are decided under the log lock', () => {
   it('a burst of licenses for one subject and table leaves exactly one live; the log names who superseded each other one', async () => {
     const provider = await providerAt(api.url);
     const { device, http } = await deviceHttp(provider);
+    // Two api replicas (this in-process one and the stack's api process) share the log: half the burst goes to each.
+    const replica = new AtollHttp(env.ATOLL_API_URL!, await deviceToken(api.url, device));
     // Ten device-signed licenses and two delegated ones for the same subject and table, all at once.
     const [deviceMade, delegatedMade] = await Promise.all([
-      Promise.all(Array.from({ length: 10 }, (_, i) => http.call<{ id: string; log: Receipt }>('POST', '/v1/licenses', { body: signed(provider, device, { tags: [`t${i}`] }) }))),
+      Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? replica : http).call<{ id: string; log: Receipt }>('POST', '/v1/licenses', { body: signed(provider, device, { tags: [`t${i}`] }) }))),
       Promise.all([0, 1].map(() => delegated(provider, { tids: [device.tid], sha256: sha('burst'), destinations: ['*'] }))),
     ]);
     const made = [...deviceMade, ...delegatedMade.map((d) => d.licenses[0]!)];
