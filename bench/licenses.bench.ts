@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import canonicalize from 'canonicalize';
-import { Licensing, SigningKeyStore, TransparencyLog, hasLiveLicense, type LicenseArchive, type LicenseDocument } from '@atoll/licensing';
+import { HAS_LIVE_LICENSE_SQL, Licensing, SigningKeyStore, TransparencyLog, hasLiveLicense, type LicenseArchive, type LicenseDocument } from '@atoll/licensing';
 import { ObjectStore } from '@atoll/storage';
 import { median, printTable, type BenchResult } from './harness.js';
 
-const migration = readFileSync(fileURLToPath(new URL('../packages/db/migrations/005_licenses.sql', import.meta.url)), 'utf8');
+const migrations = ['005_licenses.sql', '007_agreements.sql'].map((f) => readFileSync(fileURLToPath(new URL(`../packages/db/migrations/${f}`, import.meta.url)), 'utf8'));
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -45,8 +45,8 @@ export async function benchLicenses(opts: { env: Record<string, string>; repeats
   const results: BenchResult[] = [];
   const providerId = randomUUID();
   try {
-    // The same tables as migration 005, in the scratch schema (providers and table_schemas stay the shared ones).
-    await pool.query(migration);
+    // The same tables as migrations 005 and 007, in the scratch schema (providers and table_schemas stay the shared ones).
+    for (const m of migrations) await pool.query(m);
     await pool.query('INSERT INTO public.providers (id, name, client_id) VALUES ($1, $2, $3)', [providerId, 'bench provider', `bench-${providerId}`]);
     await pool.query(
       `INSERT INTO public.table_schemas (id, provider_id, table_name, dataset, columns, status) VALUES ($1, $2, 'events', $3, '[]', 'approved')`,
@@ -140,7 +140,7 @@ export async function benchLicenses(opts: { env: Record<string, string>; repeats
        FROM generate_series(1, $2) AS g`,
       [providerId, opts.stored],
     );
-    await pool.query('CREATE INDEX license_grants_by_use ON license_grants (provider_id, table_name, usecase, destination, tid) INCLUDE (expires_at)');
+    await pool.query('CREATE INDEX license_grants_by_use ON license_grants (provider_id, table_name, usecase, destination, tid) INCLUDE (expires_at, agreement_sha256)');
     await pool.query('ANALYZE license_grants');
     const loadSeconds = (performance.now() - loadStart) / 1000;
     const lookups = Math.max(5000, Math.min(50_000, opts.stored / 20));
@@ -163,7 +163,7 @@ export async function benchLicenses(opts: { env: Record<string, string>; repeats
     const serverMs: number[] = [];
     for (let i = 0; i < 200; i++) {
       const { rows } = await pool.query<{ 'QUERY PLAN': Array<{ 'Execution Time': number }> }>(
-        `EXPLAIN (ANALYZE, FORMAT JSON) SELECT 1 FROM license_grants WHERE provider_id = $1 AND tid = $2 AND table_name = $3 AND expires_at > $4 LIMIT 1`,
+        `EXPLAIN (ANALYZE, FORMAT JSON) ${HAS_LIVE_LICENSE_SQL}`,
         [providerId, tidFor(i * 13), 'events', new Date()],
       );
       serverMs.push(rows[0]!['QUERY PLAN'][0]!['Execution Time']);

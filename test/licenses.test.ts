@@ -13,7 +13,7 @@ import { AtollHttp, clientToken } from '@atoll/stack';
 import { ObjectStore } from '@atoll/storage';
 import { MemoryTree, hasLiveLicense, liveLicenseFilter } from '@atoll/licensing';
 import { startInProcessApi, type InProcessApi } from './support/inprocess-api.js';
-import { env, operator, uniq } from './support/actors.js';
+import { env, uniq } from './support/actors.js';
 import { deviceToken, expectCode, providerAt, registerDevice, type Device } from './support/devices.js';
 
 const run = promisify(execFile);
@@ -342,7 +342,7 @@ describe('delegated licenses and key rotation', () => {
   });
 
   it("logs the provider's own agreement per TID; rotation keeps old receipts verifiable", async () => {
-    const op = await operator();
+    const op = new AtollHttp(api.url, await clientToken(env, env.ATOLL_OPERATOR_CLIENT_ID!, env.ATOLL_OPERATOR_CLIENT_SECRET!));
     const consumer = await op.call<{ id: string }>('POST', '/v1/consumers', { body: { name: `c ${uniq()}`, useCase: { category: 'analytics', description: 'license test consumer' } } });
     const tids = [`tid-${uniq()}`, `tid-${uniq()}`];
     const body = {
@@ -353,6 +353,10 @@ describe('delegated licenses and key rotation', () => {
     };
     const r = await provider.http.call<{ licenses: Array<{ id: string; tid: string; log: Created['log'] }> }>('POST', '/v1/licenses/delegated', { body });
     expect(r.licenses.map((l) => l.tid)).toEqual(tids);
+    // Logged at once, but counting only once an operator approves the provider's agreement with those terms.
+    for (const tid of tids) expect(await hasLiveLicense(api.deps.pool, { providerId: provider.id, tid, table: 'events' })).toBe(false);
+    const agreement = await provider.http.call<{ id: string }>('POST', '/v1/agreements', { body: { terms: body.template.terms, title: 'test agreement', description: '' } });
+    await op.call('POST', `/v1/agreements/${agreement.id}/approve`);
     for (const tid of tids) expect(await hasLiveLicense(api.deps.pool, { providerId: provider.id, tid, table: 'events' })).toBe(true);
     expect(await liveLicenseFilter(api.deps.pool, { providerId: provider.id, table: 'events', usecase: 'analytics', consumerId: consumer.id, tids })).toEqual([...tids].sort());
     expect(await liveLicenseFilter(api.deps.pool, { providerId: provider.id, table: 'events', usecase: 'analytics', consumerId: randomUUID(), tids })).toEqual([]);

@@ -1,8 +1,22 @@
 // License checks against the Postgres license index (migration 005): the per-TID check of uploads and the per-consumer
 // filter of estimates and subscription runs. Both read `license_grants`, one row per live (license, table, use, destination).
+// A delegated grant (agreement_sha256 set) counts only while an approved agreement of its provider has that hash
+// (migration 007); device-signed grants (agreement_sha256 NULL) count on the user's signature alone.
 import type { Pool } from 'pg';
 
 export type Queryable = Pick<Pool, 'query'>;
+
+/**
+ * The condition that a grant of provider `$<n>` counts: device-signed, or under an approved agreement. Approval is
+ * read when the query runs (not as of `at`), so revoking an approval takes effect at the next read. The subquery is
+ * uncorrelated: Postgres evaluates it once per statement (a hashed subplan over the provider's few agreements).
+ */
+function countsSql(providerParam: number): string {
+  return (
+    `AND (agreement_sha256 IS NULL OR agreement_sha256 IN ` +
+    `(SELECT a.terms_sha256 FROM agreements a WHERE a.provider_id = $${providerParam} AND a.status = 'approved'))`
+  );
+}
 
 export interface LiveLicenseQuery {
   providerId: string;
@@ -13,15 +27,20 @@ export interface LiveLicenseQuery {
   at?: Date;
 }
 
+/** The query of {@link hasLiveLicense}: $1 provider, $2 TID, $3 table, $4 the moment (e.g. for EXPLAIN in the bench). */
+export const HAS_LIVE_LICENSE_SQL = `SELECT 1 FROM license_grants WHERE provider_id = $1 AND tid = $2 AND table_name = $3 AND expires_at > $4 ${countsSql(1)} LIMIT 1`;
+
 /**
  * Does `tid` hold a live (not expired, not revoked, not superseded) license of `providerId` that covers `table`?
  * One probe of `license_grants_by_tid`: sub-millisecond at millions of licenses (see bench/licenses.bench.ts).
+ * Uploads come from devices, whose own licenses are device-signed, but the subject may hold only a delegated one:
+ * that counts here exactly as in the consumer filter (approved agreement), so "live" means one thing everywhere.
  */
 export async function hasLiveLicense(db: Queryable, q: LiveLicenseQuery): Promise<boolean> {
   // A named statement: each connection plans it once, which is most of the cost of so small a query.
   const { rows } = await db.query({
-    name: 'atoll-has-live-license',
-    text: 'SELECT 1 FROM license_grants WHERE provider_id = $1 AND tid = $2 AND table_name = $3 AND expires_at > $4 LIMIT 1',
+    name: 'atoll-has-live-license-v2',
+    text: HAS_LIVE_LICENSE_SQL,
     values: [q.providerId, q.tid, q.table, q.at ?? new Date()],
   });
   return rows.length > 0;
@@ -43,7 +62,7 @@ export function liveLicenseFilterSql(q: LiveLicenseFilterQuery): { text: string;
   const values: unknown[] = [q.providerId, q.table, q.usecase, q.consumerId, q.at ?? new Date()];
   let text =
     'SELECT DISTINCT tid FROM license_grants WHERE provider_id = $1 AND table_name = $2 AND usecase = $3 ' +
-    "AND destination IN ($4, '*') AND expires_at > $5";
+    `AND destination IN ($4, '*') AND expires_at > $5 ${countsSql(1)}`;
   if (q.tids) {
     values.push(q.tids);
     text += ' AND tid = ANY($6::text[])';
@@ -53,7 +72,8 @@ export function liveLicenseFilterSql(q: LiveLicenseFilterQuery): { text: string;
 
 /**
  * The TIDs that hold a live license of `providerId` covering `table` whose uses name `usecase` with a destination of
- * `consumerId` or `*` (SPEC §6 estimates). Sorted, so callers can merge or binary-search it.
+ * `consumerId` or `*` (SPEC §6 estimates): device-signed, or delegated under an approved agreement. Sorted, so
+ * callers can merge or binary-search it.
  */
 export async function liveLicenseFilter(db: Queryable, q: LiveLicenseFilterQuery): Promise<string[]> {
   const { text, values } = liveLicenseFilterSql(q);

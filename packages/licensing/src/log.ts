@@ -50,12 +50,21 @@ export class TransparencyLog {
   }
 
   /**
+   * Takes the append lock for the rest of the caller's transaction (`tx` must be one client in BEGIN … COMMIT), so
+   * the caller can decide what to append from a state no other append can change meanwhile. Taking it again in the
+   * same transaction (as `append` does) is free.
+   */
+  async lock(tx: Queryable): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+  }
+
+  /**
    * Appends leaves inside the caller's transaction (`tx` must be one client in BEGIN … COMMIT): takes the append
    * lock, stores leaves and completed subtrees, signs and stores the checkpoint of the new size.
    */
   async append(tx: Queryable, leaves: readonly LeafToAppend[]): Promise<AppendResult> {
     if (leaves.length === 0) throw new Error('nothing to append');
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
+    await this.lock(tx);
     const { rows } = await tx.query<{ size: string }>('SELECT coalesce(max(idx) + 1, 0) AS size FROM log_leaves');
     let size = Number(rows[0]!.size);
     const nodes = new Map<string, Buffer>();

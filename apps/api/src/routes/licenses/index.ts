@@ -28,6 +28,7 @@ const LicenseSummary = Type.Object({
   expiry: Type.String(),
   issuedAt: Type.String(),
   logIndex: Type.Integer(),
+  counts: Type.Boolean({ description: 'whether it counts for uploads and deliveries: device-signed, or delegated under an approved agreement' }),
 });
 const responses = { ...errorResponses, 422: ErrorResponse };
 
@@ -79,7 +80,7 @@ export function licenseRoutes(config: Config, deps: ApiDeps): FastifyPluginAsync
         onRequest: deviceOrProvider,
         schema: {
           tags: ['licenses'],
-          summary: "The subject's live licenses, and whether they cover every table asked for",
+          summary: "The subject's live licenses, and whether the ones that count cover every table asked for",
           description: 'A device asks for its own TID; a provider names the TID with `tid`.',
           querystring: Type.Object(
             { tables: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}(,[a-z][a-z0-9_]{0,62}){0,99}$' })), tid: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) },
