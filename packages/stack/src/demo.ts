@@ -85,6 +85,11 @@ export async function runDemo(opts: { out: (line: string) => void; env?: Record<
   const otherUsers = [...new Set(records.map((r) => String(r.user_id)))].filter((u) => u !== deviceUserId);
   const { tids } = await prov.call<{ tids: Record<string, string> }>('POST', '/v1/users/tids', { body: { userIds: otherUsers } });
   const agreement = { sha256: createHash('sha256').update('Demo Shop member data agreement v1').digest('hex'), uri: 'https://shop.example/terms/data-v1' };
+  // Delegated licenses count once an operator has approved the agreement they stand for (legal review).
+  const submitted = await prov.call<{ id: string }>('POST', '/v1/agreements', {
+    body: { terms: agreement, title: 'Demo Shop member data agreement', description: 'Members share their purchase history for market analytics.' },
+  });
+  await operator.call('POST', `/v1/agreements/${submitted.id}/approve`);
   const delegated = await prov.call<{ licenses: unknown[] }>('POST', '/v1/licenses/delegated', {
     body: {
       tids: Object.values(tids),
