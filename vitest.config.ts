@@ -8,6 +8,8 @@ export default defineConfig({
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts'],
           environment: 'node',
+          // Key generation and DuckDB start-up take seconds on a loaded 2-core machine; 5 s flakes there.
+          testTimeout: 30_000,
         },
       },
       {

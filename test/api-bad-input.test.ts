@@ -4,6 +4,7 @@ import { ObjectStore } from '@atoll/storage';
 import type { AtollHttp} from '@atoll/stack';
 import { waitUntil } from '@atoll/stack';
 import { api, env, newConsumer, operator, providerWithTable } from './support/actors.js';
+import { approveAgreement, delegate, tidsOf } from './support/market.js';
 
 let op: AtollHttp;
 let provider: Awaited<ReturnType<typeof providerWithTable>>;
@@ -113,6 +114,7 @@ describe('consumer SQL', () => {
   beforeAll(async () => {
     consumer = await newConsumer(op);
     cleanroomId = (await consumer.http.call<{ id: string }>('POST', '/v1/cleanrooms', { body: { name: 'sql' } })).id;
+    await op.call('PUT', `/v1/datasets/${provider.dataset}/price`, { body: { perRecord: { amount: 0.01, currency: 'usd' } } });
   });
 
   const estimate = (sql: string) => consumer.http.raw('POST', '/v1/estimates', { body: { cleanroomId, table: 't', sql } });
@@ -126,8 +128,12 @@ describe('consumer SQL', () => {
   });
 
   it('refuses a cohort under 25 distinct subjects', async () => {
+    // Ten licensed subjects (delegated licenses under an approved agreement); only licensed subjects count.
+    const users = Array.from({ length: 10 }, (_, i) => `c${i}`);
+    await approveAgreement(op, provider);
+    await delegate(provider, Object.values(await tidsOf(provider, users)), ['events'], [{ usecases: ['analytics'], destinations: ['*'] }]);
     const up = await provider.http.call<{ uploadId: string }>('POST', '/v1/uploads/events', {
-      body: Array.from({ length: 10 }, (_, i) => ({ user_id: `c${i}`, kind: 'k', value: i })),
+      body: users.map((u, i) => ({ user_id: u, kind: 'k', value: i })),
     });
     await waitUntil('the upload to load', async () => {
       const { ingests } = await provider.http.call<{ ingests: Array<{ id: string; status: string }> }>('GET', '/v1/ingests?table=events');
@@ -135,7 +141,7 @@ describe('consumer SQL', () => {
     });
     await waitUntil('published rows', async () => {
       const r = await estimate(`SELECT tid, value FROM ${provider.dataset}`);
-      return r.status === 422 && (r.body as { error: { details: { distinctSubjects: number } } }).error.details.distinctSubjects >= 10 ? r : null;
+      return r.status === 422 && (r.body as { error: { details?: { distinctSubjects: number } } }).error.details?.distinctSubjects === 10 ? r : null;
     });
     const r = await estimate(`SELECT tid, value FROM ${provider.dataset}`);
     expectError(r, 422, 'COHORT_TOO_SMALL');
