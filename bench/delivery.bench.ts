@@ -81,7 +81,11 @@ function duckCategory(sql: string): string {
 
 function pgCategory(sql: string): string {
   if (/license_grants/.test(sql)) return 'postgres: license lookup';
-  if (/subscription_subjects|subscription_licensed/.test(sql)) return 'postgres: bookkeeping (subject generations)';
+  if (/subscription_subjects|subscription_licensed/.test(sql)) {
+    if (/^\s*SELECT/.test(sql)) return 'postgres: bookkeeping: read the previous generation';
+    if (/run_id <> \$2/.test(sql)) return 'postgres: bookkeeping: delete the previous generation';
+    return 'postgres: bookkeeping: write the new generation';
+  }
   if (/iceberg_tables/.test(sql)) return 'postgres: catalog pointer (load, compare-and-swap)';
   if (process.env.BENCH_DELIVERY_DEBUG) process.stderr.write(`pg other: ${sql.slice(0, 100).replaceAll('\n', ' ')}\n`);
   return 'postgres: control-plane rows';
@@ -90,7 +94,6 @@ function pgCategory(sql: string): string {
 const s3Categories: Record<string, string> = {
   putFile: 's3: upload data files',
   downloadFile: 's3: download lake files into the local cache',
-  getObject: 's3: Iceberg metadata reads',
   putObject: 's3: Iceberg metadata writes',
   statObject: 's3: list, stat, delete',
   listObjects: 's3: list, stat, delete',
@@ -122,6 +125,8 @@ function instrument(): () => void {
   wrapAsync(Duck as unknown as Record<string, unknown>, 'open', () => 'duckdb: open instances');
   const storeProto = ObjectStore.prototype as unknown as Record<string, unknown>;
   for (const [name, category] of Object.entries(s3Categories)) wrapAsync(storeProto, name, () => category);
+  // Metadata reads split by table: the published dataset (the lake bucket) or the cleanroom's own table.
+  wrapAsync(storeProto, 'getObject', (args) => (args[0] === 'atoll-lake' ? 's3: published-table metadata reads' : 's3: cleanroom-table metadata reads'));
   // pg: every query goes through Client#query (Pool#query too, with a callback); time both forms.
   const clientProto = pg.Client.prototype as unknown as Record<string, unknown>;
   const origQuery = clientProto.query as AnyFn;
