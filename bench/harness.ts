@@ -14,6 +14,8 @@ export interface BenchResult {
   ratio: number;
   target?: number;
   samples: { atoll: number[]; baseline: number[] };
+  /** Where Atoll's time went (median ms per part), when a benchmark measures it. */
+  breakdownMs?: Record<string, number>;
 }
 
 /** Wall time of `fn`, unless it returns its own measurement in seconds (e.g. a child process timing its work). */

@@ -2,7 +2,9 @@
 // benchmark beside its baseline, prints a table and writes bench/results/latest.json.
 // BENCH_SIZES_MB (comma list, default 10; 1000 for the ≥ 1 GB ingest is opt-in: ~4.5 min per repeat on 2 cores), BENCH_REPEATS (3),
 // BENCH_THREADS (2), BENCH_COMMITS (commits per throughput run, 64), BENCH_SMALL_APPENDS (1000),
-// BENCH_ONLY (comma list of ingest,commits,compaction,tokens,licenses).
+// BENCH_ONLY (comma list of ingest,commits,compaction,tokens,licenses,delivery); the delivery benchmark reads
+// BENCH_DELIVERY_ROWS (1,000,000), BENCH_DELIVERY_SUBJECTS (20,000), BENCH_DELIVERY_FILES (4), BENCH_DELIVERY_MEMORY
+// (1GB) and BENCH_ESTIMATES (20).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths, readStackEnvFile, status, up } from '@atoll/stack';
@@ -21,7 +23,8 @@ const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(','))
 const want = (name: string): boolean => only === null || only.has(name);
 
 const current = await status().catch(() => []);
-if (!(current.length > 0 && current.every((s) => s.healthy))) await up({ apps: false });
+// The delivery benchmark measures the api's upload latency while estimates run, so it needs the apps too.
+if (!(current.length > 0 && current.every((s) => s.healthy))) await up({ apps: want('delivery') });
 const env = readStackEnvFile(paths.envFile);
 const workDir = join(process.env.BENCH_WORK_DIR ?? tmpdir(), 'atoll-bench');
 const results: BenchResult[] = [];
@@ -35,5 +38,9 @@ if (want('commits')) report(await benchCommits({ env, workDir, repeats, commits 
 if (want('compaction')) report(await benchCompaction({ env, workDir, repeats, appends, rowsPerAppend: 100, threads }));
 if (want('tokens')) report(await (await import('./tokens.bench.js')).benchTokens({ env, requests: Number(process.env.BENCH_TOKEN_REQUESTS ?? 1000), concurrency: 100, repeats }));
 if (want('licenses')) report(await (await import('./licenses.bench.js')).benchLicenses({ env, repeats, licenses: Number(process.env.BENCH_LICENSES ?? 300), stored: Number(process.env.BENCH_LICENSES_STORED ?? 1_000_000), concurrency: 8 }));
+if (want('delivery')) {
+  const { benchDelivery, deliveryOptions } = await import('./delivery.bench.js');
+  report(await benchDelivery(deliveryOptions(env, workDir, repeats, threads)));
+}
 printTable(results);
 process.stdout.write(`\nwritten to ${await writeResults(results)}\n`);
