@@ -33,6 +33,7 @@ import {
   type IcebergSchema,
   type LoadedTable,
   type TableIdentifier,
+  writeVersionHint,
 } from '@atoll/iceberg';
 import { cleanroomTableId, compactTable, loadPublished, tableLocation, withSandboxedSelect, type DatasetInput, type DatasetPart, type Lake, type PublishedDataset } from '@atoll/lake';
 import type { Logger } from '@atoll/log';
@@ -335,7 +336,7 @@ async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
     // Erasure records: subjects whose rows this run removes because their license no longer covers this consumer.
     const providers = await providersOf(ctx.pool, [...erasureCounts.keys()]);
     const erasures = plan.erase ? [...erasureCounts].filter(([, n]) => n > 0).map(([tid, records]) => ({ tid, records, providerId: providers.get(tid)! })).filter((e) => e.providerId) : [];
-    await stageBookkeeping(ctx.pool, subscriptionId, runId, plan.keep, plan.licensedAfter);
+    await stageBookkeeping(ctx.pool, { subscriptionId, runId, previousRunId: sub.state_run_id, previous: prev, subjects: plan.keep, licensed: plan.licensedAfter });
     const full: RunPlan = {
       status: plan.status,
       reason: plan.reason,
@@ -456,24 +457,65 @@ async function providersOf(pool: Pool, tids: readonly string[]): Promise<Map<str
 
 const CHUNK = 50_000;
 
-async function stageBookkeeping(pool: Pool, subscriptionId: string, runId: string, subjects: Map<string, number>, licensed: Map<string, readonly string[]>): Promise<void> {
+/**
+ * Stages the run's generation of the bookkeeping. Only what changed crosses the wire: the previous generation is copied
+ * inside Postgres minus the subjects that left or changed, then the changed and new ones are inserted — a daily run
+ * with little new data pays for its changes, not for every subject the subscription holds.
+ */
+async function stageBookkeeping(
+  pool: Pool,
+  o: {
+    subscriptionId: string;
+    runId: string;
+    previousRunId: string | null;
+    previous: { delivered: Map<string, number>; licensed: Map<string, Set<string>> };
+    subjects: Map<string, number>;
+    licensed: Map<string, readonly string[]>;
+  },
+): Promise<void> {
+  const { subscriptionId, runId, previousRunId } = o;
   await pool.query('DELETE FROM subscription_subjects WHERE subscription_id = $1 AND run_id = $2', [subscriptionId, runId]);
   await pool.query('DELETE FROM subscription_licensed WHERE subscription_id = $1 AND run_id = $2', [subscriptionId, runId]);
-  const entries = [...subjects];
-  for (let i = 0; i < entries.length; i += CHUNK) {
-    const chunk = entries.slice(i, i + CHUNK);
+
+  const changed = [...o.subjects].filter(([t, n]) => o.previous.delivered.get(t) !== n);
+  if (previousRunId) {
+    const left = [...o.previous.delivered.keys()].filter((t) => !o.subjects.has(t));
+    await pool.query(
+      `INSERT INTO subscription_subjects (subscription_id, run_id, tid, records)
+       SELECT subscription_id, $2, tid, records FROM subscription_subjects s
+       WHERE subscription_id = $1 AND run_id = $3 AND NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS x(t) WHERE x.t = s.tid)`,
+      [subscriptionId, runId, previousRunId, [...left, ...changed.map(([t]) => t)]],
+    );
+  }
+  const fresh = previousRunId ? changed : [...o.subjects];
+  for (let i = 0; i < fresh.length; i += CHUNK) {
+    const chunk = fresh.slice(i, i + CHUNK);
     await pool.query(
       'INSERT INTO subscription_subjects (subscription_id, run_id, tid, records) SELECT $1, $2, t, n FROM unnest($3::text[], $4::bigint[]) AS u(t, n)',
       [subscriptionId, runId, chunk.map(([t]) => t), chunk.map(([, n]) => n)],
     );
   }
-  for (const [dataset, tids] of licensed) {
-    for (let i = 0; i < tids.length; i += CHUNK) {
+
+  for (const [dataset, tids] of o.licensed) {
+    const before = previousRunId ? o.previous.licensed.get(dataset) : undefined;
+    let added: readonly string[] = tids;
+    if (before) {
+      const now = new Set(tids);
+      const gone = [...before].filter((t) => !now.has(t));
+      added = tids.filter((t) => !before.has(t));
+      await pool.query(
+        `INSERT INTO subscription_licensed (subscription_id, run_id, dataset, tid)
+         SELECT subscription_id, $2, dataset, tid FROM subscription_licensed s
+         WHERE subscription_id = $1 AND run_id = $3 AND dataset = $4 AND NOT EXISTS (SELECT 1 FROM unnest($5::text[]) AS x(t) WHERE x.t = s.tid)`,
+        [subscriptionId, runId, previousRunId, dataset, gone],
+      );
+    }
+    for (let i = 0; i < added.length; i += CHUNK) {
       await pool.query('INSERT INTO subscription_licensed (subscription_id, run_id, dataset, tid) SELECT $1, $2, $3, t FROM unnest($4::text[]) AS u(t)', [
         subscriptionId,
         runId,
         dataset,
-        tids.slice(i, i + CHUNK),
+        added.slice(i, i + CHUNK),
       ]);
     }
   }
@@ -502,6 +544,9 @@ async function finish(ctx: RunContext, subscriptionId: string, sub: Subscription
   else await maintainCleanroomTable(ctx, id, runId).catch((e: unknown) => ctx.log.warn({ op: 'cleanroom.maintenance.failed', subscriptionId, err: e instanceof Error ? e.message : String(e) }, 'cleanroom table maintenance failed; the next run tries again'));
   const table = plan.commits ? await ctx.lake.tryLoad(id) : null;
   const snapshot = table?.metadata.snapshots.find((s) => s.summary['atoll.commit-id'] === commitIdOf(runId));
+  // A run killed between its compare-and-swap and the version hint is finished here: readers by path
+  // (iceberg_scan, StaticTable) follow the hint, so it must name the current version before the run counts as done.
+  if (table) await writeVersionHint({ io: ctx.lake.io, catalog: ctx.lake.catalog, id, location: table.metadata.location });
   const client: PoolClient = await ctx.pool.connect();
   try {
     await client.query('BEGIN');
