@@ -10,7 +10,8 @@ export interface IngestJob {
   providerId: string;
   table: string;
   stagingKey: string;
-  format: 'ndjson' | 'csv';
+  /** `bulk`: a file a provider put over S3 (SPEC §4); its key decides format and compression (@atoll/bulk). */
+  format: 'ndjson' | 'csv' | 'bulk';
 }
 
 export interface PrepareJob {
@@ -151,4 +152,26 @@ export async function upsertMaintenanceScheduler(producer: Producer, data: Maint
 
 export async function removeMaintenanceScheduler(producer: Producer, data: Pick<MaintenanceJob, 'namespace' | 'name'>): Promise<boolean> {
   return producer.rawQueue(commitJobs.maintenance.queue).removeJobScheduler(commitJobs.maintenance.jobId({ v: 1, ...data }));
+}
+
+// ---- bulk ingest over S3 (issue 9) ------------------------------------------------------------------------------
+
+export interface BulkReconcileJob {
+  v: 1;
+}
+
+export const bulkJobs = {
+  /** Lists the staging bucket for objects no bucket notification announced; one scheduler for the deployment. */
+  reconcile: {
+    queue: 'bulk-reconcile',
+    jobId: () => 'bulk-reconcile',
+    options: { attempts: 1, removeOnComplete: { count: 20 }, removeOnFail: { count: 50 } },
+  } satisfies JobDefinition<BulkReconcileJob>,
+} as const;
+
+export async function upsertBulkReconcileScheduler(producer: Producer, everyMs: number): Promise<string> {
+  const def = bulkJobs.reconcile;
+  const schedulerId = def.jobId();
+  await producer.rawQueue(def.queue).upsertJobScheduler(schedulerId, { every: everyMs }, { name: def.queue, data: { v: 1 }, opts: def.options });
+  return schedulerId;
 }

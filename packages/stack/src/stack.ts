@@ -124,7 +124,22 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
   return {
     ...env,
     ATOLL_HEALTH_PORT: String(app === 'writer' ? ctx.ports.writerHealth : ctx.ports.cleanroomHealth),
-    ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey } : {}),
+    // The bulk reconciler lists staging every 10 s locally (60 s by default) so a missed notification is seen soon.
+    ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey, ATOLL_BULK_EVENTS_KEY: BULK_EVENTS_KEY, ATOLL_BULK_RECONCILE_MS: '10000' } : {}),
+  };
+}
+
+/** Target id of MinIO's Redis notification target for staging-bucket events (bulk ingest). */
+const BULK_NOTIFY_TARGET = 'ATOLL';
+export const BULK_EVENTS_KEY = 'atoll:bulk-events';
+
+function bulkNotifyEnv(ctx: StackContext): Record<string, string> {
+  return {
+    [`MINIO_NOTIFY_REDIS_ENABLE_${BULK_NOTIFY_TARGET}`]: 'on',
+    [`MINIO_NOTIFY_REDIS_ADDRESS_${BULK_NOTIFY_TARGET}`]: `127.0.0.1:${ctx.ports.redis}`,
+    [`MINIO_NOTIFY_REDIS_PASSWORD_${BULK_NOTIFY_TARGET}`]: ctx.secrets.redisPassword,
+    [`MINIO_NOTIFY_REDIS_KEY_${BULK_NOTIFY_TARGET}`]: BULK_EVENTS_KEY,
+    [`MINIO_NOTIFY_REDIS_FORMAT_${BULK_NOTIFY_TARGET}`]: 'access',
   };
 }
 
@@ -139,6 +154,7 @@ export function initEnv(ctx: StackContext): Record<string, string> {
     ATOLL_INIT_S3_CLEANROOM_SECRET: ctx.secrets.s3CleanroomSecret,
     // The license archive (Object Lock, COMPLIANCE): license creation writes every entry there.
     ATOLL_INIT_LICENSE_BUCKET: 'true',
+    ATOLL_INIT_STAGING_NOTIFY_ARN: `arn:minio:sqs:${REGION}:${BULK_NOTIFY_TARGET}:redis`,
   };
 }
 
@@ -317,6 +333,8 @@ const minio: Service = {
         MINIO_SITE_REGION: REGION,
         MINIO_BROWSER: 'off',
         MINIO_UPDATE: 'off',
+        // Bulk ingest (SPEC §4): staging-bucket events go to a Redis list the writer drains; init subscribes the bucket.
+        ...bulkNotifyEnv(ctx),
       },
     });
   },

@@ -56,6 +56,9 @@ export function apiServicePolicy(b: BucketNames): PolicyDocument {
           'admin:GetPolicy',
           'admin:AttachUserOrGroupPolicy',
           'admin:ListUserPolicies',
+          // Provider bulk keys (bulk-keys.ts): service accounts under a per-provider parent user.
+          'admin:CreateServiceAccount',
+          'admin:RemoveServiceAccount',
         ],
       },
     ],
