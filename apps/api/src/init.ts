@@ -27,8 +27,8 @@ const InitConfigSchema = Type.Composite([
     /** Off by default: an Object-Lock bucket cannot be turned back into a normal one, so creating it is opt-in. */
     ATOLL_INIT_LICENSE_BUCKET: Type.Boolean({ default: false }),
     ATOLL_BUCKET_LICENSES: Type.String({ default: 'atoll-licenses', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
-    /** ARN of MinIO's notification target for bulk ingest (e.g. arn:minio:sqs:us-east-1:ATOLL:redis); unset: none. */
-    ATOLL_INIT_STAGING_NOTIFY_ARN: Type.Optional(Type.String({ pattern: '^arn:minio:sqs:' })),
+    /** ARN of MinIO's notification target for bulk ingest (e.g. arn:minio:sqs:us-east-1:ATOLL:redis); empty: none. */
+    ATOLL_INIT_STAGING_NOTIFY_ARN: Type.String({ pattern: '^(arn:minio:sqs:.+)?$', default: '' }),
   }),
 ]);
 

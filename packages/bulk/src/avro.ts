@@ -50,7 +50,7 @@ function logicalOf(type: Schema): Logical {
   return { kind: 'plain' };
 }
 
-function decimalText(bytes: Buffer, scale: number): string {
+export function decimalText(bytes: Buffer, scale: number): string {
   let n = 0n;
   for (const b of bytes) n = (n << 8n) | BigInt(b);
   if (bytes.length > 0 && (bytes[0]! & 0x80) !== 0) n -= 1n << BigInt(bytes.length * 8);
@@ -60,7 +60,7 @@ function decimalText(bytes: Buffer, scale: number): string {
   return neg ? `-${text}` : text;
 }
 
-function timestampText(value: bigint, unit: 'millis' | 'micros'): string {
+export function timestampText(value: bigint, unit: 'millis' | 'micros'): string {
   const micros = unit === 'millis' ? value * 1000n : value;
   const seconds = micros / 1_000_000n - (micros % 1_000_000n < 0n ? 1n : 0n);
   const frac = micros - seconds * 1_000_000n;
@@ -87,7 +87,7 @@ function jsonValue(value: unknown, logical: Logical, field: string, record: numb
 
 /** Converts an Avro file; returns the field names of the writer schema (to check against the table) and the count. */
 export async function avroToNdjson(input: string, output: string): Promise<{ fields: string[]; records: number }> {
-  let fields: Array<{ name: string; logical: Logical }> = [];
+  let fields: Array<{ name: string; logical: Logical }> | undefined;
   const decoder = avro.createFileDecoder(input, {
     parseHook: (schema: unknown) => {
       const s = schema as { type?: string; fields?: Array<{ name: string; type: Schema }> };
@@ -102,7 +102,7 @@ export async function avroToNdjson(input: string, output: string): Promise<{ fie
     for await (const rec of decoder as AsyncIterable<Record<string, unknown>>) {
       records += 1;
       const obj: Record<string, unknown> = {};
-      for (const f of fields) obj[f.name] = jsonValue(rec[f.name], f.logical, f.name, records);
+      for (const f of fields ?? []) obj[f.name] = jsonValue(rec[f.name], f.logical, f.name, records);
       if (!out.write(`${JSON.stringify(obj)}\n`)) await once(out, 'drain');
     }
   } catch (e) {
@@ -112,5 +112,7 @@ export async function avroToNdjson(input: string, output: string): Promise<{ fie
     out.end();
     await once(out, 'close');
   }
+  // avsc ends quietly on a header it cannot read; a file without a schema is not Avro.
+  if (!fields) throw new UnpackError('not a readable Avro file: no schema in its header');
   return { fields: fields.map((f) => f.name), records };
 }

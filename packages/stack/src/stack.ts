@@ -124,14 +124,14 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
   return {
     ...env,
     ATOLL_HEALTH_PORT: String(app === 'writer' ? ctx.ports.writerHealth : ctx.ports.cleanroomHealth),
-    // The bulk reconciler lists staging every 10 s locally (60 s by default) so a missed notification is seen soon.
-    ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey, ATOLL_BULK_EVENTS_KEY: BULK_EVENTS_KEY, ATOLL_BULK_RECONCILE_MS: '10000' } : {}),
+    ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey } : {}),
   };
 }
 
 /** Target id of MinIO's Redis notification target for staging-bucket events (bulk ingest). */
 const BULK_NOTIFY_TARGET = 'ATOLL';
-export const BULK_EVENTS_KEY = 'atoll:bulk-events';
+// The writer's default ATOLL_BULK_EVENTS_KEY.
+const BULK_EVENTS_KEY = 'atoll:bulk-events';
 
 function bulkNotifyEnv(ctx: StackContext): Record<string, string> {
   return {
