@@ -205,6 +205,8 @@ describe('bulk credentials', () => {
     }
     expect(refused).toMatch(/InvalidAccessKeyId|AccessDenied/);
     expect((await storeFor(second).getObject(STAGING, probe)).toString()).toBe('two');
+    // Revoking again is harmless.
+    expect((await provider.http.raw('DELETE', `/v1/bulk-credentials/${first.accessKeyId}`)).status).toBe(204);
     expect((await provider.http.raw('POST', '/v1/bulk-credentials', { body: { ttlSeconds: 10 } })).status).toBe(400);
     await root().removeObject(STAGING, probe);
   });

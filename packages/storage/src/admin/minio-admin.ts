@@ -186,7 +186,8 @@ export class MinioAdmin implements StorageAdmin {
       service: 's3',
       path: `${ADMIN_PREFIX}/delete-service-account`,
       query: { accessKey },
-      acceptCodes: ['XMinioAdminServiceAccountNotFound', 'XMinioAdminNoSuchServiceAccount'],
+      // A missing service account: current servers answer 404 XMinioInvalidIAMCredentials ("not found").
+      acceptCodes: ['XMinioInvalidIAMCredentials', 'XMinioAdminServiceAccountNotFound', 'XMinioAdminNoSuchServiceAccount'],
     });
   }
 
