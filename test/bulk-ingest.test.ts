@@ -13,7 +13,7 @@ import { loadTable, planFiles, type TableIdentifier } from '@atoll/iceberg';
 import { publishedTableId, rawTableId, type Lake } from '@atoll/lake';
 import { redisConnection } from '@atoll/queue';
 import { clientFor, isAccessDenied, ObjectStore } from '@atoll/storage';
-import { waitUntil, type AtollHttp } from '@atoll/stack';
+import { paths, up, waitUntil, type AtollHttp } from '@atoll/stack';
 import { env, newProvider, operator, uniq } from './support/actors.js';
 import { lakeFixture, type LakeFixture } from './support/lake-helpers.js';
 
@@ -318,4 +318,44 @@ describe('bulk files', () => {
       redis.disconnect();
     }
   }, 120_000);
+
+  it('loses and doubles nothing when the writer is SIGKILLed before and during ingest', async () => {
+    const id = rawTableId(provider.id, 'purchases');
+    const start = (await readRows(fx.lake, id)).rows;
+    const killWriter = async (): Promise<void> => {
+      const { pid } = JSON.parse(await readFile(join(paths.pidDir, 'writer.pid.json'), 'utf8')) as { pid: number };
+      process.kill(pid, 'SIGKILL');
+      await waitUntil('writer gone', async () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 10_000);
+    };
+    const files: string[] = [];
+    const putBatch = async (round: number): Promise<void> => {
+      for (const name of ['purchases.csv', 'purchases.parquet', 'purchases.avro']) {
+        const file = `purchases/crash-${round}/${uniq()}-${name}`;
+        files.push(file);
+        await key.putFile(STAGING, `${provider.id}/${file}`, join(corpus, 'good', name));
+      }
+    };
+    // Round 1: the writer is dead between the puts and their ingest. Round 2: killed while ingesting them.
+    await killWriter();
+    await putBatch(1);
+    await up({ apps: true });
+    await putBatch(2);
+    await new Promise((r) => setTimeout(r, 300));
+    await killWriter();
+    await up({ apps: true });
+    for (const file of files) expect((await settled(file)).status, file).toBe('loaded');
+    const perRound = expected['purchases.csv']!.rows + expected['purchases.parquet']!.rows + expected['purchases.avro']!.rows;
+    const after = await readRows(fx.lake, id);
+    expect(after.rows).toBe(start + 2 * perRound);
+    const reports = (await ingests(provider.http)).filter((i) => i.file !== null && files.includes(i.file));
+    expect(reports).toHaveLength(files.length);
+  }, 170_000);
 });
+

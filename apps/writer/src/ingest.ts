@@ -48,7 +48,11 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
   const id = rawTableId(providerId, table);
   // Retried after the file was recorded (the staging object may be gone already): only make sure a commit is queued.
   const already = await ctx.pool.query('SELECT 1 FROM pending_data_files WHERE upload_id = $1', [uploadId]);
-  if (already.rows.length > 0) return { snapshotId: null, commitJobId: await enqueueCommit(ctx, id) };
+  if (already.rows.length > 0) {
+    // A crash may have come before the staging object was removed; a bulk object left behind would sit there forever.
+    await ctx.lake.store.removeObject(ctx.stagingBucket, stagingKey).catch(() => undefined);
+    return { snapshotId: null, commitJobId: await enqueueCommit(ctx, id) };
+  }
 
   const schemaRows = await ctx.pool.query<{ columns: SchemaColumn[]; dataset: string }>(
     `SELECT columns, dataset FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`,
