@@ -4,7 +4,7 @@
 // announced twice ingest once; a file no notification announced is found by the reconciler.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,7 @@ interface Ingest {
   status: 'pending' | 'loaded' | 'rejected';
   records: number | null;
   rowsRead: number | null;
+  maskedValues: number | null;
   reason: string | null;
 }
 
@@ -318,6 +319,34 @@ describe('bulk files', () => {
       redis.disconnect();
     }
   }, 120_000);
+
+  it('masks emails, IP addresses and phone numbers in free text before publishing, and counts them in the report', async () => {
+    const file = join(corpus, 'pii.csv');
+    const rows = [
+      [910001, 'write to jane.doe@example.com please'],
+      [910002, 'seen from 10.0.0.1, call +1 415 555 0100'],
+      [910003, 'nothing to hide, 2026-01-02'],
+    ] as const;
+    await writeFile(file, `user_id,amount,qty,ok,day,at,note\n${rows.map(([q, n]) => `user-pii,1.00,${q},true,2026-01-01,2026-01-01T00:00:00Z,"${n}"`).join('\n')}\n`);
+    const name = `purchases/pii/${uniq()}.csv`;
+    await key.putFile(STAGING, `${provider.id}/${name}`, file);
+    expect((await settled(name)).status).toBe('loaded');
+    const report = await waitUntil('masked count', async () => (await ingests(provider.http)).find((i) => i.file === name && i.maskedValues !== null), 60_000);
+    // One masked value per row whose note held an identifier (the second row held two, in one value).
+    expect(report.maskedValues).toBe(2);
+    const published = await waitUntil('published notes', async () => {
+      const table = await loadTable({ io: fx.lake.io, catalog: fx.lake.catalog, id: publishedTableId(dataset) });
+      const locals = await fx.lake.localCopies(await planFiles({ io: fx.lake.io, metadata: table.metadata }));
+      const duck = await Duck.open({ threads: 1, memoryLimit: '256MB', tempDirectory: join(fx.workDir, 'tmp') });
+      try {
+        const found = await duck.all<{ qty: bigint; note: string }>(`SELECT qty, note FROM read_parquet([${locals.map(literal).join(', ')}]) WHERE qty >= 910001 AND qty <= 910003 ORDER BY qty`);
+        return found.length === 3 ? found : null;
+      } finally {
+        duck.close();
+      }
+    }, 60_000);
+    expect(published.map((r) => r.note)).toEqual(['write to [email] please', 'seen from [ip], call [phone]', 'nothing to hide, 2026-01-02']);
+  }, 150_000);
 
   it('loses and doubles nothing when the writer is SIGKILLed before and during ingest', async () => {
     const id = rawTableId(provider.id, 'purchases');

@@ -15,3 +15,5 @@ CREATE INDEX bulk_keys_by_provider ON bulk_keys (provider_id, created_at DESC);
 ALTER TABLE uploads ADD COLUMN etag text;
 ALTER TABLE uploads ADD COLUMN rows_read bigint;
 CREATE UNIQUE INDEX uploads_bulk_object ON uploads (staging_key, etag) WHERE source = 'bulk';
+-- Identifiers (emails, IPs, phone numbers) the prepare stage masked in the upload's free-text columns.
+ALTER TABLE uploads ADD COLUMN masked_values bigint;

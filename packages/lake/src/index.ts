@@ -5,3 +5,4 @@ export { FileDoesNotMatchSchemaError, loadFileIntoTable, writeDataFileForTable }
 export { csvSelect, ndjsonSelect, publishedColumns, publishedSchema, rawSchema, type SchemaColumn } from './columns.js';
 export { compactTable, type CompactTableOptions, type CompactTableResult } from './compaction.js';
 export { describeReadError, headerProblem, parseCsvHeader, type InputFormat } from './strict-read.js';
+export { freeTextColumns, maskedCountSql, maskPiiSql, PII_PATTERNS } from './pii.js';

@@ -85,6 +85,8 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
                   /** Rows loaded (api uploads: records received). */
                   records: Type.Union([Type.Integer(), Type.Null()]),
                   rowsRead: Type.Union([Type.Integer(), Type.Null()]),
+                  /** Emails, IP addresses and phone numbers masked in free-text columns when the rows were published. */
+                  maskedValues: Type.Union([Type.Integer(), Type.Null()]),
                   reason: Type.Union([Type.String(), Type.Null()]),
                   createdAt: Type.String(),
                   finishedAt: Type.Union([Type.String(), Type.Null()]),
@@ -98,8 +100,8 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
       async (request) => {
         const providerId = principalOf(request).orgId;
         const { table, status, limit } = request.query;
-        const { rows } = await deps.pool.query<{ id: string; table_name: string; source: string; staging_key: string; status: string; records: number | null; rows_read: string | null; reason: string | null; created_at: Date; finished_at: Date | null }>(
-          `SELECT id, table_name, source, staging_key, status, records, rows_read, reason, created_at, finished_at FROM uploads
+        const { rows } = await deps.pool.query<{ id: string; table_name: string; source: string; staging_key: string; status: string; records: number | null; rows_read: string | null; masked_values: string | null; reason: string | null; created_at: Date; finished_at: Date | null }>(
+          `SELECT id, table_name, source, staging_key, status, records, rows_read, masked_values, reason, created_at, finished_at FROM uploads
            WHERE provider_id = $1 AND ($2::text IS NULL OR table_name = $2) AND ($3::text IS NULL OR status = $3)
            ORDER BY created_at DESC LIMIT $4`,
           [providerId, table ?? null, status ?? null, limit ? Number(limit) : 100],
@@ -113,6 +115,7 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
             status: r.status,
             records: r.records,
             rowsRead: r.rows_read === null ? (r.source === 'api' ? r.records : null) : Number(r.rows_read),
+            maskedValues: r.masked_values === null ? null : Number(r.masked_values),
             reason: r.reason,
             createdAt: r.created_at.toISOString(),
             finishedAt: r.finished_at?.toISOString() ?? null,
