@@ -162,6 +162,38 @@ describe('MinioAdmin against MinIO', () => {
     expect(await s3ErrorCode(readObject(vended, otherBucket, 'secret.txt'))).toBe('AccessDenied');
   });
 
+  it('a service account is bounded by its parent and its inline policy; deleting it or its parent revokes it', async () => {
+    const accessKey = `SA${runId.toUpperCase()}`.slice(0, 20).padEnd(16, 'X');
+    const secretKey = randomBytes(24).toString('base64url');
+    await admin.addServiceAccount({
+      parentUser: userAccessKey,
+      accessKey,
+      secretKey,
+      policy: prefixReadPolicy(ownBucket, 'uploads/'),
+      expiresAt: new Date(Date.now() + 3600_000),
+      description: 'conformance test',
+    });
+    const sa = s3Client({ accessKey, secretKey });
+    expect(await readObject(sa, ownBucket, 'uploads/hello.txt')).toBe('hello from the user');
+    // The parent may read tables/, the inline policy may not; the inline policy may never exceed the parent.
+    expect(await s3ErrorCode(readObject(sa, ownBucket, 'tables/t1/data.parquet'))).toBe('AccessDenied');
+    expect(await s3ErrorCode(readObject(sa, otherBucket, 'secret.txt'))).toBe('AccessDenied');
+    await admin.deleteServiceAccount(accessKey);
+    expect(await s3ErrorCode(readObject(sa, ownBucket, 'uploads/hello.txt'))).toBe('InvalidAccessKeyId');
+    await expect(admin.deleteServiceAccount(accessKey)).resolves.toBeUndefined();
+
+    // Deleting the parent takes its service accounts with it.
+    const parent = `atoll-adm-${runId}-parent`;
+    await admin.createUser(parent, randomBytes(24).toString('base64url'));
+    await admin.attachPolicies(parent, [policyName]);
+    const childKey = `SC${runId.toUpperCase()}`.slice(0, 20).padEnd(16, 'X');
+    await admin.addServiceAccount({ parentUser: parent, accessKey: childKey, secretKey });
+    const child = s3Client({ accessKey: childKey, secretKey });
+    expect(await readObject(child, ownBucket, 'uploads/hello.txt')).toBe('hello from the user');
+    await admin.deleteUser(parent);
+    expect(await s3ErrorCode(readObject(child, ownBucket, 'uploads/hello.txt'))).toMatch(/InvalidAccessKeyId|AccessDenied/);
+  });
+
   it('deleteUser makes the keys stop working, and is idempotent', async () => {
     const user = s3Client({ accessKey: userAccessKey, secretKey: userSecretKey });
     expect(await readObject(user, ownBucket, 'uploads/hello.txt')).toBe('hello from the user');

@@ -244,7 +244,7 @@ describe('network policies', () => {
 
   it('PostgreSQL, Redis and MinIO accept only Atoll pods of this release, on their one port', () => {
     const docs = r('defaults').docs;
-    const expected = { postgresql: ['api', 'writer', 'cleanroom', 'init', 'keycloak'], redis: ['api', 'writer', 'cleanroom'], minio: ['api', 'writer', 'cleanroom', 'init', 'minio'] };
+    const expected = { postgresql: ['api', 'writer', 'cleanroom', 'init', 'keycloak'], redis: ['api', 'writer', 'cleanroom', 'minio'], minio: ['api', 'writer', 'cleanroom', 'init', 'minio'] };
     for (const [comp, from] of Object.entries(expected)) {
       const p = policyFor(docs, comp);
       expect(peerComponents(p.ingress, 'from'), comp).toEqual(new Set(from));

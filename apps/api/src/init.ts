@@ -27,6 +27,8 @@ const InitConfigSchema = Type.Composite([
     /** Off by default: an Object-Lock bucket cannot be turned back into a normal one, so creating it is opt-in. */
     ATOLL_INIT_LICENSE_BUCKET: Type.Boolean({ default: false }),
     ATOLL_BUCKET_LICENSES: Type.String({ default: 'atoll-licenses', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
+    /** ARN of MinIO's notification target for bulk ingest (e.g. arn:minio:sqs:us-east-1:ATOLL:redis); empty: none. */
+    ATOLL_INIT_STAGING_NOTIFY_ARN: Type.String({ pattern: '^(arn:minio:sqs:.+)?$', default: '' }),
   }),
 ]);
 
@@ -67,6 +69,12 @@ async function main(): Promise<void> {
     // WORM storage for signed license documents (ARCHITECTURE decision 7); Object Lock must be set at creation.
     await store.ensureBucket(config.ATOLL_BUCKET_LICENSES, { objectLock: true });
     log.info({ op: 'init.bucket.ready', bucket: config.ATOLL_BUCKET_LICENSES, objectLock: true }, 'license bucket ready (Object Lock, SSE-S3)');
+  }
+
+  if (config.ATOLL_INIT_STAGING_NOTIFY_ARN) {
+    // Bulk ingest: every object created in staging is announced to the writer (the reconciler catches the rest).
+    await store.notifyObjectCreated(config.ATOLL_BUCKET_STAGING, config.ATOLL_INIT_STAGING_NOTIFY_ARN);
+    log.info({ op: 'init.bucket.notify', bucket: config.ATOLL_BUCKET_STAGING, arn: config.ATOLL_INIT_STAGING_NOTIFY_ARN }, 'staging bucket notifications on');
   }
 
   const admin = new MinioAdmin(root);

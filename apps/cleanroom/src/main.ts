@@ -8,7 +8,7 @@ import { createLogger } from '@atoll/log';
 import { computeEstimate, provisionCleanroom, runSubscription, type RunContext } from '@atoll/market';
 import { Producer, jobs, redisConnection, serveCalls, startWorker } from '@atoll/queue';
 import { onShutdown, startHealthServer } from '@atoll/runtime';
-import { MinioAdmin, ObjectStore } from '@atoll/storage';
+import { MinioAdmin, ObjectStore, provisionBulkKey, revokeBulkKey } from '@atoll/storage';
 
 const config = loadConfig(WorkerConfigSchema);
 const log = createLogger({ name: 'cleanroom', level: config.ATOLL_LOG_LEVEL });
@@ -47,9 +47,16 @@ const estimates = serveCalls(jobs.estimate, (job) => computeEstimate({ pool, lak
   connection: connection(),
   concurrency: config.ATOLL_WORKER_CONCURRENCY,
 });
+const admin = new MinioAdmin(s3);
 const provisioning = serveCalls(
   jobs.provision,
-  (job) => provisionCleanroom({ pool, store, admin: new MinioAdmin(s3), bucketPrefix: config.ATOLL_BUCKET_CLEANROOM_PREFIX }, job.data),
+  async (job) => {
+    const d = job.data;
+    // Provider bulk keys: service accounts under a per-provider parent, scoped to its staging prefix (bulk-keys.ts).
+    if (d.action === 'bulk-key') return provisionBulkKey({ admin, stagingBucket: config.ATOLL_BUCKET_STAGING, providerId: d.providerId, expiresAt: new Date(d.expiresAt) });
+    if (d.action === 'bulk-revoke') return revokeBulkKey(admin, d.accessKeyId).then(() => ({ revoked: d.accessKeyId }));
+    return provisionCleanroom({ pool, store, admin, bucketPrefix: config.ATOLL_BUCKET_CLEANROOM_PREFIX }, d);
+  },
   { connection: connection(), concurrency: 2 },
 );
 const workers = [runs, estimates, provisioning];

@@ -8,6 +8,7 @@ import { FileDoesNotMatchSchemaError, rawTableId, tableLocation, writeDataFileFo
 import type { Logger } from '@atoll/log';
 import { UnrecoverableError, type IngestJob, type Job, type Producer } from '@atoll/queue';
 import { enqueueCommit, recordPendingFile } from './batch.js';
+import { BulkFileRejected, prepareBulkInput, type BulkSettings } from './bulk.js';
 
 export interface WriterContext {
   pool: Pool;
@@ -20,7 +21,11 @@ export interface WriterContext {
   memoryLimit: string;
   /** Delay of the per-table commit job, so uploads arriving together share one snapshot. */
   commitDelayMs?: number;
+  /** Limits and wiring of bulk files put over S3; defaults apply when absent. */
+  bulk?: BulkSettings;
 }
+
+const DEFAULT_BULK: BulkSettings = { limits: { maxBytes: 20 * 1024 ** 3, maxRatio: 200 }, eventsKey: 'atoll:bulk-events' };
 
 async function reject(ctx: WriterContext, uploadId: string, reason: string): Promise<never> {
   await ctx.pool.query(`UPDATE uploads SET status = 'rejected', reason = $2, finished_at = now() WHERE id = $1 AND status = 'pending'`, [uploadId, reason]);
@@ -43,7 +48,11 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
   const id = rawTableId(providerId, table);
   // Retried after the file was recorded (the staging object may be gone already): only make sure a commit is queued.
   const already = await ctx.pool.query('SELECT 1 FROM pending_data_files WHERE upload_id = $1', [uploadId]);
-  if (already.rows.length > 0) return { snapshotId: null, commitJobId: await enqueueCommit(ctx, id) };
+  if (already.rows.length > 0) {
+    // A crash may have come before the staging object was removed; a bulk object left behind would sit there forever.
+    await ctx.lake.store.removeObject(ctx.stagingBucket, stagingKey).catch(() => undefined);
+    return { snapshotId: null, commitJobId: await enqueueCommit(ctx, id) };
+  }
 
   const schemaRows = await ctx.pool.query<{ columns: SchemaColumn[]; dataset: string }>(
     `SELECT columns, dataset FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`,
@@ -56,8 +65,18 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   try {
-    const input = join(dir, `input.${job.data.format}`);
-    await ctx.lake.store.downloadFile(ctx.stagingBucket, stagingKey, input);
+    let read: { input: string; format: 'ndjson' | 'csv' | 'parquet'; rowLabel?: (row: number) => string };
+    if (job.data.format === 'bulk') {
+      try {
+        read = await prepareBulkInput({ ...ctx, bulk: ctx.bulk ?? DEFAULT_BULK }, job.data, approved.columns, dir);
+      } catch (e) {
+        if (e instanceof BulkFileRejected) return await reject(ctx, uploadId, e.message);
+        throw e;
+      }
+    } else {
+      read = { input: join(dir, `input.${job.data.format}`), format: job.data.format };
+      await ctx.lake.store.downloadFile(ctx.stagingBucket, stagingKey, read.input);
+    }
     let dataFile;
     try {
       ({ dataFile } = await writeDataFileForTable({
@@ -65,8 +84,9 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
         id,
         location: tableLocation(ctx.lakeBucket, id),
         columns: approved.columns,
-        input,
-        format: job.data.format,
+        input: read.input,
+        format: read.format,
+        ...(read.rowLabel ? { rowLabel: read.rowLabel } : {}),
         workDir: dir,
         memoryLimit: ctx.memoryLimit,
       }));
@@ -74,6 +94,8 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
       if (e instanceof FileDoesNotMatchSchemaError) return await reject(ctx, uploadId, e.message);
       throw e;
     }
+    // Bulk files learn their row count here (api uploads counted theirs on receipt).
+    if (job.data.format === 'bulk') await ctx.pool.query('UPDATE uploads SET records = $2, rows_read = $3 WHERE id = $1', [uploadId, dataFile.recordCount, dataFile.recordCount]);
     const { recorded, commitJobId } = await recordPendingFile(ctx, { id, dataFile, uploadId });
     if (!recorded) {
       // A concurrent run of this job recorded its own file first; ours is referenced by nothing.

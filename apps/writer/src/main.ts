@@ -5,10 +5,11 @@ import { WriterConfigSchema, loadConfig } from '@atoll/config';
 import { createPool } from '@atoll/db';
 import { Lake } from '@atoll/lake';
 import { createLogger } from '@atoll/log';
-import { Producer, commitJobs, jobs, redisConnection, startWorker } from '@atoll/queue';
+import { Producer, bulkJobs, commitJobs, jobs, redisConnection, startWorker, upsertBulkReconcileScheduler } from '@atoll/queue';
 import { onShutdown, startHealthServer } from '@atoll/runtime';
 import { ObjectStore } from '@atoll/storage';
 import { processCommit, type MetadataWriterContext } from './batch.js';
+import { drainBulkNotifications, reconcileStaging } from './bulk.js';
 import { processIngest, type WriterContext } from './ingest.js';
 import { processMaintenance, scheduleAllMaintenance, scheduleTableMaintenance, type MaintenanceContext } from './maintenance.js';
 import { lakeMaintenanceTasks } from './maintenance-tasks.js';
@@ -31,6 +32,10 @@ const ctx: WriterContext = {
   stagingBucket: config.ATOLL_BUCKET_STAGING,
   lakeBucket: config.ATOLL_BUCKET_LAKE,
   memoryLimit: config.ATOLL_QUERY_MEMORY_LIMIT,
+  bulk: {
+    limits: { maxBytes: config.ATOLL_BULK_MAX_INFLATED_BYTES, maxRatio: config.ATOLL_BULK_MAX_INFLATE_RATIO },
+    eventsKey: config.ATOLL_BULK_EVENTS_KEY,
+  },
 };
 
 const scheduled = new Set<string>();
@@ -51,6 +56,7 @@ const workers = [
   startWorker(commitJobs.commit, (job) => processCommit(commitCtx, job), { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY }),
   // Maintenance rewrites whole tables: one at a time per replica keeps it from starving ingest.
   startWorker(commitJobs.maintenance, (job) => processMaintenance(maintenanceCtx, job), { connection: workerRedis, concurrency: 1 }),
+  startWorker(bulkJobs.reconcile, () => reconcileStaging(ctx), { connection: workerRedis, concurrency: 1 }),
   startWorker(jobs.prepare, (job) => processPrepare({ ...ctx, tidKey: config.ATOLL_TID_KEY }, job), { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY }),
 ];
 for (const w of workers) {
@@ -67,10 +73,18 @@ const health = await startHealthServer({
   },
 });
 
+// MinIO's bucket notifications for the staging bucket arrive on a Redis list; a blocking pop needs its own connection.
+const notifyRedis = redisConnection(config.ATOLL_REDIS_URL, { forWorker: true });
+const stopNotifications = new AbortController();
+const draining = drainBulkNotifications(ctx, notifyRedis, ctx.bulk!, config.ATOLL_BUCKET_STAGING, stopNotifications.signal);
+
 onShutdown({
   log,
   timeoutMs: config.ATOLL_SHUTDOWN_TIMEOUT_MS,
   close: async () => {
+    stopNotifications.abort();
+    await draining;
+    notifyRedis.disconnect();
     // Closing a worker waits for its jobs in flight.
     await Promise.all(workers.map((w) => w.close()));
     health.close();
@@ -84,5 +98,6 @@ onShutdown({
 // Scheduling talks to Redis and Postgres; it runs after the signal handlers are in place so a SIGTERM during start-up
 // still shuts down gracefully.
 const maintained = await scheduleAllMaintenance(ctx);
+await upsertBulkReconcileScheduler(producer, config.ATOLL_BULK_RECONCILE_MS);
 log.info({ op: 'writer.maintenance.scheduled', tables: maintained }, 'maintenance schedulers upserted');
 log.info({ op: 'writer.started', concurrency: config.ATOLL_WORKER_CONCURRENCY }, 'writer workers running');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Duck, ident, literal } from '@atoll/duck';
 import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, newDataFileUri, planChanges } from '@atoll/iceberg';
 import { tidFor } from '@atoll/identity';
-import { publishedColumns, publishedSchema, publishedTableId, rawTableId, tableLocation, type SchemaColumn } from '@atoll/lake';
+import { freeTextColumns, maskedCountSql, maskPiiSql, publishedColumns, publishedSchema, publishedTableId, rawTableId, tableLocation, type SchemaColumn } from '@atoll/lake';
 import { UnrecoverableError, type Job, type PrepareJob } from '@atoll/queue';
 import { parseS3Uri } from '@atoll/storage';
 import type { WriterContext } from './ingest.js';
@@ -56,7 +56,8 @@ export async function processPrepare(ctx: PrepareContext, job: Job<PrepareJob>):
           let dataFile;
           const uri = newDataFileUri(pub.metadata);
           try {
-            await duck.run(`CREATE TABLE batch AS SELECT * FROM read_parquet([${locals.map(literal).join(', ')}])`);
+            // `filename` ties each row to its data file, and so to the upload whose report counts its masked values.
+            await duck.run(`CREATE TABLE batch AS SELECT * FROM read_parquet([${locals.map(literal).join(', ')}], filename = true)`);
             const users = await duck.all<{ u: string }>(`SELECT DISTINCT ${ident(userIdColumn.name)} AS u FROM batch`);
             await duck.run('CREATE TABLE tids (u VARCHAR PRIMARY KEY, tid VARCHAR NOT NULL)');
             const appender = await duck.connection.createAppender('tids');
@@ -67,7 +68,17 @@ export async function processPrepare(ctx: PrepareContext, job: Job<PrepareJob>):
             }
             appender.closeSync();
             const out = publishedColumns(columns);
-            const select = out.map((c) => (c.name === 'tid' ? 't.tid' : `b.${ident(c.name)}`)).join(', ');
+            const freeText = new Set(freeTextColumns(columns).map((c) => c.name));
+            const select = out
+              .map((c) => (c.name === 'tid' ? 't.tid' : freeText.has(c.name) ? `${maskPiiSql(`b.${ident(c.name)}`)} AS ${ident(c.name)}` : `b.${ident(c.name)}`))
+              .join(', ');
+            const masked = await duck.all<{ f: string; n: bigint | number | null }>(`SELECT filename AS f, sum(${maskedCountSql(columns)}) AS n FROM batch b GROUP BY filename`);
+            // SET, not add: a retried prepare computes the same counts for the same files.
+            for (const { f, n } of masked) {
+              const file = added[locals.indexOf(f)];
+              if (!file) continue;
+              await client.query('UPDATE uploads SET masked_values = $2 WHERE id = (SELECT upload_id FROM pending_data_files WHERE file_path = $1)', [file.filePath, Number(n ?? 0)]);
+            }
             await duck.run(
               `COPY (SELECT DISTINCT ${select} FROM batch b JOIN tids t ON t.u = b.${ident(userIdColumn.name)}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(pubSchema)})`,
             );

@@ -57,6 +57,8 @@ export const ApiConfigSchema = Type.Composite([
     ATOLL_LICENSE_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 36500, default: 3650 }),
     /** How long the api waits for the cleanroom worker to answer an estimate or provision a cleanroom. */
     ATOLL_WORKER_CALL_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 150_000 }),
+    /** Default lifetime of a provider's bulk key (SPEC §4); MinIO expires the key itself. */
+    ATOLL_BULK_KEY_TTL_SECONDS: Type.Integer({ minimum: 900, maximum: 365 * 24 * 3600, default: 30 * 24 * 3600 }),
   }),
 ]);
 
@@ -82,6 +84,14 @@ export const WriterConfigSchema = Type.Composite([
   Type.Object({
     /** HMAC key of TIDs (decision 8). Lives in config/secret storage, never in the lake. */
     ATOLL_TID_KEY: Type.String({ minLength: 32 }),
+    /** Redis list MinIO's notification target pushes staging-bucket events to (bulk ingest, SPEC §4). */
+    ATOLL_BULK_EVENTS_KEY: Type.String({ default: 'atoll:bulk-events', minLength: 1 }),
+    /** How often the reconciler lists the staging bucket for objects no notification announced. */
+    ATOLL_BULK_RECONCILE_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
+    /** A compressed bulk file is refused once it inflates past this many bytes… */
+    ATOLL_BULK_MAX_INFLATED_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 * 1024 }),
+    /** …or past this ratio of inflated to compressed bytes (zip and gzip bombs). */
+    ATOLL_BULK_MAX_INFLATE_RATIO: Type.Integer({ minimum: 2, default: 200 }),
   }),
 ]);
 

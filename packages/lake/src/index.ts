@@ -4,3 +4,5 @@ export { withSandboxedSelect, loadPublished, type DatasetInput, type DatasetPart
 export { FileDoesNotMatchSchemaError, loadFileIntoTable, writeDataFileForTable } from './load.js';
 export { csvSelect, ndjsonSelect, publishedColumns, publishedSchema, rawSchema, type SchemaColumn } from './columns.js';
 export { compactTable, type CompactTableOptions, type CompactTableResult } from './compaction.js';
+export { describeReadError, headerProblem, parseCsvHeader, type InputFormat } from './strict-read.js';
+export { freeTextColumns, maskedCountSql, maskPiiSql, PII_PATTERNS } from './pii.js';

@@ -1,11 +1,12 @@
 // The core of the batch writer, shared by the writer app and the benchmarks.
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Duck, literal } from '@atoll/duck';
 import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, newDataFileUri, type CommitResult, type DataFile, type TableIdentifier } from '@atoll/iceberg';
 import { parseS3Uri } from '@atoll/storage';
-import { csvSelect, ndjsonSelect, rawSchema, type SchemaColumn } from './columns.js';
+import { rawSchema, type SchemaColumn } from './columns.js';
+import { describeReadError, firstBadValue, headerProblem, parquetProblem, parseCsvHeader, readRelation, strictSelect, type InputFormat } from './strict-read.js';
 import type { Lake } from './lake.js';
 
 export class FileDoesNotMatchSchemaError extends Error {}
@@ -21,7 +22,9 @@ export interface WriteDataFileOptions {
   location: string;
   columns: readonly SchemaColumn[];
   input: string;
-  format: 'ndjson' | 'csv';
+  format: InputFormat;
+  /** How a rejection names the n-th row (1-based) when the reader gives no line; defaults per format. */
+  rowLabel?: (row: number) => string;
   workDir: string;
   memoryLimit: string;
   threads?: number;
@@ -36,13 +39,21 @@ export async function writeDataFileForTable(opts: WriteDataFileOptions): Promise
   let dataFile: DataFile;
   try {
     await duck.run(`SET TimeZone = 'UTC'`);
-    const select = opts.format === 'csv' ? csvSelect(opts.input, opts.columns) : ndjsonSelect(opts.input, opts.columns);
+    const relation = await checkedRelation(duck, opts);
     try {
-      await duck.run(`COPY (${select}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(schema)})`);
+      await duck.run(`COPY (${strictSelect(relation, opts.columns)}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(schema)})`);
     } catch (e) {
-      throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${(e as Error).message.split('\n')[0]}`);
+      const message = (e as Error).message;
+      let reason = describeReadError(message);
+      if (!/CSV Error on Line/.test(message)) {
+        // Casts of dates, timestamps and decimals fail without a position: find the first value that does not cast.
+        const bad = await firstBadValue(duck, relation, opts.columns).catch(() => null);
+        if (bad) reason = `${(opts.rowLabel ?? defaultRowLabel(opts.format))(bad.row)}, column ${bad.column}: expects a ${bad.expected}`;
+      }
+      throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${reason}`);
     }
     dataFile = await dataFileFromParquet(output, { uri, schema, connection: duck.connection });
+    if (dataFile.recordCount === 0) throw new FileDoesNotMatchSchemaError('the file holds no rows');
   } finally {
     duck.close();
   }
@@ -53,6 +64,50 @@ export async function writeDataFileForTable(opts: WriteDataFileOptions): Promise
   } finally {
     await rm(output, { force: true });
   }
+}
+
+function defaultRowLabel(format: InputFormat): (row: number) => string {
+  // CSV line 1 is the header; NDJSON has one record per line; Parquet has rows.
+  if (format === 'csv') return (row) => `line ${row + 1}`;
+  if (format === 'ndjson') return (row) => `line ${row}`;
+  return (row) => `row ${row}`;
+}
+
+/** The first line of a file, at most 64 KiB; null for an empty file. */
+async function firstLine(file: string): Promise<string | null> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    if (bytesRead === 0) return null;
+    const text = buf.subarray(0, bytesRead).toString('utf8');
+    const nl = text.indexOf('\n');
+    return (nl >= 0 ? text.slice(0, nl) : text).replace(/\r$/, '');
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The relation to read, after the checks a reader cannot make itself (CSV header names, Parquet column types). */
+async function checkedRelation(duck: Duck, opts: WriteDataFileOptions): Promise<string> {
+  if (opts.format === 'csv') {
+    const line = await firstLine(opts.input);
+    if (line === null || line.trim() === '') throw new FileDoesNotMatchSchemaError('the file is empty');
+    const header = parseCsvHeader(line);
+    const problem = headerProblem(header, opts.columns);
+    if (problem) throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${problem}`);
+    return readRelation(opts.input, 'csv', opts.columns, header);
+  }
+  if (opts.format === 'parquet') {
+    let problem: string | null;
+    try {
+      problem = await parquetProblem(duck, opts.input, opts.columns);
+    } catch (e) {
+      throw new FileDoesNotMatchSchemaError(`not a readable Parquet file: ${describeReadError((e as Error).message)}`);
+    }
+    if (problem) throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${problem}`);
+  }
+  return readRelation(opts.input, opts.format, opts.columns);
 }
 
 /**

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { AtollError } from '@atoll/errors';
 import { loadPublished, type Lake } from '@atoll/lake';
-import { CallTimeoutError, jobs, type CallOutcome, type JobDefinition, type Producer } from '@atoll/queue';
+import { jobs, type JobDefinition, type Producer } from '@atoll/queue';
 import { approvedConsumer, datasetRecords } from './delivery.js';
 import type { EstimateAnswer } from './estimate.js';
 import type { CleanroomKey } from './provision.js';
@@ -14,8 +14,8 @@ export interface MarketOptions {
   db: Pool;
   producer: Producer;
   lake: Lake;
-  /** How long the api waits for the cleanroom worker: an estimate's query time limit plus headroom. */
-  callTimeoutMs: number;
+  /** Asks the cleanroom worker and waits for its answer (estimates, provisioning); rethrows its AtollErrors. */
+  call: <T extends object, R>(def: JobDefinition<T>, data: T) => Promise<R>;
 }
 
 export interface DatasetListing {
@@ -57,16 +57,8 @@ export interface Erasure {
 export class Market {
   constructor(private readonly o: MarketOptions) {}
 
-  private async call<T extends object, R>(def: JobDefinition<T>, data: T): Promise<R> {
-    let outcome: CallOutcome<R>;
-    try {
-      outcome = await this.o.producer.call<T, R>(def, data, this.o.callTimeoutMs);
-    } catch (e) {
-      if (e instanceof CallTimeoutError) throw new AtollError('DEPENDENCY_UNAVAILABLE', `the cleanroom worker did not answer within ${this.o.callTimeoutMs} ms`);
-      throw e;
-    }
-    if (!outcome.ok) throw AtollError.revive(outcome.error);
-    return outcome.value;
+  private call<T extends object, R>(def: JobDefinition<T>, data: T): Promise<R> {
+    return this.o.call<T, R>(def, data);
   }
 
   /** A new cleanroom: its own encrypted bucket and a key that reaches only it (made by the cleanroom worker). */

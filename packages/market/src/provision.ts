@@ -31,7 +31,10 @@ async function newKey(ctx: ProvisionContext, cleanroomId: string, bucket: string
   return { accessKeyId, secretAccessKey, policyName };
 }
 
-export async function provisionCleanroom(ctx: ProvisionContext, job: ProvisionJob): Promise<CleanroomKey> {
+/** The cleanroom actions of the provision queue (bulk keys are served beside them by the same worker). */
+export type CleanroomProvisionJob = Extract<ProvisionJob, { action: 'create' | 'rotate' }>;
+
+export async function provisionCleanroom(ctx: ProvisionContext, job: CleanroomProvisionJob): Promise<CleanroomKey> {
   const consumer = await approvedConsumer(ctx.pool, job.consumerId);
   if (job.action === 'rotate') {
     const { rows } = await ctx.pool.query<{ bucket: string; access_key: string }>('SELECT bucket, access_key FROM cleanrooms WHERE id = $1 AND consumer_id = $2', [job.cleanroomId, consumer.id]);

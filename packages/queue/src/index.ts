@@ -15,7 +15,8 @@ export interface IngestJob {
   providerId: string;
   table: string;
   stagingKey: string;
-  format: 'ndjson' | 'csv';
+  /** `bulk`: a file a provider put over S3 (SPEC §4); its key decides format and compression (@atoll/bulk). */
+  format: 'ndjson' | 'csv' | 'bulk';
 }
 
 export interface PrepareJob {
@@ -46,7 +47,10 @@ export interface EstimateJob {
 /** Cleanroom provisioning: bucket, policy and key are made by the cleanroom worker, which holds the admin rights. */
 export type ProvisionJob =
   | { v: 1; action: 'create'; cleanroomId: string; consumerId: string; name: string }
-  | { v: 1; action: 'rotate'; cleanroomId: string; consumerId: string; nonce: string };
+  | { v: 1; action: 'rotate'; cleanroomId: string; consumerId: string; nonce: string }
+  /** A provider's bulk key (a MinIO service account scoped to its staging prefix), minted by the same worker. */
+  | { v: 1; action: 'bulk-key'; providerId: string; expiresAt: string; nonce: string }
+  | { v: 1; action: 'bulk-revoke'; providerId: string; accessKeyId: string; nonce: string };
 
 export interface JobDefinition<T> {
   queue: string;
@@ -83,7 +87,7 @@ export const jobs = {
   } satisfies JobDefinition<EstimateJob>,
   provision: {
     queue: 'provision',
-    jobId: (d: ProvisionJob) => `provision-${d.cleanroomId}-${d.action === 'rotate' ? d.nonce : 'create'}`,
+    jobId: (d: ProvisionJob) => (d.action === 'create' ? `provision-${d.cleanroomId}-create` : `provision-${d.action}-${d.nonce}`),
     options: { attempts: 1, removeOnComplete: { age: 300 }, removeOnFail: { age: 3600 } },
   } satisfies JobDefinition<ProvisionJob>,
 } as const;
@@ -246,4 +250,26 @@ export async function upsertMaintenanceScheduler(producer: Producer, data: Maint
 
 export async function removeMaintenanceScheduler(producer: Producer, data: Pick<MaintenanceJob, 'namespace' | 'name'>): Promise<boolean> {
   return producer.rawQueue(commitJobs.maintenance.queue).removeJobScheduler(commitJobs.maintenance.jobId({ v: 1, ...data }));
+}
+
+// ---- bulk ingest over S3 (issue 9) ------------------------------------------------------------------------------
+
+export interface BulkReconcileJob {
+  v: 1;
+}
+
+export const bulkJobs = {
+  /** Lists the staging bucket for objects no bucket notification announced; one scheduler for the deployment. */
+  reconcile: {
+    queue: 'bulk-reconcile',
+    jobId: () => 'bulk-reconcile',
+    options: { attempts: 1, removeOnComplete: { count: 20 }, removeOnFail: { count: 50 } },
+  } satisfies JobDefinition<BulkReconcileJob>,
+} as const;
+
+export async function upsertBulkReconcileScheduler(producer: Producer, everyMs: number): Promise<string> {
+  const def = bulkJobs.reconcile;
+  const schedulerId = def.jobId();
+  await producer.rawQueue(def.queue).upsertJobScheduler(schedulerId, { every: everyMs }, { name: def.queue, data: { v: 1 }, opts: def.options });
+  return schedulerId;
 }

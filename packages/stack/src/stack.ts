@@ -128,6 +128,9 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
   };
 }
 
+/** MinIO's Redis notification target (id ATOLL, set up in the minio service below) that announces staging objects. */
+const BULK_NOTIFY_ARN = `arn:minio:sqs:${REGION}:ATOLL:redis`;
+
 /** The environment of the one-shot init (migrations, buckets, MinIO service users). Holds root credentials. */
 export function initEnv(ctx: StackContext): Record<string, string> {
   return {
@@ -139,6 +142,7 @@ export function initEnv(ctx: StackContext): Record<string, string> {
     ATOLL_INIT_S3_CLEANROOM_SECRET: ctx.secrets.s3CleanroomSecret,
     // The license archive (Object Lock, COMPLIANCE): license creation writes every entry there.
     ATOLL_INIT_LICENSE_BUCKET: 'true',
+    ATOLL_INIT_STAGING_NOTIFY_ARN: BULK_NOTIFY_ARN,
   };
 }
 
@@ -317,6 +321,13 @@ const minio: Service = {
         MINIO_SITE_REGION: REGION,
         MINIO_BROWSER: 'off',
         MINIO_UPDATE: 'off',
+        // Bulk ingest (SPEC §4): staging-bucket events go to a Redis list the writer drains; init subscribes the bucket
+        // (target id ATOLL, see BULK_NOTIFY_ARN).
+        MINIO_NOTIFY_REDIS_ENABLE_ATOLL: 'on',
+        MINIO_NOTIFY_REDIS_ADDRESS_ATOLL: `127.0.0.1:${ctx.ports.redis}`,
+        MINIO_NOTIFY_REDIS_PASSWORD_ATOLL: ctx.secrets.redisPassword,
+        MINIO_NOTIFY_REDIS_KEY_ATOLL: 'atoll:bulk-events',
+        MINIO_NOTIFY_REDIS_FORMAT_ATOLL: 'access',
       },
     });
   },

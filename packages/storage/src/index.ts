@@ -1,3 +1,4 @@
 export * from './object-store.js';
 export * from './policies.js';
 export * from './admin/index.js';
+export * from './bulk-keys.js';

@@ -157,6 +157,15 @@ export class ObjectStore {
     await this.client.removeObject(bucket, key);
   }
 
+  /** Announces every object created in `bucket` to a notification target (bulk ingest); replaces earlier rules. */
+  async notifyObjectCreated(bucket: string, targetArn: string): Promise<void> {
+    const config = new Minio.NotificationConfig();
+    const queue = new Minio.QueueConfig(targetArn);
+    queue.addEvent(Minio.ObjectCreatedAll);
+    config.add(queue);
+    await this.client.setBucketNotification(bucket, config);
+  }
+
   /** Deletes every object and then the bucket. For tests and cleanroom deletion. */
   async removeBucket(bucket: string): Promise<void> {
     if (!(await this.client.bucketExists(bucket))) return;

@@ -86,6 +86,9 @@ export function cleanroomServicePolicy(b: BucketNames): PolicyDocument {
           'admin:GetPolicy',
           'admin:AttachUserOrGroupPolicy',
           'admin:ListUserPolicies',
+          // Provider bulk keys (bulk-keys.ts): service accounts under a per-provider parent user.
+          'admin:CreateServiceAccount',
+          'admin:RemoveServiceAccount',
         ],
       },
     ],

@@ -5,6 +5,7 @@ export {
   type AssumeRoleOptions,
   type PolicyDocument,
   type PolicyStatement,
+  type ServiceAccountOptions,
   type StorageAdmin,
   type StorageAdminErrorDetails,
   type TemporaryCredentials,

@@ -28,6 +28,19 @@ export interface AssumeRoleOptions {
   durationSeconds: number;
 }
 
+export interface ServiceAccountOptions {
+  /** The existing user whose rights bound the key (the key can never do more than its parent). */
+  parentUser: string;
+  accessKey: string;
+  secretKey: string;
+  /** Inline policy that narrows the key further. */
+  policy?: PolicyDocument;
+  /** The server refuses the key from this instant on. */
+  expiresAt?: Date;
+  /** Free text shown by admin tools; no secrets. */
+  description?: string;
+}
+
 export interface StorageAdmin {
   /** Creates or replaces a canned policy. */
   putPolicy(name: string, policy: PolicyDocument): Promise<void>;
@@ -39,6 +52,10 @@ export interface StorageAdmin {
   deleteUser(accessKey: string): Promise<void>;
   /** Attaches canned policies to a user; policies already attached are not an error. */
   attachPolicies(user: string, policies: string[]): Promise<void>;
+  /** Creates a long-lived access key (MinIO "service account") under a parent user, optionally expiring. */
+  addServiceAccount(opts: ServiceAccountOptions): Promise<void>;
+  /** Deletes a service account; a missing one is not an error. Its key stops working at once. */
+  deleteServiceAccount(accessKey: string): Promise<void>;
   /** STS AssumeRole with this client's own credentials, narrowed by an optional inline session policy. */
   assumeRole(opts: AssumeRoleOptions): Promise<TemporaryCredentials>;
   /** A cheap authenticated admin call, for readiness checks. */

@@ -5,6 +5,7 @@ import { Lake } from '@atoll/lake';
 import { Market } from '@atoll/market';
 import { requireRole } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
+import { workerCaller } from '../../worker-calls.js';
 import { createCleanroomRoute } from './cleanroom-create.js';
 import { rotateCleanroomKeyRoute } from './cleanroom-rotate.js';
 import { datasetsRoute } from './datasets.js';
@@ -23,7 +24,7 @@ export function consumerRoutes(config: Config, deps: ApiDeps): FastifyPluginAsyn
     db: deps.pool,
     producer: deps.producer,
     lake: new Lake(deps.store, deps.pool, join(config.ATOLL_WORK_DIR, 'lake-cache')),
-    callTimeoutMs: config.ATOLL_WORKER_CALL_TIMEOUT_MS,
+    call: workerCaller(deps.producer, config.ATOLL_WORKER_CALL_TIMEOUT_MS),
   });
   return async (app) => {
     app.addHook('onRequest', requireRole(deps, 'consumer'));

@@ -8,14 +8,16 @@ import { principalOf, requireRole } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
 import type { ApiMetrics } from '../../metrics.js';
 import { Column, errorResponses, Identifier, Uuid } from '../../schemas.js';
+import { bulkCredentialRoutes } from './bulk-credentials.js';
 
 // The upload route accepts device tokens as well, so it lives in uploads/route.ts under its own auth hook.
 export { apiUploadKey } from '../../uploads/route.js';
 
-export function providerRoutes(_config: Config, deps: ApiDeps, _metrics: ApiMetrics): FastifyPluginAsync {
+export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetrics): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.addHook('onRequest', requireRole(deps, 'provider'));
+    await app.register(bulkCredentialRoutes(config, deps));
 
     app.post(
       '/v1/schemas',
@@ -67,7 +69,8 @@ export function providerRoutes(_config: Config, deps: ApiDeps, _metrics: ApiMetr
           querystring: Type.Object({
             table: Type.Optional(Identifier),
             status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('loaded'), Type.Literal('rejected')])),
-            limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+            // Query strings are not coerced (app.ts): an integer arrives as text.
+            limit: Type.Optional(Type.String({ pattern: '^([1-9][0-9]?|[1-4][0-9]{2}|500)$', description: 'at most this many rows, 1 to 500 (default 100)' })),
           }),
           response: {
             200: Type.Object({
@@ -76,8 +79,14 @@ export function providerRoutes(_config: Config, deps: ApiDeps, _metrics: ApiMetr
                   id: Uuid,
                   table: Type.String(),
                   source: Type.String(),
+                  /** Bulk files: the object key under the provider's prefix; null for api uploads. */
+                  file: Type.Union([Type.String(), Type.Null()]),
                   status: Type.String(),
+                  /** Rows loaded (api uploads: records received). */
                   records: Type.Union([Type.Integer(), Type.Null()]),
+                  rowsRead: Type.Union([Type.Integer(), Type.Null()]),
+                  /** Emails, IP addresses and phone numbers masked in free-text columns when the rows were published. */
+                  maskedValues: Type.Union([Type.Integer(), Type.Null()]),
                   reason: Type.Union([Type.String(), Type.Null()]),
                   createdAt: Type.String(),
                   finishedAt: Type.Union([Type.String(), Type.Null()]),
@@ -91,19 +100,22 @@ export function providerRoutes(_config: Config, deps: ApiDeps, _metrics: ApiMetr
       async (request) => {
         const providerId = principalOf(request).orgId;
         const { table, status, limit } = request.query;
-        const { rows } = await deps.pool.query<{ id: string; table_name: string; source: string; status: string; records: number | null; reason: string | null; created_at: Date; finished_at: Date | null }>(
-          `SELECT id, table_name, source, status, records, reason, created_at, finished_at FROM uploads
+        const { rows } = await deps.pool.query<{ id: string; table_name: string; source: string; staging_key: string; status: string; records: number | null; rows_read: string | null; masked_values: string | null; reason: string | null; created_at: Date; finished_at: Date | null }>(
+          `SELECT id, table_name, source, staging_key, status, records, rows_read, masked_values, reason, created_at, finished_at FROM uploads
            WHERE provider_id = $1 AND ($2::text IS NULL OR table_name = $2) AND ($3::text IS NULL OR status = $3)
            ORDER BY created_at DESC LIMIT $4`,
-          [providerId, table ?? null, status ?? null, limit ?? 100],
+          [providerId, table ?? null, status ?? null, limit ? Number(limit) : 100],
         );
         return {
           ingests: rows.map((r) => ({
             id: r.id,
             table: r.table_name,
             source: r.source,
+            file: r.source === 'bulk' ? r.staging_key.slice(providerId.length + 1) : null,
             status: r.status,
             records: r.records,
+            rowsRead: r.rows_read === null ? (r.source === 'api' ? r.records : null) : Number(r.rows_read),
+            maskedValues: r.masked_values === null ? null : Number(r.masked_values),
             reason: r.reason,
             createdAt: r.created_at.toISOString(),
             finishedAt: r.finished_at?.toISOString() ?? null,

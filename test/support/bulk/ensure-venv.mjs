@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Creates (once) the Python venv with pinned pyarrow and fastavro that the bulk-ingest test writes its corpus with (files
+// written by independent tools, not by Atoll); prints its python path.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import process from 'node:process';
+
+// Pinned so the interop proof means the same thing on every machine; bump deliberately.
+const FASTAVRO_VERSION = '1.13.1';
+const PYARROW_VERSION = '21.0.0';
+const REQUIREMENTS = [`pyarrow==${PYARROW_VERSION}`, `fastavro==${FASTAVRO_VERSION}`];
+const MARKER = REQUIREMENTS.join(' ');
+
+const cacheDir = process.env.ATOLL_CACHE_DIR || join(homedir(), '.cache', 'atoll');
+const venvDir = join(cacheDir, 'bulk-corpus-venv');
+const venvPython = join(venvDir, 'bin', 'python');
+const markerFile = join(venvDir, '.atoll-requirements');
+const lockDir = `${venvDir}.lock`;
+// A lock older than this belongs to a crashed installer; pip with wheels finishes well within it.
+const STALE_LOCK_MS = 15 * 60 * 1000;
+
+function ready() {
+  return existsSync(venvPython) && existsSync(markerFile) && readFileSync(markerFile, 'utf8') === MARKER;
+}
+
+function run(cmd, args) {
+  // pip's progress goes to stderr so stdout stays a single line: the python path.
+  const res = spawnSync(cmd, args, { stdio: ['ignore', process.stderr, process.stderr] });
+  if (res.error) throw new Error(`ensure-venv: cannot run ${cmd}: ${res.error.message}`);
+  if (res.status !== 0) throw new Error(`ensure-venv: ${cmd} ${args.join(' ')} exited with ${res.status}`);
+}
+
+function sleep(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function acquireLock() {
+  mkdirSync(cacheDir, { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lockDir); // atomic: exactly one concurrent caller wins
+      return;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      try {
+        if (Date.now() - statSync(lockDir).mtimeMs > STALE_LOCK_MS) rmSync(lockDir, { recursive: true, force: true });
+      } catch {
+        // lock vanished between the checks; loop and try again
+      }
+      sleep(1000);
+    }
+  }
+}
+
+function ensure() {
+  if (ready()) return venvPython;
+  acquireLock();
+  try {
+    if (ready()) return venvPython; // another process finished while we waited
+    rmSync(venvDir, { recursive: true, force: true });
+    const basePython = process.env.ATOLL_PYTHON || 'python3';
+    run(basePython, ['-m', 'venv', venvDir]);
+    run(venvPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...REQUIREMENTS]);
+    writeFileSync(markerFile, MARKER);
+    return venvPython;
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+try {
+  process.stdout.write(`${ensure()}\n`);
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

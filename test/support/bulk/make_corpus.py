@@ -1,0 +1,152 @@
+"""Writes the bulk-ingest test corpus with independent tools (Python's csv, gzip, bz2, zipfile; pyarrow; fastavro).
+
+Usage: make_corpus.py OUT_DIR. Writes good/ and bad/ files plus expected.json (per good file: rows, the exact decimal
+sum and every timestamp to the microsecond), so the test compares what Atoll loaded with what these tools wrote.
+"""
+import bz2
+import csv
+import datetime as dt
+import decimal
+import gzip
+import io
+import json
+import os
+import sys
+import zipfile
+
+import fastavro
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+OUT = sys.argv[1]
+COLUMNS = ["user_id", "amount", "qty", "ok", "day", "at", "note"]
+EPOCH = dt.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)
+
+
+def rows(offset, n):
+    out = []
+    for i in range(n):
+        k = offset + i
+        out.append({
+            "user_id": f"user-{k % 37:03d}",
+            "amount": decimal.Decimal(k * 7919 % 1000000) / 100 - decimal.Decimal("2500.00"),
+            "qty": k,
+            "ok": k % 3 == 0,
+            "day": dt.date(2026, 1, 1) + dt.timedelta(days=k % 400),
+            "at": EPOCH + dt.timedelta(seconds=k * 61, microseconds=k * 7),
+            "note": f"note, \"quoted\" {k}" if k % 5 == 0 else f"plain {k}",
+        })
+    return out
+
+
+def iso(ts):
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def csv_bytes(rs, header=COLUMNS):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rs:
+        w.writerow([{"ok": str(r["ok"]).lower(), "at": iso(r["at"]), "day": r["day"].isoformat()}.get(c, r[c]) for c in header])
+    return buf.getvalue().encode("utf-8")
+
+
+def parquet_bytes(rs):
+    table = pa.table({
+        "user_id": pa.array([r["user_id"] for r in rs], pa.string()),
+        "amount": pa.array([r["amount"] for r in rs], pa.decimal128(12, 2)),
+        "qty": pa.array([r["qty"] for r in rs], pa.int64()),
+        "ok": pa.array([r["ok"] for r in rs], pa.bool_()),
+        "day": pa.array([r["day"] for r in rs], pa.date32()),
+        "at": pa.array([r["at"] for r in rs], pa.timestamp("us", tz="UTC")),
+        "note": pa.array([r["note"] for r in rs], pa.string()),
+    })
+    buf = io.BytesIO()
+    pq.write_table(table, buf)
+    return buf.getvalue()
+
+
+AVRO_SCHEMA = {
+    "type": "record", "name": "purchase", "fields": [
+        {"name": "user_id", "type": "string"},
+        {"name": "amount", "type": {"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 2}},
+        {"name": "qty", "type": "long"},
+        {"name": "ok", "type": "boolean"},
+        {"name": "day", "type": {"type": "int", "logicalType": "date"}},
+        {"name": "at", "type": ["null", {"type": "long", "logicalType": "timestamp-micros"}]},
+        {"name": "note", "type": "string"},
+    ],
+}
+
+
+def avro_bytes(rs, schema=AVRO_SCHEMA):
+    buf = io.BytesIO()
+    fastavro.writer(buf, fastavro.parse_schema(schema), rs)
+    return buf.getvalue()
+
+
+def zip_bytes(name, data):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(zipfile.ZipInfo(name), data)
+    return buf.getvalue()
+
+
+def write(path, data):
+    full = os.path.join(OUT, path)
+    os.makedirs(os.path.dirname(full), exist_ok=True)
+    with open(full, "wb") as f:
+        f.write(data)
+
+
+expected = {}
+good = [
+    ("purchases.csv", lambda rs: csv_bytes(rs)),
+    ("purchases.csv.gz", lambda rs: gzip.compress(csv_bytes(rs))),
+    ("purchases.csv.bz2", lambda rs: bz2.compress(csv_bytes(rs))),
+    ("purchases.csv.zip", lambda rs: zip_bytes("export/purchases.csv", csv_bytes(rs))),
+    # Columns in another order than the schema: the header decides.
+    ("reordered.csv", lambda rs: csv_bytes(rs, ["at", "note", "user_id", "qty", "day", "ok", "amount"])),
+    ("purchases.parquet", parquet_bytes),
+    ("purchases.parquet.gz", lambda rs: gzip.compress(parquet_bytes(rs))),
+    ("purchases.avro", avro_bytes),
+    ("purchases.avro.bz2", lambda rs: bz2.compress(avro_bytes(rs))),
+]
+for n, (name, make) in enumerate(good):
+    rs = rows(1000 * (n + 1), 40 + n)
+    write(f"good/{name}", make(rs))
+    expected[name] = {
+        "rows": len(rs),
+        "amountSum": str(sum(r["amount"] for r in rs)),
+        "timestamps": sorted(iso(r["at"]) for r in rs),
+        "qtys": sorted(r["qty"] for r in rs),
+    }
+
+base = rows(1, 5)
+good_csv = csv_bytes(base).decode()
+write("bad/unbalanced_quote.csv", (good_csv + 'user-001,1.00,9,true,2026-01-01,2026-01-01T00:00:00Z,"never closed\n').encode())
+write("bad/wrong_type.csv", good_csv.replace(",3,", ",three,", 1).encode())
+write("bad/bad_timestamp.csv", (good_csv + "user-001,1.00,9,true,2026-01-01,yesterday at noon,x\n").encode())
+write("bad/invalid_utf8.csv", good_csv.encode() + b"user-001,1.00,9,true,2026-01-01,2026-01-01T00:00:00Z,caf\xe9 \xff\n")
+write("bad/missing_column.csv", csv_bytes(base, ["user_id", "amount", "ok", "day", "at", "note"]))
+write("bad/empty.csv", b"")
+pq_full = parquet_bytes(base)
+write("bad/truncated.parquet", pq_full[: len(pq_full) // 2])
+gz_full = gzip.compress(csv_bytes(rows(1, 2000)))
+write("bad/corrupt.csv.gz", gz_full[:20] + bytes(range(256)) * 8 + gz_full[-100:])
+write("bad/climb.csv.zip", zip_bytes("../../etc/evil.csv", csv_bytes(base)))
+write("bad/two_files.csv.zip", (lambda: (lambda buf: (lambda z: (z.writestr("a.csv", csv_bytes(base)), z.writestr("b.csv", csv_bytes(base)), z.close(), buf.getvalue())[-1])(zipfile.ZipFile(buf, "w")))(io.BytesIO()))())
+write("bad/claims.orc", b"ORC" + b"\x00" * 64)
+write("bad/corrupt.avro", avro_bytes(base)[:-30] + b"\x00" * 30)
+# A gzip bomb: 1 GiB of zeros after a valid header line, about 1 MB compressed.
+with gzip.open(os.path.join(OUT, "bad/bomb.csv.gz"), "wb", compresslevel=9) as f:
+    f.write(",".join(COLUMNS).encode() + b"\n")
+    chunk = b"\x00" * (8 * 1024 * 1024)
+    for _ in range(128):
+        f.write(chunk)
+write("bad/loose.csv", csv_bytes(base))
+write("bad/unknown_table.csv", csv_bytes(base))
+
+with open(os.path.join(OUT, "expected.json"), "w") as f:
+    json.dump(expected, f)
