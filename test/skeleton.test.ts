@@ -3,7 +3,7 @@
 // and that key is denied everywhere else.
 import { describe, expect, it, beforeAll } from 'vitest';
 import { ObjectStore, isAccessDenied } from '@atoll/storage';
-import { demoRecords, runDemo, type DemoResult } from '@atoll/stack';
+import { demoBulkRecords, demoRecords, runDemo, type DemoResult } from '@atoll/stack';
 import { env, newConsumer, operator } from './support/actors.js';
 
 async function denied(p: Promise<unknown>): Promise<void> {
@@ -25,7 +25,8 @@ beforeAll(async () => {
 
 describe('walking skeleton', () => {
   it('delivers exactly the matching rows, deidentified, into the cleanroom', () => {
-    const expected = demoRecords()
+    // The API upload and the CSV.gz put over S3 with the provider's bulk key.
+    const expected = [...demoRecords(), ...demoBulkRecords()]
       .filter((r) => (r.amount as number) > 20)
       .map((r) => `${String(r.category)}|${(r.amount as number).toFixed(2)}|${String(r.purchased_at).replace('T', ' ').replace('.000Z', '')}`)
       .sort();
@@ -99,8 +100,8 @@ describe('walking skeleton', () => {
     const other = await newConsumer(op);
     const { datasets } = await other.http.call<{ datasets: Array<{ name: string; records: number; price: { amount: number } | null; columns: Array<{ name: string }> }> }>('GET', '/v1/datasets');
     const ds = datasets.find((d) => d.name === demo.dataset)!;
-    // 60 from the provider's backend, 1 from the user's device.
-    expect(ds.records).toBe(61);
+    // 60 from the provider's backend, 1 from the user's device, 10 from the CSV.gz over S3.
+    expect(ds.records).toBe(71);
     expect(ds.price?.amount).toBe(0.01);
     expect(ds.columns.map((c) => c.name)).toEqual(['tid', 'category', 'amount', 'purchased_at']);
     const r = await other.http.raw('GET', `/v1/subscriptions/${demo.subscriptionId}`);

@@ -1,6 +1,8 @@
 // The demo flow of `npm start` (SPEC §7, walking-skeleton form): provider → schema → upload → published dataset →
 // consumer → cleanroom → estimate → subscription → rows read back from the cleanroom with the consumer's own key.
 import { createHash, randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { ObjectStore } from '@atoll/storage';
 import { init as initDevice, memoryStorage } from '@atoll/client';
 import { AtollHttp, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from './client.js';
 import { paths } from './paths.js';
@@ -20,6 +22,22 @@ export interface DemoResult {
 }
 
 const categories = ['groceries', 'electronics', 'travel', 'books'];
+
+/** The provider's nightly export, put over S3 as a CSV.gz with its bulk key: one more purchase for ten users. */
+export function demoBulkRecords(): Array<Record<string, unknown>> {
+  return Array.from({ length: 10 }, (_, i) => ({
+    user_id: `user-${String(i * 3).padStart(3, '0')}`,
+    email: `user${i * 3}@example.com`,
+    category: 'garden',
+    amount: Math.round((18 + i * 1.5) * 100) / 100,
+    purchased_at: new Date(Date.UTC(2026, 10, 25, 8, i)).toISOString(),
+  }));
+}
+
+function csv(records: Array<Record<string, unknown>>): string {
+  const columns = Object.keys(records[0]!);
+  return [columns.join(','), ...records.map((r) => columns.map((c) => String(r[c])).join(','))].join('\n') + '\n';
+}
 
 /** 30 users, two purchases each; deterministic so the demo prints the same shape every time. */
 export function demoRecords(count = 60): Array<Record<string, unknown>> {
@@ -105,6 +123,19 @@ export async function runDemo(opts: { out: (line: string) => void; env?: Record<
     contentType: 'application/x-ndjson',
   });
   say(`uploaded ${upload.records} records from the provider's backend and ${deviceUpload.records} from the device`);
+
+  // The bulk path (SPEC §4): a key that reaches only this provider's staging prefix, any S3 client, a CSV.gz.
+  const bulk = await prov.call<{ endpoint: string; region: string; bucket: string; prefix: string; accessKeyId: string; secretAccessKey: string }>('POST', '/v1/bulk-credentials');
+  const s3 = new ObjectStore({ endpoint: bulk.endpoint, region: bulk.region, accessKey: bulk.accessKeyId, secretKey: bulk.secretAccessKey });
+  const bulkFile = `purchases/export-${suffix}.csv.gz`;
+  await s3.putObject(bulk.bucket, `${bulk.prefix}${bulkFile}`, gzipSync(csv(demoBulkRecords())));
+  say(`put s3://${bulk.bucket}/${bulk.prefix}${bulkFile} (${demoBulkRecords().length} records) with the provider's bulk key ${bulk.accessKeyId}`);
+  await waitUntil('the bulk file to load', async () => {
+    const { ingests } = await prov.call<{ ingests: Array<{ status: string; reason: string | null; file: string | null }> }>('GET', '/v1/ingests?table=purchases');
+    const mine = ingests.find((i) => i.file === bulkFile);
+    if (mine?.status === 'rejected') throw new Error(`bulk file rejected: ${mine.reason}`);
+    return mine?.status === 'loaded';
+  });
   for (const id of [upload.uploadId, deviceUpload.uploadId]) {
     await waitUntil('the uploads to load', async () => {
       const { ingests } = await prov.call<{ ingests: Array<{ id: string; status: string; reason: string | null }> }>('GET', '/v1/ingests?table=purchases');
@@ -122,7 +153,7 @@ export async function runDemo(opts: { out: (line: string) => void; env?: Record<
   say(`consumer approved: ${consumer.id}`);
   await waitUntil('the dataset to be published', async () => {
     const { datasets } = await cons.call<{ datasets: Array<{ name: string; records: number }> }>('GET', '/v1/datasets');
-    return datasets.find((d) => d.name === dataset && d.records === records.length + deviceUpload.records);
+    return datasets.find((d) => d.name === dataset && d.records === records.length + deviceUpload.records + demoBulkRecords().length);
   });
   say(`dataset ${dataset} is published`);
 

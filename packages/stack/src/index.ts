@@ -2,4 +2,4 @@ export { up, down, status, portsFree, appEnv, initEnv, stackEnv, readStackEnvFil
 export { paths, repoRoot, stateDir, cacheDir } from './paths.js';
 export { versions } from './versions.js';
 export { AtollHttp, ApiError, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from './client.js';
-export { runDemo, demoRecords, type DemoResult } from './demo.js';
+export { runDemo, demoRecords, demoBulkRecords, type DemoResult } from './demo.js';
