@@ -18,6 +18,20 @@ function nodes(value: unknown, out: Node[] = []): Node[] {
 
 const isEmpty = (v: unknown): boolean => v === null || v === undefined || (Array.isArray(v) && v.length === 0);
 
+// The same DuckDB build answers the same: asked once per process.
+let aggregateCache: Promise<Set<string>> | undefined;
+
+function aggregateNames(duck: Duck): Promise<Set<string>> {
+  aggregateCache ??= duck
+    .all<{ name: string }>(`SELECT DISTINCT function_name AS name FROM duckdb_functions() WHERE function_type = 'aggregate'`)
+    .then((rows) => new Set([...rows.map((r) => r.name.toLowerCase()), 'count_star']))
+    .catch((e: unknown) => {
+      aggregateCache = undefined;
+      throw e;
+    });
+  return aggregateCache;
+}
+
 /** Decides the shape from DuckDB's own AST. Call only on SQL that passed the gate (one SELECT). */
 export async function queryShape(duck: Duck, sql: string): Promise<QueryShape> {
   const [row] = await duck.all<{ ast: string }>('SELECT json_serialize_sql($1::VARCHAR) AS ast', [sql]);
@@ -32,10 +46,7 @@ export async function queryShape(duck: Duck, sql: string): Promise<QueryShape> {
   if ((node.modifiers as Node[] | undefined)?.some((m) => m.type !== 'ORDER_MODIFIER')) return 'recompute';
   if (!isEmpty(node.group_expressions) || !isEmpty(node.having) || !isEmpty(node.qualify) || !isEmpty(node.sample)) return 'recompute';
   if (node.aggregate_handling !== 'STANDARD_HANDLING') return 'recompute';
-  const aggregates = new Set(
-    (await duck.all<{ name: string }>(`SELECT DISTINCT function_name AS name FROM duckdb_functions() WHERE function_type = 'aggregate'`)).map((r) => r.name.toLowerCase()),
-  );
-  aggregates.add('count_star');
+  const aggregates = await aggregateNames(duck);
   for (const n of nodes([node.select_list, node.where_clause])) {
     if (n.class === 'SUBQUERY' || n.class === 'WINDOW') return 'recompute';
     if (n.class === 'FUNCTION' && aggregates.has(String(n.function_name).toLowerCase())) return 'recompute';

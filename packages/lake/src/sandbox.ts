@@ -99,8 +99,11 @@ export async function withSandboxedSelect<T>(opts: {
     }
     // The cohort counts subjects, so `tid` must be a subject's pseudonym from the rows the query read, not a value the
     // query made up (e.g. tid || category would inflate the count past the minimum).
-    const readSubjects = gate.tables.map((t) => `SELECT tid FROM ${ident(t)}`).join(' UNION ');
-    const [made] = await duck.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM result WHERE tid IS NULL OR CAST(tid AS VARCHAR) NOT IN (${readSubjects})`);
+    // An anti-join against the distinct subjects read (a hash join; NOT IN over the rows was twice as slow).
+    const readSubjects = gate.tables.map((t) => `SELECT DISTINCT tid FROM ${ident(t)}`).join(' UNION ');
+    const [made] = await duck.all<{ n: number }>(
+      `SELECT (SELECT count(*) FROM result WHERE tid IS NULL) + (SELECT count(*) FROM result r ANTI JOIN (${readSubjects}) s ON CAST(r.tid AS VARCHAR) = s.tid) AS n`,
+    );
     if (Number(made?.n ?? 0) > 0) {
       throw new AtollError('SQL_REJECTED', "the tid column must be the subjects' own pseudonym (the tid of a dataset row), unchanged");
     }
