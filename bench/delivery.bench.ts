@@ -28,7 +28,8 @@ import { AtollHttp, clientToken } from '@atoll/stack';
 import { ObjectStore, cleanroomBucketName, parseS3Uri } from '@atoll/storage';
 import { compare, median, printTable, type BenchResult } from './harness.js';
 
-const migration = readFileSync(fileURLToPath(new URL('../packages/db/migrations/005_licenses.sql', import.meta.url)), 'utf8');
+// The license index as migrations 005 and 007 make it (grants count per approved agreement since 007).
+const migrations = ['005_licenses.sql', '007_agreements.sql'].map((f) => readFileSync(fileURLToPath(new URL(`../packages/db/migrations/${f}`, import.meta.url)), 'utf8'));
 
 const columns: SchemaColumn[] = [
   { name: 'user_id', type: 'string', role: 'user_id' },
@@ -293,7 +294,7 @@ export async function benchDelivery(opts: DeliveryBenchOptions): Promise<BenchRe
   let bucketMade = false;
   try {
     // ---- set-up (untimed): control-plane rows, licenses, the published table ----
-    await pool.query(migration);
+    for (const m of migrations) await pool.query(m);
     await pool.query('ALTER TABLE license_grants DROP CONSTRAINT license_grants_license_id_fkey');
     await pool.query('INSERT INTO providers (id, name, client_id) VALUES ($1, $2, $3)', [providerId, 'bench delivery provider', `bench-${providerId}`]);
     await pool.query(`INSERT INTO table_schemas (id, provider_id, table_name, dataset, columns, status) VALUES ($1, $2, 'purchases', $3, $4, 'approved')`, [schemaId, providerId, dataset, JSON.stringify(columns)]);
