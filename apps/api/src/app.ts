@@ -18,6 +18,7 @@ import { licenseRoutes } from './routes/licenses/index.js';
 import { erasuresRoute } from './routes/licenses/erasures.js';
 import { logRoutes } from './routes/log/index.js';
 import { uploadRoute } from './uploads/route.js';
+import { billingRoutes } from './routes/billing/index.js';
 
 export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Logger }): Promise<FastifyInstance> {
   const app = Fastify({
@@ -58,5 +59,6 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
   await app.register(erasuresRoute(deps));
   await app.register(logRoutes(config, deps));
   await app.register(uploadRoute(config, deps, metrics));
+  await app.register(billingRoutes(config, deps));
   return app;
 }
