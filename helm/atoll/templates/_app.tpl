@@ -69,6 +69,15 @@ spec:
             {{- if eq $app "cleanroom" }}
             - name: ATOLL_QUERY_TIMEOUT_MS
               value: {{ $cfg.queryTimeoutMs | quote }}
+            {{- /* Billing's Stripe side (meter events, monthly invoices). */}}
+            {{- with include "atoll.stripeApiBase" $ }}
+            - name: ATOLL_STRIPE_API_BASE
+              value: {{ . | quote }}
+            {{- end }}
+            - name: ATOLL_STRIPE_SECRET_KEY
+              value: {{ $.Values.stripe.secretKey | quote }}
+            - name: ATOLL_BILLING_RECONCILE_MS
+              value: {{ $cfg.billingReconcileMs | quote }}
             {{- end }}
             {{- with $cfg.extraEnv }}
             {{- toYaml . | nindent 12 }}

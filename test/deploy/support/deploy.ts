@@ -83,6 +83,7 @@ export function randomSecrets() {
     s3WriterSecret: token(),
     s3CleanroomSecret: token(),
     tidKey: token(32),
+    stripeWebhookSecret: token(),
   };
 }
 export type ChartSecrets = ReturnType<typeof randomSecrets>;
