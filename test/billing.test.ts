@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingJobs, monthOf, recordRunUsage, toMicros } from '@atoll/billing';
 import { createPool } from '@atoll/db';
 import { Producer, redisConnection } from '@atoll/queue';
-import { cacheDir, paths, up, versions, waitUntil, type AtollHttp, type CleanroomKey } from '@atoll/stack';
+import { cacheDir, clientToken, paths, readCleanroomTable, repoRoot, up, versions, waitUntil, type AtollHttp, type CleanroomKey } from '@atoll/stack';
 import { api, env, newConsumer, newProvider, operator, uniq } from './support/actors.js';
 
 type Http = AtollHttp;
@@ -355,9 +355,12 @@ describe('metered billing', () => {
       expect(ev!.value).toBe(toMicros(e.amount).toString());
       expect(ev!.customer).toMatch(/^cus_/);
     }
-    // Customers, the meter and the metered price were made through the same Stripe.
-    const paths = new Set(recorder.requests.map((r) => `${r.method} ${r.path}`));
-    for (const p of ['POST /v1/customers', 'POST /v1/billing/meters', 'POST /v1/prices', 'POST /v1/subscriptions']) expect(paths.has(p), p).toBe(true);
+    // The consumers' customers and Stripe subscriptions were made through the same Stripe (the meter and the price
+    // are made once per currency and installation, so an earlier run of this file may have made them).
+    const seen = new Set(recorder.requests.map((r) => `${r.method} ${r.path}`));
+    for (const p of ['POST /v1/customers', 'POST /v1/subscriptions']) expect(seen.has(p), p).toBe(true);
+    const { rows } = await pool.query<{ kind: string }>(`SELECT kind FROM stripe_objects WHERE key = 'usd' ORDER BY kind`);
+    expect(rows.map((r) => r.kind)).toEqual(['meter', 'price']);
   });
 
   it('keeps delivering while Stripe is down and catches up when it is back', async () => {
@@ -497,4 +500,109 @@ describe('billing bad input', () => {
     expect(replay.status).toBe(400);
     expect((replay.body as { error: { code: string } }).error.code).toBe('WEBHOOK_REPLAYED');
   });
+});
+
+describe('billing under crashes', () => {
+  // A subject licensed after the first run gets its two earlier rows at the next run: each of the 20 runs below has
+  // exactly two records to deliver and charge, and its worker is SIGKILLed around the run's Iceberg commit.
+  const script = join(repoRoot, 'test', 'support', 'crash-run.ts');
+  const base = Array.from({ length: 25 }, (_, i) => `k-${String(i).padStart(2, '0')}`);
+  const later = Array.from({ length: 20 }, (_, i) => `late-${String(i).padStart(2, '0')}`);
+  let p3: Provider & { dataset: string; clientId: string; clientSecret: string };
+  let z: { id: string; http: Http; clientId: string; clientSecret: string };
+  // The loop outlives an access token: these make fresh ones from the kept client credentials.
+  const p3Http = async () => api.withToken(await clientToken(env, p3.clientId, p3.clientSecret));
+  const zHttp = async () => api.withToken(await clientToken(env, z.clientId, z.clientSecret));
+  let tid3: Record<string, string>;
+  let subscriptionId: string;
+
+  beforeAll(async () => {
+    const made = await op.call<{ id: string; clientId: string; clientSecret: string }>('POST', '/v1/providers', { body: { name: `crash provider ${uniq()}` } });
+    p3 = { id: made.id, clientId: made.clientId, clientSecret: made.clientSecret, http: api, dataset: `bcrash_${uniq()}` };
+    p3.http = await p3Http();
+    const s = await p3.http.call<{ id: string }>('POST', '/v1/schemas', {
+      body: { table: 'taps', dataset: p3.dataset, columns: [{ name: 'user_id', type: 'string', role: 'user_id' }, { name: 'n', type: 'long' }] },
+    });
+    await op.call('POST', `/v1/schemas/${s.id}/approve`);
+    await op.call('PUT', `/v1/datasets/${p3.dataset}/price`, { body: { perRecord: { amount: 0.5, currency: 'usd' } } });
+    await approveAgreement(op, p3);
+    tid3 = await tidsOf(p3, [...base, ...later]);
+    await license(p3, base.map((u) => tid3[u]!), ['taps']);
+    await upload(p3, 'taps', [...base, ...later].flatMap((u) => [{ user_id: u, n: 1 }, { user_id: u, n: 2 }]));
+    const c = await op.call<{ id: string }>('POST', '/v1/consumers', { body: { name: `crash consumer ${uniq()}`, useCase: { category: 'analytics', description: 'billing crash test consumer' } } });
+    const a = await op.call<{ clientId: string; clientSecret: string }>('POST', `/v1/consumers/${c.id}/approve`);
+    z = { id: c.id, clientId: a.clientId, clientSecret: a.clientSecret, http: api };
+    z.http = await zHttp();
+    await waitPublished(z.http, p3.dataset, 90);
+    const room = await z.http.call<{ id: string }>('POST', '/v1/cleanrooms', { body: { name: 'crash' } });
+    const sub = await subscribe(z, room.id, 'taps', `SELECT tid, n FROM ${p3.dataset}`);
+    expect(sub.run).toMatchObject({ status: 'succeeded', recordsAdded: 50 });
+    subscriptionId = sub.id;
+  }, 600_000);
+
+  /** Runs the stand-in worker as job `jobId`; with `kill`, SIGKILLs it `delayMs` after its run wrote its plan. */
+  async function runChild(jobId: string, kill: { delayMs: number } | null): Promise<{ killed: boolean; done: string | null }> {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, subscriptionId, jobId], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on('exit', (c, s) => resolve([c, s])));
+    let finished = false;
+    void exited.then(() => (finished = true));
+    if (kill) {
+      void (async () => {
+        while (!finished) {
+          const { rows } = await pool.query('SELECT 1 FROM subscription_runs WHERE job_id = $1 AND plan IS NOT NULL', [jobId]);
+          if (rows.length > 0) break;
+          await new Promise((r) => setTimeout(r, 15));
+        }
+        await new Promise((r) => setTimeout(r, kill.delayMs));
+        if (!finished) child.kill('SIGKILL');
+      })();
+    }
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    const [code, signal] = await exited;
+    clearTimeout(guard);
+    if (signal === 'SIGKILL') return { killed: true, done: null };
+    if (code !== 0) throw new Error(`crash-run exited ${code}: ${err.slice(-2000)}`);
+    return { killed: false, done: /DONE (\S+ \d+)/.exec(out)?.[1] ?? null };
+  }
+
+  it('a worker SIGKILLed around the commit 20 times: every delivered record is charged exactly once', async () => {
+    let killedAfterPlan = 0;
+    for (const [i, u] of later.entries()) {
+      await license({ id: p3.id, http: await p3Http() }, [tid3[u]!], ['taps']);
+      const jobId = `billing-crash-${subscriptionId}-${i}`;
+      // Spread over the commit and the recording transaction after it.
+      const first = await runChild(jobId, { delayMs: (i * 37) % 400 });
+      if (first.killed) killedAfterPlan++;
+      // BullMQ retries the same job: the retry finishes the planned run (or runs it, if it had not planned yet).
+      const retry = await runChild(jobId, null);
+      expect(retry.done).toMatch(/^succeeded (0|2)$/);
+    }
+    expect(killedAfterPlan).toBeGreaterThan(10);
+    z.http = await zHttp();
+    p3.http = await p3Http();
+    const rows = await (async () => {
+      const { rows: r } = await pool.query<{ runs: string; records: string; entries: string }>(
+        `SELECT (SELECT count(*) FROM subscription_runs WHERE subscription_id = $1 AND status = 'succeeded' AND records_added > 0) AS runs,
+                (SELECT coalesce(sum(records), 0) FROM usage_ledger WHERE subscription_id = $1) AS records,
+                (SELECT count(*) FROM usage_ledger WHERE subscription_id = $1) AS entries`,
+        [subscriptionId],
+      );
+      return r[0]!;
+    })();
+    // 50 initial + 2 per late subject; one entry per run that added records; the table holds exactly what was charged.
+    expect(Number(rows.records)).toBe(50 + 2 * later.length);
+    expect(Number(rows.entries)).toBe(Number(rows.runs));
+    const usage = await z.http.call<Usage>('GET', `/v1/billing/usage?month=${month}`);
+    expect(usage.subscriptions).toEqual([expect.objectContaining({ subscriptionId, records: 90, amount: '45' })]);
+    const table = await readCleanroomTable(await z.http.call<CleanroomKey>('POST', `/v1/cleanrooms/${(await z.http.call<{ cleanroomId: string }>('GET', `/v1/subscriptions/${subscriptionId}`)).cleanroomId}/credentials`), 'taps');
+    expect(table).toHaveLength(90);
+    // Payouts: each subject's two records, once each, at 0.5 × 0.7 (default share).
+    const payouts = await p3.http.call<{ payouts: Array<{ tid: string; records: number; amount: string }> }>('GET', `/v1/payouts?month=${month}`);
+    expect(payouts.payouts).toHaveLength(45);
+    for (const p of payouts.payouts) expect(p).toMatchObject({ records: 2, amount: '0.7' });
+  }, 1_200_000);
 });
