@@ -74,8 +74,7 @@ spec:
             - name: ATOLL_STRIPE_API_BASE
               value: {{ . | quote }}
             {{- end }}
-            - name: ATOLL_STRIPE_SECRET_KEY
-              value: {{ $.Values.stripe.secretKey | quote }}
+            {{- include "atoll.secretEnv" (list $ "ATOLL_STRIPE_SECRET_KEY" "stripeSecretKey") | nindent 12 }}
             - name: ATOLL_BILLING_RECONCILE_MS
               value: {{ $cfg.billingReconcileMs | quote }}
             {{- end }}

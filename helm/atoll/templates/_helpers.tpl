@@ -89,6 +89,7 @@ s3WriterSecret: ATOLL_S3_WRITER_SECRET
 s3CleanroomSecret: ATOLL_S3_CLEANROOM_SECRET
 tidKey: ATOLL_TID_KEY
 stripeWebhookSecret: ATOLL_STRIPE_WEBHOOK_SECRET
+stripeSecretKey: ATOLL_STRIPE_SECRET_KEY
 {{- end -}}
 
 {{/* The secrets this combination of components needs, with their minimum lengths. */}}
@@ -103,6 +104,7 @@ s3WriterSecret: 16
 s3CleanroomSecret: 16
 tidKey: 32
 stripeWebhookSecret: 16
+stripeSecretKey: 8
 {{- if .Values.postgresql.enabled }}
 postgresSuperuserPassword: 8
 {{- end }}
