@@ -2,7 +2,7 @@
 // benchmark beside its baseline, prints a table and writes bench/results/latest.json.
 // BENCH_SIZES_MB (comma list, default 10; 1000 for the ≥ 1 GB ingest is opt-in: ~4.5 min per repeat on 2 cores), BENCH_REPEATS (3),
 // BENCH_THREADS (2), BENCH_COMMITS (commits per throughput run, 64), BENCH_SMALL_APPENDS (1000),
-// BENCH_ONLY (comma list of ingest,commits,compaction,tokens,licenses).
+// BENCH_ONLY (comma list of ingest,commits,compaction,tokens,licenses,billing), BENCH_BILLING_ENTRIES (10000), BENCH_BILLING_RUNS (200).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths, readStackEnvFile, status, up } from '@atoll/stack';
@@ -35,5 +35,9 @@ if (want('commits')) report(await benchCommits({ env, workDir, repeats, commits 
 if (want('compaction')) report(await benchCompaction({ env, workDir, repeats, appends, rowsPerAppend: 100, threads }));
 if (want('tokens')) report(await (await import('./tokens.bench.js')).benchTokens({ env, requests: Number(process.env.BENCH_TOKEN_REQUESTS ?? 1000), concurrency: 100, repeats }));
 if (want('licenses')) report(await (await import('./licenses.bench.js')).benchLicenses({ env, repeats, licenses: Number(process.env.BENCH_LICENSES ?? 300), stored: Number(process.env.BENCH_LICENSES_STORED ?? 1_000_000), concurrency: 8 }));
+if (want('billing')) {
+  const entries = Number(process.env.BENCH_BILLING_ENTRIES ?? 10_000);
+  report(await (await import('./billing.bench.js')).benchBilling({ env, repeats: Math.min(repeats, 2), entries, runs: Number(process.env.BENCH_BILLING_RUNS ?? 200) }));
+}
 printTable(results);
 process.stdout.write(`\nwritten to ${await writeResults(results)}\n`);

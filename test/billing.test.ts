@@ -471,6 +471,25 @@ describe('billing bad input', () => {
     expect((await api.raw('GET', `/v1/billing/usage?month=${month}`)).status).toBe(401);
   });
 
+  it('refuses a negative price and a query over datasets priced in different currencies', async () => {
+    expect((await op.raw('PUT', `/v1/datasets/${p1.visits}/price`, { body: { perRecord: { amount: -0.01, currency: 'usd' } } })).status).toBe(400);
+    expect((await op.raw('PUT', `/v1/datasets/${p1.visits}/price`, { body: { perRecord: { amount: 0.01, currency: 'US dollars' } } })).status).toBe(400);
+    await op.call('PUT', `/v1/datasets/${p1.visits}/price`, { body: { perRecord: { amount: 0.035, currency: 'eur' } } });
+    try {
+      const room = await y.http.call<{ id: string }>('POST', '/v1/cleanrooms', { body: { name: 'mixed' } });
+      const r = await y.http.raw('POST', '/v1/estimates', {
+        body: { cleanroomId: room.id, table: 'mixed', sql: `SELECT e.tid, v.page FROM ${p1.events} e JOIN ${p1.visits} v ON e.tid = v.tid` },
+      });
+      expect(r.status).toBe(422);
+      expect(JSON.stringify(r.body)).toContain('different currencies');
+    } finally {
+      await op.call('PUT', `/v1/datasets/${p1.visits}/price`, { body: { perRecord: { amount: 0.035, currency: 'usd' } } });
+    }
+    // Nothing was charged for it.
+    const usageY = await y.http.call<Usage>('GET', `/v1/billing/usage?month=${month}`);
+    expect(usageY.totals).toEqual([{ currency: 'usd', amount: '1.43', records: 26 }]);
+  });
+
   it('refuses a negative or absurd revenue share, and only an operator sets one', async () => {
     for (const share of [-0.1, 1.5, 100, 0.12345]) {
       const r = await op.raw('PUT', `/v1/providers/${p1.id}/revenue-share`, { body: { share } });
