@@ -120,17 +120,29 @@ export class StripeBilling {
     let sent = 0;
     let failed = 0;
     let next = 0;
+    // One lookup per consumer and pass, not per event (a failed lookup is forgotten so the next event retries it).
+    const memo = new Map<string, Promise<string>>();
+    const once = (key: string, make: () => Promise<string>): Promise<string> => {
+      let p = memo.get(key);
+      if (!p) {
+        p = make();
+        memo.set(key, p);
+        p.catch(() => memo.delete(key));
+      }
+      return p;
+    };
     const worker = async () => {
       for (;;) {
         const e = rows[next++];
         if (!e) return;
         try {
-          await this.subscription(e.consumer_id, e.currency);
+          await once(`sub:${e.consumer_id}:${e.currency}`, () => this.subscription(e.consumer_id, e.currency));
+          const customer = await once(`cus:${e.consumer_id}`, () => this.customer(e.consumer_id));
           await this.o.stripe.billing.meterEvents.create({
             event_name: meterEventName(e.currency),
             identifier: e.id,
             timestamp: Math.floor(e.created_at.getTime() / 1000),
-            payload: { stripe_customer_id: await this.customer(e.consumer_id), value: toMicros(e.amount).toString() },
+            payload: { stripe_customer_id: customer, value: toMicros(e.amount).toString() },
           });
           await this.o.pool.query('UPDATE usage_ledger SET metered_at = now(), meter_attempts = meter_attempts + 1, meter_error = NULL WHERE id = $1', [e.id]);
           sent++;
