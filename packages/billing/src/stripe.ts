@@ -131,6 +131,15 @@ export class StripeBilling {
       }
       return p;
     };
+    // Acknowledged entries are marked in batches: a crash before the mark only means a resend, which Stripe ignores
+    // (same identifier).
+    let acked: string[] = [];
+    const flush = async () => {
+      if (acked.length === 0) return;
+      const ids = acked;
+      acked = [];
+      await this.o.pool.query('UPDATE usage_ledger SET metered_at = now(), meter_attempts = meter_attempts + 1, meter_error = NULL WHERE id = ANY($1::uuid[])', [ids]);
+    };
     const worker = async () => {
       for (;;) {
         const e = rows[next++];
@@ -144,7 +153,8 @@ export class StripeBilling {
             timestamp: Math.floor(e.created_at.getTime() / 1000),
             payload: { stripe_customer_id: customer, value: toMicros(e.amount).toString() },
           });
-          await this.o.pool.query('UPDATE usage_ledger SET metered_at = now(), meter_attempts = meter_attempts + 1, meter_error = NULL WHERE id = $1', [e.id]);
+          acked.push(e.id);
+          if (acked.length >= 200) await flush();
           sent++;
         } catch (err) {
           failed++;
@@ -154,6 +164,7 @@ export class StripeBilling {
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.o.concurrency ?? 8, Math.max(1, rows.length)) }, worker));
+    await flush();
     const pending = await this.o.pool.query<{ n: string }>('SELECT count(*) AS n FROM usage_ledger WHERE metered_at IS NULL');
     const result = { sent, failed, pending: Number(pending.rows[0]!.n) };
     if (sent + failed > 0) this.o.log.info({ op: 'billing.meter.reconciled', ...result }, 'meter events sent to Stripe');
