@@ -17,6 +17,8 @@ const token = (bytes) => randomBytes(bytes).toString('base64url');
 function fresh(name) {
   if (name === 'ATOLL_MINIO_KMS_SECRET_KEY') return `atoll-sse:${randomBytes(32).toString('base64')}`;
   if (name === 'ATOLL_MINIO_ROOT_USER') return `root-${token(6)}`;
+  // stripe-mock accepts sk_test_<anything without underscores>; with real Stripe, put your restricted key here.
+  if (name === 'ATOLL_STRIPE_SECRET_KEY') return `sk_test_${randomBytes(16).toString('hex')}`;
   return token(name === 'ATOLL_TID_KEY' ? 32 : 24);
 }
 

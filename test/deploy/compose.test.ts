@@ -9,7 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { AnySchema } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { ApiConfigSchema, WorkerConfigSchema, WriterConfigSchema } from '@atoll/config';
+import { ApiConfigSchema, CleanroomConfigSchema, WriterConfigSchema } from '@atoll/config';
 import { appEnv, initEnv, versions } from '@atoll/stack';
 import { TOOLS_TIMEOUT_MS, deployTools, initOnlyKeys, readRepoFile, removeScratch, repo, run, scratch, syntheticStackContext } from './support/deploy.js';
 
@@ -179,7 +179,7 @@ describe('the same stack as `npm start`', () => {
     const cases = {
       api: { stack: appEnv(ctx, 'api'), schema: Object.keys(ApiConfigSchema.properties) },
       writer: { stack: appEnv(ctx, 'writer'), schema: Object.keys(WriterConfigSchema.properties) },
-      cleanroom: { stack: appEnv(ctx, 'cleanroom'), schema: Object.keys(WorkerConfigSchema.properties) },
+      cleanroom: { stack: appEnv(ctx, 'cleanroom'), schema: Object.keys(CleanroomConfigSchema.properties) },
       // init also sees the other services' secrets (its production placeholder check); they are .env names.
       init: { stack: initEnv(ctx), schema: [...Object.keys(ApiConfigSchema.properties), ...initOnlyKeys(), ...secretNames] },
     };

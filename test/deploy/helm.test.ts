@@ -3,7 +3,7 @@
 // (probes, hardening, network isolation, scaling, region, the local stack's configuration keys, bad values refused).
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiConfigSchema, WorkerConfigSchema, WriterConfigSchema } from '@atoll/config';
+import { ApiConfigSchema, CleanroomConfigSchema, WriterConfigSchema } from '@atoll/config';
 import { appEnv, initEnv, versions } from '@atoll/stack';
 import {
   TOOLS_TIMEOUT_MS,
@@ -227,8 +227,9 @@ describe('network policies', () => {
   it('apps reach only what they need', () => {
     const docs = r('defaults').docs;
     expect(peerComponents(policyFor(docs, 'api').egress, 'to')).toEqual(new Set(['postgresql', 'redis', 'minio', 'keycloak', 'stripe-mock']));
-    for (const worker of ['writer', 'cleanroom']) {
-      expect(peerComponents(policyFor(docs, worker).egress, 'to')).toEqual(new Set(['postgresql', 'redis', 'minio']));
+    // The cleanroom worker meters usage to Stripe (billing); the writer reaches nothing else.
+    for (const [worker, extra] of [['writer', []], ['cleanroom', ['stripe-mock']]] as const) {
+      expect(peerComponents(policyFor(docs, worker).egress, 'to')).toEqual(new Set(['postgresql', 'redis', 'minio', ...extra]));
       expect(policyFor(docs, worker).ingress ?? []).toEqual([]);
     }
     expect(peerComponents(policyFor(docs, 'init').egress, 'to')).toEqual(new Set(['postgresql', 'minio']));
@@ -353,7 +354,7 @@ describe('the apps get the local stack configuration', () => {
   const schemaKeys = {
     api: Object.keys(ApiConfigSchema.properties),
     writer: Object.keys(WriterConfigSchema.properties),
-    cleanroom: Object.keys(WorkerConfigSchema.properties),
+    cleanroom: Object.keys(CleanroomConfigSchema.properties),
     init: [...Object.keys(ApiConfigSchema.properties), ...initOnlyKeys()],
   };
 

@@ -19,6 +19,7 @@ import { erasuresRoute } from './routes/licenses/erasures.js';
 import { agreementRoutes } from './routes/agreements/index.js';
 import { logRoutes } from './routes/log/index.js';
 import { uploadRoute } from './uploads/route.js';
+import { billingRoutes } from './routes/billing/index.js';
 
 export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Logger }): Promise<FastifyInstance> {
   const app = Fastify({
@@ -60,5 +61,6 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
   await app.register(agreementRoutes(deps));
   await app.register(logRoutes(config, deps));
   await app.register(uploadRoute(config, deps, metrics));
+  await app.register(billingRoutes(config, deps));
   return app;
 }

@@ -1,7 +1,8 @@
 // Entry point of the cleanroom worker: subscription runs (initial, daily and on-demand), estimates and cleanroom
 // provisioning for the api (request/reply with sealed answers). It holds the MinIO admin rights; the api does not.
 import { join } from 'node:path';
-import { WorkerConfigSchema, loadConfig } from '@atoll/config';
+import { billingJobs, CLOSE_MONTH_SCHEDULER, monthOf, previousMonth, RECONCILE_SCHEDULER, stripeClient, StripeBilling } from '@atoll/billing';
+import { CleanroomConfigSchema, loadConfig } from '@atoll/config';
 import { createPool } from '@atoll/db';
 import { Lake } from '@atoll/lake';
 import { createLogger } from '@atoll/log';
@@ -10,7 +11,7 @@ import { Producer, jobs, redisConnection, serveCalls, startWorker } from '@atoll
 import { onShutdown, startHealthServer } from '@atoll/runtime';
 import { MinioAdmin, ObjectStore, provisionBulkKey, revokeBulkKey } from '@atoll/storage';
 
-const config = loadConfig(WorkerConfigSchema);
+const config = loadConfig(CleanroomConfigSchema);
 const log = createLogger({ name: 'cleanroom', level: config.ATOLL_LOG_LEVEL });
 const pool = createPool(config.ATOLL_DATABASE_URL, { max: 6 + 2 * config.ATOLL_WORKER_CONCURRENCY, applicationName: 'atoll-cleanroom' });
 const s3 = { endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ACCESS_KEY, secretKey: config.ATOLL_S3_SECRET_KEY };
@@ -59,7 +60,27 @@ const provisioning = serveCalls(
   },
   { connection: connection(), concurrency: 2 },
 );
-const workers = [runs, estimates, provisioning];
+// Billing's Stripe side: the reconciler sends ledger entries Stripe never acknowledged; the monthly close invoices the
+// month before. Without a Stripe key the ledger still records every charge and nothing is sent.
+const stripeBilling =
+  config.ATOLL_STRIPE_API_BASE && config.ATOLL_STRIPE_SECRET_KEY
+    ? new StripeBilling({ pool, log, stripe: stripeClient({ apiBase: config.ATOLL_STRIPE_API_BASE, secretKey: config.ATOLL_STRIPE_SECRET_KEY }) })
+    : null;
+const billing = startWorker(
+  billingJobs.billing,
+  async (job) => {
+    if (!stripeBilling) return { skipped: 'no Stripe key configured' };
+    if (job.data.task === 'reconcile') return stripeBilling.reconcile();
+    return stripeBilling.closeMonth(job.data.month ?? previousMonth(monthOf(new Date())));
+  },
+  { connection: connection(), concurrency: 1 },
+);
+if (stripeBilling) {
+  const q = producer.rawQueue(billingJobs.billing.queue);
+  await q.upsertJobScheduler(RECONCILE_SCHEDULER, { every: config.ATOLL_BILLING_RECONCILE_MS }, { name: 'billing', data: { v: 1, task: 'reconcile' }, opts: billingJobs.billing.options });
+  await q.upsertJobScheduler(CLOSE_MONTH_SCHEDULER, { pattern: '0 4 1 * *', tz: 'UTC' }, { name: 'billing', data: { v: 1, task: 'close-month' }, opts: billingJobs.billing.options });
+}
+const workers = [runs, estimates, provisioning, billing];
 for (const w of workers) {
   w.on('failed', (job, err) => log.warn({ op: `${w.name}.job.failed`, jobId: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
   w.on('error', (err) => log.error({ op: `${w.name}.worker.error`, err: err.message }, 'worker error'));

@@ -69,6 +69,14 @@ spec:
             {{- if eq $app "cleanroom" }}
             - name: ATOLL_QUERY_TIMEOUT_MS
               value: {{ $cfg.queryTimeoutMs | quote }}
+            {{- /* Billing's Stripe side (meter events, monthly invoices). */}}
+            {{- with include "atoll.stripeApiBase" $ }}
+            - name: ATOLL_STRIPE_API_BASE
+              value: {{ . | quote }}
+            {{- end }}
+            {{- include "atoll.secretEnv" (list $ "ATOLL_STRIPE_SECRET_KEY" "stripeSecretKey") | nindent 12 }}
+            - name: ATOLL_BILLING_RECONCILE_MS
+              value: {{ $cfg.billingReconcileMs | quote }}
             {{- end }}
             {{- with $cfg.extraEnv }}
             {{- toYaml . | nindent 12 }}

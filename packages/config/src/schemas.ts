@@ -43,6 +43,8 @@ export const ApiConfigSchema = Type.Composite([
     ATOLL_API_URL: Url,
     ATOLL_S3_PUBLIC_ENDPOINT: Type.Optional(Url),
     ATOLL_STRIPE_API_BASE: Type.Optional(Url),
+    /** Verifies Stripe webhooks (POST /v1/billing/webhook); without it the webhook answers 503. */
+    ATOLL_STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
     ATOLL_MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
     ATOLL_MAX_UPLOAD_RECORDS: Type.Integer({ minimum: 1, default: 100_000 }),
     /** HMAC key of TIDs (decision 8), the same as the writer's; also the root the token-key encryption key is derived from. */
@@ -79,6 +81,17 @@ export const WorkerConfigSchema = Type.Composite([
   }),
 ]);
 
+/** The cleanroom worker: subscription runs plus billing's Stripe side (metering is off without a Stripe key). */
+export const CleanroomConfigSchema = Type.Composite([
+  WorkerConfigSchema,
+  Type.Object({
+    ATOLL_STRIPE_API_BASE: Type.Optional(Url),
+    ATOLL_STRIPE_SECRET_KEY: Type.Optional(Type.String({ pattern: '^(sk|rk)_(test|live)_[A-Za-z0-9_]+$' })),
+    /** How often the reconciler sends ledger entries Stripe has not acknowledged. */
+    ATOLL_BILLING_RECONCILE_MS: Type.Integer({ minimum: 500, default: 60_000 }),
+  }),
+]);
+
 export const WriterConfigSchema = Type.Composite([
   WorkerConfigSchema,
   Type.Object({
@@ -99,3 +112,4 @@ export type BaseConfig = Static<typeof BaseConfigSchema>;
 export type ApiConfig = Static<typeof ApiConfigSchema>;
 export type WorkerConfig = Static<typeof WorkerConfigSchema>;
 export type WriterConfig = Static<typeof WriterConfigSchema>;
+export type CleanroomConfig = Static<typeof CleanroomConfigSchema>;

@@ -36,6 +36,9 @@ export const errorCatalog = {
   LICENSE_INVALID: { status: 422, message: (d?: string) => `the license is not acceptable${d ? `: ${d}` : ''}` },
   LICENSE_EXPIRED: { status: 422, message: (d?: string) => d ?? 'the license has already expired' },
   TABLE_NOT_APPROVED: { status: 422, message: (d?: string) => `the license names a table that is not approved for this provider${d ? `: ${d}` : ''}` },
+  INVALID_MONTH: { status: 400, message: (d?: string) => `the month is not valid${d ? `: ${d}` : ''}` },
+  WEBHOOK_SIGNATURE_INVALID: { status: 400, message: (d?: string) => `the webhook's Stripe signature does not verify${d ? `: ${d}` : ''}` },
+  WEBHOOK_REPLAYED: { status: 400, message: (d?: string) => d ?? 'this webhook event was already received' },
   LICENSE_ENDED: { status: 409, message: (d?: string) => d ?? 'the license was already revoked or superseded' },
 } as const satisfies Record<string, { status: number; message: (detail?: string) => string }>;
 

@@ -17,6 +17,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pool, PoolClient } from 'pg';
 import { Duck, gateSelect, literal, queryShape, type QueryShape } from '@atoll/duck';
+import { recordRunUsage } from '@atoll/billing';
 import { AtollError } from '@atoll/errors';
 import {
   createTable,
@@ -81,6 +82,8 @@ interface RunPlan {
   sourceSnapshots: Record<string, string>;
   datasets: string[];
   erasures: Array<{ tid: string; records: number; providerId: string }>;
+  /** Records added per subject (billing credits each subject's provider payout); absent in plans of older runs. */
+  addedByTid?: Record<string, number>;
 }
 
 const commitIdOf = (runId: string) => `run:${runId}`;
@@ -337,6 +340,8 @@ async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
     const providers = await providersOf(ctx.pool, [...erasureCounts.keys()]);
     const erasures = plan.erase ? [...erasureCounts].filter(([, n]) => n > 0).map(([tid, records]) => ({ tid, records, providerId: providers.get(tid)! })).filter((e) => e.providerId) : [];
     await stageBookkeeping(ctx.pool, { subscriptionId, runId, previousRunId: sub.state_run_id, previous: prev, subjects: plan.keep, licensed: plan.licensedAfter });
+    const recomputed = shape === 'recompute' && oldRows !== null && sameColumns(tableSchema, produced.schema);
+    const addedByTid = plan.status === 'succeeded' && plan.recordsAdded > 0 ? Object.fromEntries(recomputed ? await tidCounts(post, `(SELECT * FROM ${newRows} EXCEPT ALL SELECT * FROM ${oldRows})`) : newSubjects) : undefined;
     const full: RunPlan = {
       status: plan.status,
       reason: plan.reason,
@@ -347,6 +352,7 @@ async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
       sourceSnapshots: plan.watermarksAfter,
       datasets: read.map((d) => d.name),
       erasures,
+      ...(addedByTid ? { addedByTid } : {}),
     };
     // The plan is on record before the commit: a retry that finds `run:<runId>` in the table finishes this plan (the
     // counts billing relies on) instead of recomputing against a table that already holds this run's rows.
@@ -569,6 +575,8 @@ async function finish(ctx: RunContext, subscriptionId: string, sub: Subscription
         [subscriptionId, sub.consumer_id, runId, plan.erasures.map((e) => e.providerId), plan.erasures.map((e) => e.tid), plan.erasures.map((e) => e.records)],
       );
     }
+    // The run's charges commit with the run or not at all (exactly once: unique per run and dataset).
+    await recordRunUsage(client, { runId, subscriptionId, status: plan.status, recordsAdded: plan.recordsAdded, datasets: plan.datasets, addedByTid: plan.addedByTid });
     await client.query('COMMIT');
   } catch (e) {
     await client.query('ROLLBACK').catch(() => undefined);

@@ -118,6 +118,7 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
       ATOLL_KEYCLOAK_ADMIN_CLIENT_ID: 'atoll-admin',
       ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: ctx.secrets.keycloakAdminClientSecret,
       ATOLL_STRIPE_API_BASE: u.stripe,
+      ATOLL_STRIPE_WEBHOOK_SECRET: ctx.secrets.stripeWebhookSecret,
       ATOLL_TID_KEY: ctx.secrets.tidKey,
     };
   }
@@ -125,6 +126,8 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
     ...env,
     ATOLL_HEALTH_PORT: String(app === 'writer' ? ctx.ports.writerHealth : ctx.ports.cleanroomHealth),
     ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey } : {}),
+    // stripe-mock accepts any test key; the reconciler runs every few seconds locally so tests see it catch up.
+    ...(app === 'cleanroom' ? { ATOLL_STRIPE_API_BASE: u.stripe, ATOLL_STRIPE_SECRET_KEY: 'sk_test_atoll', ATOLL_BILLING_RECONCILE_MS: '2000' } : {}),
   };
 }
 
@@ -160,6 +163,7 @@ export function stackEnv(ctx: StackContext): Record<string, string> {
     ATOLL_REDIS_URL: u.redis,
     ATOLL_DATABASE_URL: u.database,
     ATOLL_STRIPE_API_BASE: u.stripe,
+    ATOLL_STRIPE_WEBHOOK_SECRET: ctx.secrets.stripeWebhookSecret,
     ATOLL_S3_ROOT_USER: ctx.secrets.minioRootUser,
     ATOLL_S3_ROOT_PASSWORD: ctx.secrets.minioRootPassword,
     ATOLL_KEYCLOAK_ADMIN_CLIENT_ID: 'atoll-admin',
