@@ -594,7 +594,7 @@ describe('billing under crashes', () => {
       await license({ id: p3.id, http: await p3Http() }, [tid3[u]!], ['taps']);
       const jobId = `billing-crash-${subscriptionId}-${i}`;
       // Spread over the commit and the recording transaction after it.
-      const first = await runChild(jobId, { delayMs: (i * 37) % 400 });
+      const first = await runChild(jobId, { delayMs: (i * 17) % 160 });
       if (first.killed) killedAfterPlan++;
       // BullMQ retries the same job: the retry finishes the planned run (or runs it, if it had not planned yet).
       const retry = await runChild(jobId, null);

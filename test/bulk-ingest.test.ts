@@ -129,7 +129,7 @@ function sumDecimals(values: string[]): string {
 beforeAll(async () => {
   corpus = join(tmpdir(), `atoll-bulk-corpus-${randomUUID()}`);
   await mkdir(corpus, { recursive: true });
-  const python = run(process.execPath, [join(here, 'ensure-venv.mjs')]);
+  const python = run(process.execPath, [join(import.meta.dirname, '..', 'packages', 'iceberg', 'interop', 'ensure-venv.mjs'), 'bulk-corpus']);
   run(python, [join(here, 'make_corpus.py'), corpus]);
   expected = JSON.parse(await readFile(join(corpus, 'expected.json'), 'utf8')) as Record<string, Expected>;
 

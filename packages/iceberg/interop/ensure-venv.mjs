@@ -3,6 +3,8 @@
 //   node ensure-venv.mjs            PyIceberg + pyarrow (pyiceberg-venv)
 //   node ensure-venv.mjs duckdb     stock DuckDB with its httpfs, iceberg and avro extensions as wheels (duckdb-venv):
 //                                   the extension files come from PyPI, so nothing is downloaded when DuckDB runs.
+//   node ensure-venv.mjs bulk-corpus pyarrow + fastavro (bulk-corpus-venv): independent writers of the bulk-ingest
+//                                   test's Parquet and Avro files (files written by other tools, not by Atoll).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -17,7 +19,9 @@ const DUCKDB_VERSION = '1.4.4';
 const DUCKDB_EXTENSIONS_VERSION = '1.4.4.20260205';
 // DuckDB's Python client needs pytz to return TIMESTAMPTZ values.
 const PYTZ_VERSION = '2025.2';
+const FASTAVRO_VERSION = '1.13.1';
 const VENVS = {
+  'bulk-corpus': { dir: 'bulk-corpus-venv', requirements: [`pyarrow==${PYARROW_VERSION}`, `fastavro==${FASTAVRO_VERSION}`] },
   pyiceberg: { dir: 'pyiceberg-venv', requirements: [`pyiceberg[pyarrow]==${PYICEBERG_VERSION}`, `pyarrow==${PYARROW_VERSION}`] },
   duckdb: {
     dir: 'duckdb-venv',
