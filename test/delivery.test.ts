@@ -7,8 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { init as initDevice, memoryStorage } from '@atoll/client';
 import { readCleanroomTable, type CleanroomKey } from '@atoll/stack';
 import { MinioAdmin, ObjectStore } from '@atoll/storage';
+import { Producer, jobs, redisConnection } from '@atoll/queue';
 import { api, env, newConsumer, newProvider, operator, uniq } from './support/actors.js';
-import { approveAgreement, delegate, duckdbWithCleanroomKey, nextRun, runNow, snapshotCount, TERMS, tidsInBucketFiles, tidsOf, upload, waitPublished, type Http, type Provider } from './support/market.js';
+import { approveAgreement, delegate, duckdbWithCleanroomKey, nextRun, runNow, runs, snapshotCount, TERMS, tidsInBucketFiles, tidsOf, upload, waitPublished, type Http, type Provider } from './support/market.js';
 
 // ---- the population ------------------------------------------------------------------------------------------------
 
@@ -247,13 +248,36 @@ describe('licensed delivery', () => {
     expect(await runNow(consumerA.http, subscriptionId)).toMatchObject({ status: 'succeeded', recordsAdded: 1, recordsRemoved: 0 });
   });
 
-  it('pauses (no runs, data kept) and refuses run-now while paused', async () => {
-    const before = (await readCleanroomTable(room, 'licensed_events')).length;
+  it('pauses (nothing new, data kept, run-now refused) but still erases a revoked subject at the daily run', async () => {
+    const before = await readCleanroomTable(room, 'licensed_events');
     expect(await consumerA.http.call('POST', `/v1/subscriptions/${subscriptionId}/pause`)).toEqual({ id: subscriptionId, status: 'paused' });
     const r = await consumerA.http.raw('POST', `/v1/subscriptions/${subscriptionId}/run`);
     expect(r.status).toBe(409);
-    expect((await readCleanroomTable(room, 'licensed_events')).length).toBe(before);
+    // New data and a revocation while paused; then the daily job (as its scheduler would enqueue it).
+    await upload(provider, 'events', [{ user_id: population.delegated[5]!, kind: 'paused', value: 5 }]);
+    await waitPublished(consumerA.http, events, everyone.length * 2 + 3);
+    const victim = population.delegated[6]!;
+    const { licenses } = await provider.http.call<{ licenses: Array<{ id: string }> }>('GET', `/v1/licenses/status?tid=${tid[victim]}`);
+    await provider.http.call('DELETE', `/v1/licenses/${licenses[0]!.id}`);
+    const done = (await runs(consumerA.http, subscriptionId)).filter((x) => x.status !== 'running').length;
+    const redis = redisConnection(env.ATOLL_REDIS_URL!);
+    const producer = new Producer(redis);
+    try {
+      await producer.enqueue(jobs.subscriptionRun, { v: 1, subscriptionId, reason: 'daily', nonce: uniq() });
+    } finally {
+      await producer.close();
+      redis.disconnect();
+    }
+    const run = await nextRun(consumerA.http, subscriptionId, done);
+    expect(run).toMatchObject({ status: 'withheld', recordsAdded: 0, recordsRemoved: 2 });
+    expect(run.reason).toMatch(/^paused: nothing new is delivered; only erasures run/);
+    const after = await readCleanroomTable(room, 'licensed_events');
+    expect(after.some((x) => x.tid === tid[victim])).toBe(false);
+    expect(after.some((x) => x.kind === 'paused')).toBe(false);
+    expect(after).toHaveLength(before.length - 2);
     expect(await consumerA.http.call('POST', `/v1/subscriptions/${subscriptionId}/resume`)).toEqual({ id: subscriptionId, status: 'active' });
+    // Resumed, the row published while paused arrives.
+    expect(await runNow(consumerA.http, subscriptionId)).toMatchObject({ status: 'succeeded', recordsAdded: 1, recordsRemoved: 0 });
   });
 });
 

@@ -34,6 +34,19 @@ export async function approvedConsumer(db: Queryable, consumerId: string): Promi
   return { id: consumer.id, usecase: consumer.use_case_category };
 }
 
+/** Whether an operator has approved the consumer (and not withdrawn it since). */
+export async function isApproved(db: Queryable, consumerId: string): Promise<boolean> {
+  const { rows } = await db.query<{ status: string }>('SELECT status FROM consumers WHERE id = $1', [consumerId]);
+  return rows[0]?.status === 'approved';
+}
+
+/** The consumer and its use case whatever its status: for runs that only erase. */
+export async function consumerOf(db: Queryable, consumerId: string): Promise<ApprovedConsumer> {
+  const { rows } = await db.query<{ id: string; use_case_category: string }>('SELECT id, use_case_category FROM consumers WHERE id = $1', [consumerId]);
+  if (!rows[0]) throw new AtollError('NOT_FOUND', `no consumer ${consumerId}`);
+  return { id: rows[0].id, usecase: rows[0].use_case_category };
+}
+
 /** Every approved dataset (or only `names`), with its provider table, columns, price and cohort minimum. */
 export async function datasetRecords(db: Queryable, names?: readonly string[]): Promise<DatasetRecord[]> {
   const { rows } = await db.query<{ name: string; provider_id: string; table_name: string; columns: SchemaColumn[]; price_amount: string | null; price_currency: string | null; min_cohort: number }>(

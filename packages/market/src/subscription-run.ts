@@ -40,7 +40,7 @@ import { cleanroomTableId, compactTable, loadPublished, tableLocation, withSandb
 import type { Logger } from '@atoll/log';
 import { UnrecoverableError, type Job, type SubscriptionRunJob } from '@atoll/queue';
 import { parseS3Uri } from '@atoll/storage';
-import { approvedConsumer, cohortMinimum, datasetRecords, licensedSubjects } from './delivery.js';
+import { approvedConsumer, cohortMinimum, consumerOf, datasetRecords, isApproved, licensedSubjects } from './delivery.js';
 import { resultSchema } from './result-schema.js';
 
 export interface RunContext {
@@ -118,8 +118,9 @@ async function loadSubscription(pool: Pool, subscriptionId: string): Promise<Sub
 
 async function runLocked(ctx: RunContext, job: Job<SubscriptionRunJob>, subscriptionId: string, reason: SubscriptionRunJob['reason']): Promise<RunOutcome> {
   let sub = await loadSubscription(ctx.pool, subscriptionId);
-  // Paused subscriptions keep their data and take no runs (and so no charges); run-now is refused by the api.
-  if (sub.status === 'paused' && reason !== 'initial') return { runId: null, status: 'skipped', recordsAdded: 0, recordsRemoved: 0, reason: 'paused' };
+  // A paused subscription (or one whose consumer lost its approval) keeps its data and gets nothing new (no charges;
+  // run-now is refused by the api) — but a subject whose license ended still leaves it: such runs only erase.
+  const eraseOnly = sub.status === 'paused' && reason !== 'initial' ? 'paused' : !(await isApproved(ctx.pool, sub.consumer_id)) ? 'the consumer is not approved' : null;
   const id = cleanroomTableId(sub.cleanroom_id, sub.table_name);
 
   // A run of this subscription that committed but died before recording (another job) is finished first.
@@ -149,11 +150,25 @@ async function runLocked(ctx: RunContext, job: Job<SubscriptionRunJob>, subscrip
   try {
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    const plan = await planRun(ctx, { sub, subscriptionId, runId, id, dir });
+    const plan = await planRun(ctx, { sub, subscriptionId, runId, id, dir, eraseOnly });
+    if (!plan) {
+      // Nothing to erase and nothing may be delivered: no run to show.
+      await ctx.pool.query('DELETE FROM subscription_runs WHERE id = $1', [runId]);
+      return { runId: null, status: 'skipped', recordsAdded: 0, recordsRemoved: 0, reason: eraseOnly ?? 'nothing to do' };
+    }
     return await finish(ctx, subscriptionId, sub, id, runId, plan);
   } catch (e) {
-    const final = e instanceof AtollError || e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const message = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    // Failed after its plan was on record and its commit (if any) landed: the run is done as far as the table is
+    // concerned, so the plan stays for the retry — or the next run of this subscription — to finish. Forgetting it
+    // would re-plan against a table that already holds this run (wrong counts, skipped erasures).
+    const recorded = await ctx.pool.query<{ plan: RunPlan | null }>('SELECT plan FROM subscription_runs WHERE id = $1', [runId]).catch(() => null);
+    const planned = recorded?.rows[0]?.plan;
+    if (planned && (!planned.commits || (await committed(ctx, id, runId).catch(() => true)))) {
+      await ctx.pool.query(`UPDATE subscription_runs SET error = $2 WHERE id = $1`, [runId, message]).catch(() => undefined);
+      throw e;
+    }
+    const final = e instanceof AtollError || e instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     await ctx.pool.query(`UPDATE subscription_runs SET status = $2, error = $3, plan = NULL, finished_at = CASE WHEN $2 = 'failed' THEN now() END WHERE id = $1`, [
       runId,
       final ? 'failed' : 'running',
@@ -170,9 +185,14 @@ async function runLocked(ctx: RunContext, job: Job<SubscriptionRunJob>, subscrip
 }
 
 /** A planned run found again: finish it if its commit landed (or it needed none); otherwise forget the plan. */
-async function recoverOrDiscard(ctx: RunContext, subscriptionId: string, sub: SubscriptionRow, id: TableIdentifier, runId: string, plan: RunPlan): Promise<RunOutcome | null> {
+/** Whether the table holds this run's commit. */
+async function committed(ctx: RunContext, id: TableIdentifier, runId: string): Promise<boolean> {
   const table = await ctx.lake.tryLoad(id);
-  const landed = !plan.commits || (table?.metadata.snapshots.some((s) => s.summary['atoll.commit-id'] === commitIdOf(runId)) ?? false);
+  return table?.metadata.snapshots.some((s) => s.summary['atoll.commit-id'] === commitIdOf(runId)) ?? false;
+}
+
+async function recoverOrDiscard(ctx: RunContext, subscriptionId: string, sub: SubscriptionRow, id: TableIdentifier, runId: string, plan: RunPlan): Promise<RunOutcome | null> {
+  const landed = !plan.commits || (await committed(ctx, id, runId));
   if (landed) return finish(ctx, subscriptionId, sub, id, runId, plan);
   await ctx.pool.query(`UPDATE subscription_runs SET plan = NULL WHERE id = $1`, [runId]);
   await ctx.pool.query('DELETE FROM subscription_subjects WHERE subscription_id = $1 AND run_id = $2', [subscriptionId, runId]);
@@ -181,6 +201,8 @@ async function recoverOrDiscard(ctx: RunContext, subscriptionId: string, sub: Su
 }
 
 interface PlanInput {
+  /** Why this run may only erase (paused, consumer not approved); null for a normal run. */
+  eraseOnly: string | null;
   sub: SubscriptionRow;
   subscriptionId: string;
   runId: string;
@@ -236,9 +258,9 @@ async function incrementalParts(lake: Lake, ds: PublishedDataset, licensedNow: r
   return parts;
 }
 
-async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
+async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan | null> {
   const { sub, subscriptionId, runId, id, dir } = p;
-  const consumer = await approvedConsumer(ctx.pool, sub.consumer_id);
+  const consumer = p.eraseOnly ? await consumerOf(ctx.pool, sub.consumer_id) : await approvedConsumer(ctx.pool, sub.consumer_id);
   const all = await datasetRecords(ctx.pool);
   const { tables, shape: wanted } = await gate(ctx, sub.sql, all.map((d) => d.name));
   const read = all.filter((d) => tables.includes(d.name));
@@ -251,6 +273,11 @@ async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
 
   // Subjects whose rows the table holds but who no longer hold a license for this consumer: their rows go.
   const revoked = [...prev.delivered.keys()].filter((t) => !anyLicensed.has(t));
+  if (p.eraseOnly && revoked.length === 0) {
+    // A recomputed table also empties when a subject lost its license for just one of the datasets (below).
+    const lostOne = wanted === 'recompute' && read.some((d) => [...(prev.licensed.get(d.name) ?? [])].some((t) => prev.delivered.has(t) && !(licensedNow.get(d.name) ?? []).includes(t)));
+    if (!lostOne) return null;
+  }
 
   let shape = wanted;
   let inputs: DatasetInput[] = published.map((d) => ({ ...d, subjects: licensedNow.get(d.name) ?? [] }));
@@ -266,7 +293,9 @@ async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
   const current = await ctx.lake.tryLoad(id);
   const currentFiles = current ? await ctx.lake.liveFiles(current) : [];
   const delivery = join(dir, 'delivery.parquet');
-  const produced = await withSandboxedSelect({
+  const produced = p.eraseOnly
+    ? { schema: current ? currentSchemaOf(current) : resultSchema([{ name: 'tid', type: 'VARCHAR' }]), records: 0 }
+    : await withSandboxedSelect({
     lake: ctx.lake,
     sql: sub.sql,
     datasets: inputs,
@@ -300,7 +329,7 @@ async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
     if (shape === 'rowwise') {
       const keep = new Map([...prev.delivered].filter(([t]) => !erasureCounts.has(t)));
       for (const [t, n] of newSubjects) keep.set(t, (keep.get(t) ?? 0) + n);
-      const ok = keep.size >= minimum;
+      const ok = !p.eraseOnly && keep.size >= minimum;
       const removed = revoked.reduce((a, t) => a + (prev.delivered.get(t) ?? 0), 0);
       plan = ok
         ? { status: 'succeeded', reason: null, recordsAdded: produced.records, recordsRemoved: removed, commits: produced.records > 0 || removed > 0, erase: removed > 0, keep, licensedAfter: licensedNow, watermarksAfter: { ...prev.watermarks, ...snapshotsNow } }
@@ -312,7 +341,7 @@ async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
         else plan.commits = false;
       }
     } else {
-      const ok = newSubjects.size >= minimum;
+      const ok = !p.eraseOnly && newSubjects.size >= minimum;
       if (ok) {
         // The table becomes exactly the query's current answer: count what that adds and removes.
         const same = oldRows !== null && sameColumns(tableSchema, produced.schema);
@@ -324,10 +353,25 @@ async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
           change = { deleteFiles: currentFiles.map((f) => f.filePath), addFiles };
         }
       } else {
+        // A recomputed row may mix datasets, so a subject who lost its license for any one of them cannot be cut out
+        // row by row: without a delivery to replace the table, the table is emptied (privacy before the purchase).
+        const lost = new Set<string>();
+        for (const d of read) {
+          const now = new Set(licensedNow.get(d.name) ?? []);
+          for (const t of prev.licensed.get(d.name) ?? []) if (!now.has(t) && prev.delivered.has(t)) lost.add(t);
+        }
+        for (const t of lost) erasureCounts.set(t, prev.delivered.get(t) ?? 0);
         const keep = new Map([...prev.delivered].filter(([t]) => !erasureCounts.has(t)));
         plan = withheldPlan(prev, erasureCounts, newSubjects.size, minimum);
         plan.keep = keep;
-        if (plan.commits) {
+        if (lost.size > 0 && oldRows !== null) {
+          plan.recordsRemoved = await count(post, `SELECT * FROM ${oldRows}`);
+          plan.reason = `${plan.reason}; a subject's license for one of the datasets ended, so the table was emptied`;
+          plan.keep = new Map();
+          plan.licensedAfter = licensedNow;
+          plan.commits = plan.erase = true;
+          change = { deleteFiles: currentFiles.map((f) => f.filePath), addFiles: [] };
+        } else if (plan.commits) {
           const rewrite = await rewriteWithout(ctx, post, { files: currentFiles, local: oldFiles, schema: tableSchema, tids: revoked, dir, table: current! });
           plan.recordsRemoved = rewrite.removedRows;
           if (rewrite.deleted.length > 0) change = { deleteFiles: rewrite.deleted, addFiles: rewrite.added };
@@ -336,6 +380,7 @@ async function planRun(ctx: RunContext, p: PlanInput): Promise<RunPlan> {
       }
     }
 
+    if (p.eraseOnly) plan.reason = `${p.eraseOnly}: nothing new is delivered; only erasures run`;
     // Erasure records: subjects whose rows this run removes because their license no longer covers this consumer.
     const providers = await providersOf(ctx.pool, [...erasureCounts.keys()]);
     const erasures = plan.erase ? [...erasureCounts].filter(([, n]) => n > 0).map(([tid, records]) => ({ tid, records, providerId: providers.get(tid)! })).filter((e) => e.providerId) : [];
@@ -380,8 +425,9 @@ function withheldPlan(
     commits: removed > 0,
     erase: removed > 0,
     keep: new Map([...prev.delivered].filter(([t]) => !erasureCounts.has(t))),
-    // Nothing new was delivered, so the next run must still consider everything this one did.
-    licensedAfter: new Map([...prev.licensed].map(([k, v]) => [k, [...v]])),
+    // Nothing new was delivered, so the next run must still consider everything this one did — except the subjects
+    // erased now: should they license again, they are new subjects whose whole history is due.
+    licensedAfter: new Map([...prev.licensed].map(([k, v]) => [k, [...v].filter((t) => !erasureCounts.has(t))])),
     watermarksAfter: prev.watermarks,
   };
 }
