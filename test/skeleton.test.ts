@@ -41,6 +41,8 @@ describe('walking skeleton', () => {
     expect(tids.size).toBeGreaterThanOrEqual(25);
     expect(JSON.stringify(demo.rows)).not.toMatch(/user-0|@example\.com/);
     expect(lines.join('\n')).toContain(`rows read from s3://${demo.cleanroom.bucket}/${demo.table}`);
+    // Every delivered record billed once, at the dataset's $0.01.
+    expect(lines.join('\n')).toContain(`billed for ${new Date().toISOString().slice(0, 7)}: ${demo.rows.length} records, ${(demo.rows.length / 100).toFixed(2).replace(/\.?0+$/, '')} usd`);
   });
 
   it('gives the same pseudonym everywhere: the device\'s TID from the API is the one the writer put on its rows', () => {

@@ -171,6 +171,11 @@ export async function runDemo(opts: { out: (line: string) => void; env?: Record<
     if (failed) throw new Error(`run failed: ${failed.error}`);
     return s.runs.some((r) => r.status === 'succeeded');
   });
+  // Every record the run added is charged once (the usage ledger is written with the run).
+  const month = new Date().toISOString().slice(0, 7);
+  const usage = await cons.call<{ subscriptions?: Array<{ subscriptionId: string; records: number; amount: string; currency: string }> }>('GET', `/v1/billing/usage?month=${month}`);
+  const charged = usage.subscriptions?.find((u) => u.subscriptionId === subscription.id);
+  say(`billed for ${month}: ${charged?.records ?? 0} records, ${charged?.amount ?? '0'} ${charged?.currency ?? estimate.price.currency}`);
   const rows = await readCleanroomTable(cleanroom, table);
   say(`\nrows read from s3://${cleanroom.bucket}/${table} with the consumer's own key (${rows.length}):`);
   const show = rows.slice(0, 10);
