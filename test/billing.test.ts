@@ -7,7 +7,7 @@
 // What reached Stripe is observed on the wire: the test takes over stripe-mock's port with a recording proxy in front
 // of its own stripe-mock, so the stack's worker talks to Stripe exactly as configured. "Stripe down" closes the proxy.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -17,14 +17,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { billingJobs, monthOf, recordRunUsage, toMicros } from '@atoll/billing';
 import { createPool } from '@atoll/db';
 import { Producer, redisConnection } from '@atoll/queue';
-import { cacheDir, clientToken, paths, readCleanroomTable, repoRoot, up, versions, waitUntil, type AtollHttp, type CleanroomKey } from '@atoll/stack';
+import { cacheDir, clientToken, paths, readCleanroomTable, repoRoot, up, versions, waitUntil, type CleanroomKey } from '@atoll/stack';
 import { api, env, newConsumer, newProvider, operator, uniq } from './support/actors.js';
+import { approveAgreement, delegate, tidsOf, upload, type Http, type Provider } from './support/market.js';
 
-type Http = AtollHttp;
-interface Provider {
-  id: string;
-  http: Http;
-}
 interface Recorded {
   method: string;
   path: string;
@@ -103,37 +99,8 @@ async function portOpen(port: number): Promise<boolean> {
 
 // ---- data set-up, as in delivery.test.ts ----------------------------------------------------------------------------
 
-const TERMS = { sha256: createHash('sha256').update('billing test agreement v1').digest('hex'), uri: 'https://provider.example/terms' };
-const inAYear = () => new Date(Date.now() + 365 * 86_400_000).toISOString();
-
-async function approveAgreement(op: Http, provider: Provider): Promise<void> {
-  const r = await provider.http.raw('POST', '/v1/agreements', { body: { terms: TERMS, title: 'Member data agreement', description: 'Members share purchase data for analytics.' } });
-  if (r.status === 404 && (r.body as { error?: { code?: string } }).error?.code === 'ROUTE_NOT_FOUND') return;
-  if (r.status !== 201) throw new Error(`agreement: HTTP ${r.status} ${JSON.stringify(r.body)}`);
-  await op.call('POST', `/v1/agreements/${(r.body as { id: string }).id}/approve`);
-}
-
 async function license(provider: Provider, tids: string[], tables: string[]): Promise<void> {
-  await provider.http.call('POST', '/v1/licenses/delegated', {
-    body: { tids, template: { tables, tags: ['purchase_history'], terms: TERMS }, uses: [{ usecases: ['analytics'], destinations: ['*'] }], expiry: inAYear() },
-  });
-}
-
-async function tidsOf(provider: Provider, userIds: string[]): Promise<Record<string, string>> {
-  return (await provider.http.call<{ tids: Record<string, string> }>('POST', '/v1/users/tids', { body: { userIds } })).tids;
-}
-
-async function upload(provider: Provider, table: string, records: Array<Record<string, unknown>>): Promise<void> {
-  const { uploadId } = await provider.http.call<{ uploadId: string }>('POST', `/v1/uploads/${table}`, {
-    rawBody: records.map((r) => JSON.stringify(r)).join('\n'),
-    contentType: 'application/x-ndjson',
-  });
-  await waitUntil(`upload ${uploadId} to load`, async () => {
-    const { ingests } = await provider.http.call<{ ingests: Array<{ id: string; status: string; reason: string | null }> }>('GET', `/v1/ingests?table=${table}`);
-    const mine = ingests.find((i) => i.id === uploadId);
-    if (mine?.status === 'rejected') throw new Error(`upload rejected: ${mine.reason}`);
-    return mine?.status === 'loaded';
-  });
+  await delegate(provider, tids, tables, [{ usecases: ['analytics'], destinations: ['*'] }]);
 }
 
 async function waitPublished(consumer: Http, dataset: string, records: number): Promise<void> {

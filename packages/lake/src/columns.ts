@@ -22,7 +22,7 @@ export function publishedSchema(columns: readonly SchemaColumn[]): IcebergSchema
 }
 
 /** The read_json column types: text for anything DuckDB should parse strictly itself (dates, timestamps, decimals). */
-function jsonReadType(type: ColumnType): string {
+export function jsonReadType(type: string): string {
   switch (type) {
     case 'long':
       return 'BIGINT';

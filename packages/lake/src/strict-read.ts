@@ -1,23 +1,9 @@
 // Strict reading of a staged file against the approved schema, and rejection reasons that name the line or row and the
 // column without echoing the value (a rejected value may be personal data; the ingest report is not the place for it).
 import { ident, literal, type Duck } from '@atoll/duck';
-import type { SchemaColumn } from './columns.js';
+import { jsonReadType, type SchemaColumn } from './columns.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'parquet';
-
-/** The read type DuckDB parses itself; text for what is cast afterwards (dates, timestamps, decimals). */
-function readType(type: string): string {
-  switch (type) {
-    case 'long':
-      return 'BIGINT';
-    case 'double':
-      return 'DOUBLE';
-    case 'boolean':
-      return 'BOOLEAN';
-    default:
-      return 'VARCHAR';
-  }
-}
 
 /** The exact DuckDB type of a schema column in the raw table. */
 export function duckType(type: string): string {
@@ -30,7 +16,7 @@ export function duckType(type: string): string {
       return 'TIMESTAMP';
     default: {
       const m = /^decimal\((\d+),(\d+)\)$/.exec(type);
-      return m ? `DECIMAL(${m[1]},${m[2]})` : readType(type);
+      return m ? `DECIMAL(${m[1]},${m[2]})` : jsonReadType(type);
     }
   }
 }
@@ -49,7 +35,7 @@ export function readRelation(file: string, format: InputFormat, columns: readonl
   const byName = new Map(columns.map((c) => [c.name, c]));
   // A CSV's header decides the order of its columns; the schema decides their types.
   const order = format === 'csv' && csvHeader ? csvHeader.map((n) => byName.get(n)!) : columns;
-  const spec = order.map((c) => `${literal(c.name)}: ${literal(readType(c.type))}`).join(', ');
+  const spec = order.map((c) => `${literal(c.name)}: ${literal(jsonReadType(c.type))}`).join(', ');
   if (format === 'csv') return `read_csv(${literal(file)}, header = true, columns = {${spec}}, auto_detect = false, strict_mode = true)`;
   return `read_json(${literal(file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 1048576)`;
 }
