@@ -3,12 +3,12 @@
 // reader sees never change; small files, old snapshots and orphans go; a file waiting for its commit stays.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { appendFiles, type DataFile, type TableIdentifier } from '@atoll/iceberg';
+import { appendFiles, createTable, type DataFile, type TableIdentifier } from '@atoll/iceberg';
 import { tableLocation, writeDataFileForTable, type SchemaColumn } from '@atoll/lake';
 import { createLogger } from '@atoll/log';
 import { Producer, commitJobs, redisConnection, startWorker } from '@atoll/queue';
 import { parseS3Uri } from '@atoll/storage';
-import { commitPendingFiles, lakeMaintenanceTasks, processMaintenance, recordPendingFile, scheduleTableMaintenance, type MaintenanceReport } from '@atoll/writer';
+import { commitPendingFiles, lakeMaintenanceTasks, processMaintenance, recordPendingFile, runMaintenance, scheduleTableMaintenance, type MaintenanceReport } from '@atoll/writer';
 import { describe, expect, it } from 'vitest';
 import { env } from './support/actors.js';
 import { lakeFixture, readTable, uniqueName, writeCsv } from './support/lake-helpers.js';
@@ -113,6 +113,23 @@ describe('scheduled table maintenance', () => {
       await producer.close();
       redis.disconnect();
       workerRedis.disconnect();
+    }
+  });
+
+  it('skips a table that has no snapshot yet (a dataset nothing was published to) instead of failing its job', async () => {
+    await using fx = await lakeFixture({ poolSize: 4 });
+    const redis = redisConnection(env.ATOLL_REDIS_URL!);
+    const producer = new Producer(redis, `atoll-it-${randomUUID().slice(0, 8)}`);
+    const id: TableIdentifier = { namespace: ['itest'], name: uniqueName('maint_empty') };
+    try {
+      const schema = { type: 'struct' as const, 'schema-id': 0, fields: [{ id: 1, name: 'k', required: false, type: 'string' }] };
+      await createTable({ io: fx.lake.io, catalog: fx.lake.catalog, id, location: tableLocation('atoll-lake', id), schema });
+      const ctx = { pool: fx.pool, lake: fx.lake, producer, log, workDir: join(fx.workDir, 'maintenance'), memoryLimit: '256MB', tasks: lakeMaintenanceTasks };
+      expect(await runMaintenance(ctx, id)).toEqual({ table: `itest.${id.name}`, skipped: 'no snapshot yet' });
+      expect(await runMaintenance(ctx, { namespace: ['itest'], name: uniqueName('maint_none') })).toMatchObject({ skipped: 'no such table' });
+    } finally {
+      await producer.close();
+      redis.disconnect();
     }
   });
 });

@@ -97,6 +97,13 @@ onShutdown({
 
 // Scheduling talks to Redis and Postgres; it runs after the signal handlers are in place so a SIGTERM during start-up
 // still shuts down gracefully.
+// A writer killed after popping a notification but before recording its object would otherwise leave that file to
+// the next scheduled pass (up to ATOLL_BULK_RECONCILE_MS away): reconcile once now. Idempotent across replicas.
+try {
+  await reconcileStaging(ctx);
+} catch (e) {
+  log.warn({ op: 'bulk.reconcile.error', err: (e as Error).message }, 'start-up reconcile failed; the scheduled pass will retry');
+}
 const maintained = await scheduleAllMaintenance(ctx);
 await upsertBulkReconcileScheduler(producer, config.ATOLL_BULK_RECONCILE_MS);
 log.info({ op: 'writer.maintenance.scheduled', tables: maintained }, 'maintenance schedulers upserted');

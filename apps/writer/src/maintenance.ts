@@ -2,7 +2,7 @@
 // compaction of small files → manifest rewrite → snapshot expiry → orphan file removal, in that order so the files
 // compaction replaces are expired and deleted in the same run once they fall out of the retained snapshots.
 import type { Pool } from '@atoll/db';
-import { formatIdentifier, type TableIdentifier } from '@atoll/iceberg';
+import { currentSnapshot, formatIdentifier, type TableIdentifier } from '@atoll/iceberg';
 import type { Lake } from '@atoll/lake';
 import type { Logger } from '@atoll/log';
 import { subscriptionWatermarks } from '@atoll/market';
@@ -85,7 +85,7 @@ export async function maintenanceSettings(pool: Pool, id: TableIdentifier): Prom
 
 export interface MaintenanceReport {
   table: string;
-  skipped?: 'disabled' | 'no such table';
+  skipped?: 'disabled' | 'no such table' | 'no snapshot yet';
   compaction?: { rewrittenFiles: number; addedFiles: number; snapshotId: string | null } | 'not available';
   manifests?: { snapshotId: string } | 'not available';
   expiry?: { expiredSnapshots: number; deletedFiles: number } | 'not available';
@@ -98,7 +98,10 @@ export async function runMaintenance(ctx: MaintenanceContext, id: TableIdentifie
   const settings = await maintenanceSettings(ctx.pool, id);
   const report: MaintenanceReport = { table };
   if (!settings.enabled) return { ...report, skipped: 'disabled' };
-  if (!(await ctx.lake.catalog.load(id))) return { ...report, skipped: 'no such table' };
+  const loaded = await ctx.lake.tryLoad(id);
+  if (!loaded) return { ...report, skipped: 'no such table' };
+  // A table created ahead of its first commit (a dataset nothing was published to yet) has nothing to maintain.
+  if (!currentSnapshot(loaded.metadata)) return { ...report, skipped: 'no snapshot yet' };
   const { tasks, lake } = ctx;
 
   if (tasks.compact) {

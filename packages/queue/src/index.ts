@@ -175,7 +175,10 @@ export function startWorker<T>(
   opts: { connection: Redis; concurrency: number; prefix?: string } & Partial<WorkerOptions>,
 ): Worker<T> {
   const { connection, concurrency, prefix, ...rest } = opts;
-  return new Worker<T>(def.queue, processor, { connection, concurrency, prefix: prefix ?? 'atoll', ...rest });
+  // A job whose worker died (SIGKILL, OOM, node loss) is handed to another worker once its lock lapses and the next
+  // stall check sees it: with these, within 30 s rather than BullMQ's default of up to 60 s. Locks are renewed every
+  // lockDuration / 2 off the event loop's timers; no step of ours blocks the loop for anything near 20 s.
+  return new Worker<T>(def.queue, processor, { connection, concurrency, prefix: prefix ?? 'atoll', lockDuration: 20_000, stalledInterval: 10_000, ...rest });
 }
 
 export class CallTimeoutError extends Error {
