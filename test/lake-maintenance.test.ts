@@ -3,7 +3,7 @@
 // reader sees never change; small files, old snapshots and orphans go; a file waiting for its commit stays.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { appendFiles, createTable, type DataFile, type TableIdentifier } from '@atoll/iceberg';
+import { appendFiles, createTable, type DataFile, type IcebergSchema, type TableIdentifier } from '@atoll/iceberg';
 import { tableLocation, writeDataFileForTable, type SchemaColumn } from '@atoll/lake';
 import { createLogger } from '@atoll/log';
 import { Producer, commitJobs, redisConnection, startWorker } from '@atoll/queue';
@@ -122,7 +122,7 @@ describe('scheduled table maintenance', () => {
     const producer = new Producer(redis, `atoll-it-${randomUUID().slice(0, 8)}`);
     const id: TableIdentifier = { namespace: ['itest'], name: uniqueName('maint_empty') };
     try {
-      const schema = { type: 'struct' as const, 'schema-id': 0, fields: [{ id: 1, name: 'k', required: false, type: 'string' }] };
+      const schema: IcebergSchema = { type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'k', required: false, type: 'string' }] };
       await createTable({ io: fx.lake.io, catalog: fx.lake.catalog, id, location: tableLocation('atoll-lake', id), schema });
       const ctx = { pool: fx.pool, lake: fx.lake, producer, log, workDir: join(fx.workDir, 'maintenance'), memoryLimit: '256MB', tasks: lakeMaintenanceTasks };
       expect(await runMaintenance(ctx, id)).toEqual({ table: `itest.${id.name}`, skipped: 'no snapshot yet' });
