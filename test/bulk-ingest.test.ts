@@ -119,6 +119,19 @@ async function readRows(lake: Lake, id: TableIdentifier): Promise<TableRead> {
   }
 }
 
+/** Rows of the provider's raw purchases table (as the view `rows`) for a query, read independently with DuckDB. */
+async function rawRows<T>(sql: string): Promise<T[]> {
+  const table = await loadTable({ io: fx.lake.io, catalog: fx.lake.catalog, id: rawTableId(provider.id, 'purchases') });
+  const locals = await fx.lake.localCopies(await planFiles({ io: fx.lake.io, metadata: table.metadata }));
+  const duck = await Duck.open({ threads: 1, memoryLimit: '256MB', tempDirectory: join(fx.workDir, 'tmp') });
+  try {
+    await duck.run(`CREATE VIEW rows AS SELECT * FROM read_parquet([${locals.map(literal).join(', ')}])`);
+    return await duck.all<T>(sql);
+  } finally {
+    duck.close();
+  }
+}
+
 function sumDecimals(values: string[]): string {
   const cents = values.reduce((acc, v) => acc + BigInt(v.replace('.', '')), 0n);
   const neg = cents < 0n;
@@ -249,7 +262,7 @@ describe('bulk files', () => {
     const before = await readRows(fx.lake, rawTableId(provider.id, 'purchases'));
     const cases: Array<{ file: string; key: string; reason: RegExp }> = [
       { file: 'unbalanced_quote.csv', key: 'purchases/bad/unbalanced_quote.csv', reason: /line 7.*unterminated quote/ },
-      { file: 'wrong_type.csv', key: 'purchases/bad/wrong_type.csv', reason: /line 4, column qty: Could not convert a value to 'BIGINT'/ },
+      { file: 'wrong_type.csv', key: 'purchases/bad/wrong_type.csv', reason: /line 4, column qty: expects a long/ },
       { file: 'bad_timestamp.csv', key: 'purchases/bad/bad_timestamp.csv', reason: /line 7, column at: expects a timestamp/ },
       { file: 'invalid_utf8.csv', key: 'purchases/bad/invalid_utf8.csv', reason: /line 7: Invalid unicode.*not utf-8/i },
       { file: 'missing_column.csv', key: 'purchases/bad/missing_column.csv', reason: /line 1: missing column qty/ },
@@ -346,6 +359,39 @@ describe('bulk files', () => {
       }
     }, 60_000);
     expect(published.map((r) => r.note)).toEqual(['write to [email] please', 'seen from [ip], call [phone]', 'nothing to hide, 2026-01-02']);
+  }, 150_000);
+
+  it('sanitizes every timestamp form to UTC, booleans, padded text and decimals; a value that would round is a rejection', async () => {
+    const forms: Array<[string, string]> = [
+      ['2026-01-02T03:04:05Z', '2026-01-02T03:04:05.000000Z'],
+      ['2026-01-02T03:04:05.123456+02:00', '2026-01-02T01:04:05.123456Z'],
+      ['2026-01-02T03:04:05', '2026-01-02T03:04:05.000000Z'],
+      ['2026-01-02 03:04:05', '2026-01-02T03:04:05.000000Z'],
+      ['1767323045', '2026-01-02T03:04:05.000000Z'],
+      ['1767323045123', '2026-01-02T03:04:05.123000Z'],
+    ];
+    const file = join(corpus, 'forms.csv');
+    const lines = forms.map(([at], i) => `user-forms, 1.50 ,${930001 + i},${i % 2 === 0 ? 'yes' : 'N'},2026-01-02,${at},"  padded ${i}  "`);
+    await writeFile(file, `user_id,amount,qty,ok,day,at,note\n${lines.join('\n')}\n`);
+    const name = `purchases/forms/${uniq()}.csv`;
+    await key.putFile(STAGING, `${provider.id}/${name}`, file);
+    expect((await settled(name)).status).toBe('loaded');
+    const rows = await rawRows<{ q: bigint; t: string; ok: boolean; note: string; amount: string }>(
+      `SELECT qty AS q, strftime("at", '%Y-%m-%dT%H:%M:%S.%fZ') AS t, ok, note, CAST(amount AS VARCHAR) AS amount FROM rows WHERE qty BETWEEN 930001 AND 930099 ORDER BY qty`,
+    );
+    expect(rows.map((r) => r.t)).toEqual(forms.map(([, utc]) => utc));
+    expect(rows.map((r) => r.ok)).toEqual(forms.map((_f, i) => i % 2 === 0));
+    expect(rows.map((r) => r.note)).toEqual(forms.map((_f, i) => `padded ${i}`));
+    expect(new Set(rows.map((r) => r.amount))).toEqual(new Set(['1.50']));
+
+    const rounding = join(corpus, 'rounding.csv');
+    await writeFile(rounding, `user_id,amount,qty,ok,day,at,note\nuser-forms,1.50,930101,true,2026-01-02,2026-01-02T00:00:00Z,x\nuser-forms,1.505,930102,true,2026-01-02,2026-01-02T00:00:00Z,x\n`);
+    const refused = `purchases/forms/${uniq()}-rounding.csv`;
+    await key.putFile(STAGING, `${provider.id}/${refused}`, rounding);
+    const report = await settled(refused);
+    expect(report.status).toBe('rejected');
+    expect(report.reason).toMatch(/line 3, column amount: expects a decimal\(12,2\)/);
+    expect(await rawRows(`SELECT qty FROM rows WHERE qty BETWEEN 930101 AND 930102`)).toEqual([]);
   }, 150_000);
 
   it('loses and doubles nothing when the writer is SIGKILLed before and during ingest', async () => {

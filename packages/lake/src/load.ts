@@ -6,7 +6,7 @@ import { Duck, literal } from '@atoll/duck';
 import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, newDataFileUri, type CommitResult, type DataFile, type TableIdentifier } from '@atoll/iceberg';
 import { parseS3Uri } from '@atoll/storage';
 import { rawSchema, type SchemaColumn } from './columns.js';
-import { describeReadError, firstBadValue, headerProblem, parquetProblem, parseCsvHeader, readRelation, strictSelect, type InputFormat } from './strict-read.js';
+import { describeReadError, firstBadValue, headerProblem, parquetProblem, parseCsvHeader, readRelation, strictSelect, textSources, type InputFormat, type SourceTypes } from './strict-read.js';
 import type { Lake } from './lake.js';
 
 export class FileDoesNotMatchSchemaError extends Error {}
@@ -39,15 +39,15 @@ export async function writeDataFileForTable(opts: WriteDataFileOptions): Promise
   let dataFile: DataFile;
   try {
     await duck.run(`SET TimeZone = 'UTC'`);
-    const relation = await checkedRelation(duck, opts);
+    const { relation, sources } = await checkedRelation(duck, opts);
     try {
-      await duck.run(`COPY (${strictSelect(relation, opts.columns)}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(schema)})`);
+      await duck.run(`COPY (${strictSelect(relation, opts.columns, sources)}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(schema)})`);
     } catch (e) {
       const message = (e as Error).message;
       let reason = describeReadError(message);
       if (!/CSV Error on Line/.test(message)) {
-        // Casts of dates, timestamps and decimals fail without a position: find the first value that does not cast.
-        const bad = await firstBadValue(duck, relation, opts.columns).catch(() => null);
+        // A value that cannot be sanitized fails without a position: find the first one.
+        const bad = await firstBadValue(duck, relation, opts.columns, sources).catch(() => null);
         if (bad) reason = `${(opts.rowLabel ?? defaultRowLabel(opts.format))(bad.row)}, column ${bad.column}: expects a ${bad.expected}`;
       }
       throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${reason}`);
@@ -89,25 +89,26 @@ async function firstLine(file: string): Promise<string | null> {
 }
 
 /** The relation to read, after the checks a reader cannot make itself (CSV header names, Parquet column types). */
-async function checkedRelation(duck: Duck, opts: WriteDataFileOptions): Promise<string> {
+async function checkedRelation(duck: Duck, opts: WriteDataFileOptions): Promise<{ relation: string; sources: SourceTypes }> {
   if (opts.format === 'csv') {
     const line = await firstLine(opts.input);
     if (line === null || line.trim() === '') throw new FileDoesNotMatchSchemaError('the file is empty');
     const header = parseCsvHeader(line);
     const problem = headerProblem(header, opts.columns);
     if (problem) throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${problem}`);
-    return readRelation(opts.input, 'csv', opts.columns, header);
+    return { relation: readRelation(opts.input, 'csv', opts.columns, header), sources: textSources(opts.columns) };
   }
   if (opts.format === 'parquet') {
-    let problem: string | null;
+    let checked: Awaited<ReturnType<typeof parquetProblem>>;
     try {
-      problem = await parquetProblem(duck, opts.input, opts.columns);
+      checked = await parquetProblem(duck, opts.input, opts.columns);
     } catch (e) {
       throw new FileDoesNotMatchSchemaError(`not a readable Parquet file: ${describeReadError((e as Error).message)}`);
     }
-    if (problem) throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${problem}`);
+    if ('problem' in checked) throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${checked.problem}`);
+    return { relation: readRelation(opts.input, 'parquet', opts.columns), sources: checked.sources };
   }
-  return readRelation(opts.input, opts.format, opts.columns);
+  return { relation: readRelation(opts.input, opts.format, opts.columns), sources: textSources(opts.columns) };
 }
 
 /**

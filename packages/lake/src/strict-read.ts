@@ -1,47 +1,29 @@
 // Strict reading of a staged file against the approved schema, and rejection reasons that name the line or row and the
 // column without echoing the value (a rejected value may be personal data; the ingest report is not the place for it).
 import { ident, literal, type Duck } from '@atoll/duck';
-import { jsonReadType, type SchemaColumn } from './columns.js';
+import type { SchemaColumn } from './columns.js';
+import { sanitizeColumn, strictValue } from './sanitize.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'parquet';
 
-/** The exact DuckDB type of a schema column in the raw table. */
-export function duckType(type: string): string {
-  switch (type) {
-    case 'string':
-      return 'VARCHAR';
-    case 'date':
-      return 'DATE';
-    case 'timestamp':
-      return 'TIMESTAMP';
-    default: {
-      const m = /^decimal\((\d+),(\d+)\)$/.exec(type);
-      return m ? `DECIMAL(${m[1]},${m[2]})` : jsonReadType(type);
-    }
-  }
-}
-
-/** The expression that turns a read column into the raw table's type (strict: CAST fails on a bad value). */
-export function castTo(c: SchemaColumn): string {
-  const col = ident(c.name);
-  // Zone-less timestamps are read as UTC (the session zone); zoned ones are converted to UTC.
-  if (c.type === 'timestamp') return `CAST(CAST(${col} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS TIMESTAMP)`;
-  return `CAST(${col} AS ${duckType(c.type)})`;
-}
-
-/** The relation of the file as read, before casting: CSV and NDJSON columns named by the schema, Parquet as written. */
+/** The relation of the file as read, before sanitizing: CSV and NDJSON columns as text named by the schema, Parquet as written. */
 export function readRelation(file: string, format: InputFormat, columns: readonly SchemaColumn[], csvHeader?: readonly string[]): string {
   if (format === 'parquet') return `read_parquet(${literal(file)})`;
   const byName = new Map(columns.map((c) => [c.name, c]));
-  // A CSV's header decides the order of its columns; the schema decides their types.
+  // A CSV's header decides the order of its columns; sanitizing (sanitize.ts) decides their types.
   const order = format === 'csv' && csvHeader ? csvHeader.map((n) => byName.get(n)!) : columns;
-  const spec = order.map((c) => `${literal(c.name)}: ${literal(jsonReadType(c.type))}`).join(', ');
+  const spec = order.map((c) => `${literal(c.name)}: 'VARCHAR'`).join(', ');
   if (format === 'csv') return `read_csv(${literal(file)}, header = true, columns = {${spec}}, auto_detect = false, strict_mode = true)`;
   return `read_json(${literal(file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 1048576)`;
 }
 
-export function strictSelect(relation: string, columns: readonly SchemaColumn[]): string {
-  return `SELECT ${columns.map((c) => `${castTo(c)} AS ${ident(c.name)}`).join(', ')} FROM ${relation}`;
+/** Each schema column's DuckDB type as read: text for CSV and NDJSON, the file's own for Parquet. */
+export type SourceTypes = ReadonlyMap<string, string>;
+
+export const textSources = (columns: readonly SchemaColumn[]): SourceTypes => new Map(columns.map((c) => [c.name, 'VARCHAR']));
+
+export function strictSelect(relation: string, columns: readonly SchemaColumn[], sources: SourceTypes): string {
+  return `SELECT ${columns.map((c) => `${strictValue(c, ident(c.name), sources.get(c.name) ?? 'VARCHAR')} AS ${ident(c.name)}`).join(', ')} FROM ${relation}`;
 }
 
 /** Splits a CSV header line (RFC 4180 quoting) into names. */
@@ -84,9 +66,11 @@ export function headerProblem(header: readonly string[], columns: readonly Schem
 /** Parquet logical types each schema type accepts (widening only: a string is never silently a number). */
 function parquetAccepts(schemaType: string, fileType: string): boolean {
   const t = fileType.toUpperCase();
+  // Text columns are sanitized like CSV values (a timestamp exported as ISO text, a decimal as a string).
+  if (t === 'VARCHAR') return true;
   switch (schemaType) {
     case 'string':
-      return t === 'VARCHAR';
+      return false;
     case 'long':
       return ['BIGINT', 'INTEGER', 'SMALLINT', 'TINYINT', 'UINTEGER', 'USMALLINT', 'UTINYINT'].includes(t);
     case 'double':
@@ -109,38 +93,39 @@ function parquetAccepts(schemaType: string, fileType: string): boolean {
   }
 }
 
-/** Checks a Parquet file's columns and types against the schema; the reason names the column, or null. */
-export async function parquetProblem(duck: Duck, file: string, columns: readonly SchemaColumn[]): Promise<string | null> {
+/** Checks a Parquet file's columns and types against the schema: the reason names the column, or the types as read. */
+export async function parquetProblem(duck: Duck, file: string, columns: readonly SchemaColumn[]): Promise<{ problem: string } | { sources: SourceTypes }> {
   const described = await duck.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${literal(file)})`);
   const types = new Map(described.map((d) => [d.column_name, d.column_type]));
   for (const name of types.keys()) {
-    if (!columns.some((c) => c.name === name)) return `unknown column ${JSON.stringify(name.slice(0, 64))}`;
+    if (!columns.some((c) => c.name === name)) return { problem: `unknown column ${JSON.stringify(name.slice(0, 64))}` };
   }
   for (const c of columns) {
     const t = types.get(c.name);
-    if (t === undefined) return `missing column ${c.name}`;
-    if (!parquetAccepts(c.type, t)) return `column ${c.name} expects ${c.type}, the file has ${t}`;
+    if (t === undefined) return { problem: `missing column ${c.name}` };
+    if (!parquetAccepts(c.type, t)) return { problem: `column ${c.name} expects ${c.type}, the file has ${t}` };
   }
-  return null;
+  return { sources: types };
 }
 
 /**
- * After a strict COPY failed without saying where: the first row (1-based) and column whose value does not cast, found
- * with TRY_CAST over the relation as read. Null when every value casts (the failure was elsewhere).
+ * After a strict COPY failed without saying where: the first row (1-based) and column whose value cannot be sanitized
+ * (sanitize.ts), in one pass. Null when every value can (the failure was elsewhere).
  */
-export async function firstBadValue(duck: Duck, relation: string, columns: readonly SchemaColumn[]): Promise<{ row: number; column: string; expected: string } | null> {
-  const castable = columns.filter((c) => !['string', 'long', 'double', 'boolean'].includes(c.type));
-  let best: { row: number; column: string; expected: string } | null = null;
-  for (const c of castable) {
-    const col = ident(c.name);
-    const target = c.type === 'timestamp' ? 'TIMESTAMPTZ' : duckType(c.type);
-    const found = await duck.all<{ rn: bigint }>(
-      `SELECT rn FROM (SELECT row_number() OVER () AS rn, ${col} FROM ${relation}) WHERE ${col} IS NOT NULL AND TRY_CAST(${col} AS ${target}) IS NULL ORDER BY rn LIMIT 1`,
-    );
-    const rn = found[0]?.rn;
-    if (rn !== undefined && (best === null || Number(rn) < best.row)) best = { row: Number(rn), column: c.name, expected: c.type };
-  }
-  return best;
+export async function firstBadValue(duck: Duck, relation: string, columns: readonly SchemaColumn[], sources: SourceTypes): Promise<{ row: number; column: string; expected: string } | null> {
+  const checks = columns.flatMap((c) => {
+    const { bad } = sanitizeColumn(c, ident(c.name), sources.get(c.name) ?? 'VARCHAR');
+    return bad === null ? [] : [{ c, bad }];
+  });
+  if (checks.length === 0) return null;
+  const which = `CASE ${checks.map(({ bad }, i) => `WHEN ${bad} THEN ${i}`).join(' ')} END`;
+  const found = await duck.all<{ rn: bigint; i: number }>(
+    `SELECT rn, i FROM (SELECT row_number() OVER () AS rn, ${which} AS i FROM ${relation}) WHERE i IS NOT NULL ORDER BY rn LIMIT 1`,
+  );
+  const hit = found[0];
+  if (!hit) return null;
+  const { c } = checks[Number(hit.i)]!;
+  return { row: Number(hit.rn), column: c.name, expected: c.type };
 }
 
 /** A DuckDB reader error as a reason: its line and column, its one-sentence cause, and no echoed values. */

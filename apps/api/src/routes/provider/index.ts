@@ -4,6 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AtollError } from '@atoll/errors';
+import { formatProblem } from '@atoll/lake';
 import { principalOf, requireRole } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
 import type { ApiMetrics } from '../../metrics.js';
@@ -40,6 +41,8 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
           if (names.has(c.name)) throw new AtollError('VALIDATION_FAILED', `column ${c.name} appears twice`);
           names.add(c.name);
           if (c.name === 'tid') throw new AtollError('VALIDATION_FAILED', 'the column name tid is reserved for the pseudonym Atoll adds');
+          const problem = formatProblem(c);
+          if (problem) throw new AtollError('VALIDATION_FAILED', problem);
         }
         if (columns.filter((c) => c.role === 'user_id').length > 1) throw new AtollError('VALIDATION_FAILED', 'at most one column may have the user_id role');
         if (columns.filter((c) => c.role === 'event_time').length > 1) throw new AtollError('VALIDATION_FAILED', 'at most one column may have the event_time role');
