@@ -121,7 +121,11 @@ async function readRows(lake: Lake, id: TableIdentifier): Promise<TableRead> {
 
 /** Rows of the provider's raw purchases table (as the view `rows`) for a query, read independently with DuckDB. */
 async function rawRows<T>(sql: string): Promise<T[]> {
-  const table = await loadTable({ io: fx.lake.io, catalog: fx.lake.catalog, id: rawTableId(provider.id, 'purchases') });
+  return tableRows<T>(rawTableId(provider.id, 'purchases'), sql);
+}
+
+async function tableRows<T>(id: TableIdentifier, sql: string): Promise<T[]> {
+  const table = await loadTable({ io: fx.lake.io, catalog: fx.lake.catalog, id });
   const locals = await fx.lake.localCopies(await planFiles({ io: fx.lake.io, metadata: table.metadata }));
   const duck = await Duck.open({ threads: 1, memoryLimit: '256MB', tempDirectory: join(fx.workDir, 'tmp') });
   try {
@@ -393,6 +397,81 @@ describe('bulk files', () => {
     expect(report.reason).toMatch(/line 3, column amount: expects a decimal\(12,2\)/);
     expect(await rawRows(`SELECT qty FROM rows WHERE qty BETWEEN 930101 AND 930102`)).toEqual([]);
   }, 150_000);
+
+  it('publishes a record once across batches: the whole row by default, or the schema\'s record key (first version wins)', async () => {
+    // Default (no record key): the same rows re-exported in a later file are not published again.
+    const rows = (from: number, n: number, note: string) =>
+      Array.from({ length: n }, (_v, i) => `user-dedup-${(from + i) % 3},2.00,${from + i},true,2026-01-03,2026-01-03T00:00:00Z,${note}`).join('\n');
+    const first = join(corpus, 'dedup-1.csv');
+    const second = join(corpus, 'dedup-2.csv');
+    await writeFile(first, `user_id,amount,qty,ok,day,at,note\n${rows(940001, 5, 'x')}\n${rows(940001, 2, 'x')}\n`);
+    await writeFile(second, `user_id,amount,qty,ok,day,at,note\n${rows(940001, 5, 'x')}\n${rows(940006, 3, 'x')}\n`);
+    for (const [i, file] of [first, second].entries()) {
+      const name = `purchases/dedup/${uniq()}-${i}.csv`;
+      await key.putFile(STAGING, `${provider.id}/${name}`, file);
+      expect((await settled(name)).status).toBe('loaded');
+    }
+    const published = await waitUntil('second batch published', async () => {
+      const found = await tableRows<{ q: bigint }>(publishedTableId(dataset), 'SELECT qty AS q FROM rows WHERE qty BETWEEN 940001 AND 940099 ORDER BY qty');
+      return found.length >= 8 ? found : null;
+    }, 60_000);
+    expect(published.map((r) => Number(r.q))).toEqual([940001, 940002, 940003, 940004, 940005, 940006, 940007, 940008]);
+    // The raw table keeps what was sent: 7 + 8 rows.
+    expect(await rawRows(`SELECT qty FROM rows WHERE qty BETWEEN 940001 AND 940099`)).toHaveLength(15);
+
+    // A record key: (user, order_id). A changed re-export of an order is the same record; the first version stays.
+    const ordersDataset = `bulk_orders_${uniq()}`;
+    const schema = await provider.http.call<{ id: string }>('POST', '/v1/schemas', {
+      body: {
+        table: 'orders',
+        dataset: ordersDataset,
+        recordKey: ['user_id', 'order_id'],
+        columns: [
+          { name: 'user_id', type: 'string', role: 'user_id' },
+          { name: 'order_id', type: 'long' },
+          { name: 'status', type: 'string' },
+        ],
+      },
+    });
+    await op.call('POST', `/v1/schemas/${schema.id}/approve`);
+    const day1 = join(corpus, 'orders-1.csv');
+    const day2 = join(corpus, 'orders-2.csv');
+    await writeFile(day1, 'user_id,order_id,status\nu1,1,placed\nu1,2,placed\nu2,1,placed\n');
+    await writeFile(day2, 'user_id,order_id,status\nu1,1,shipped\nu2,1,shipped\nu2,2,placed\n');
+    for (const [i, file] of [day1, day2].entries()) {
+      const name = `orders/${uniq()}-${i}.csv`;
+      await key.putFile(STAGING, `${provider.id}/${name}`, file);
+      expect((await settled(name)).status).toBe('loaded');
+    }
+    const orders = await waitUntil('orders published', async () => {
+      const found = await tableRows<{ order_id: bigint; status: string }>(publishedTableId(ordersDataset), 'SELECT order_id, status FROM rows ORDER BY tid, order_id').catch(() => []);
+      return found.length >= 4 ? found : null;
+    }, 60_000);
+    expect(orders).toHaveLength(4);
+    expect(orders.filter((o) => o.status === 'placed')).toHaveLength(4);
+  }, 180_000);
+
+  it('refuses a record key that names a missing or an identity column', async () => {
+    const body = (recordKey: string[]) => ({
+      table: `keyed_${uniq()}`,
+      dataset: `keyed_${uniq()}`,
+      recordKey,
+      columns: [
+        { name: 'user_id', type: 'string', role: 'user_id' },
+        { name: 'email', type: 'string', role: 'identity' },
+        { name: 'v', type: 'long' },
+      ],
+    });
+    const missing = await provider.http.raw('POST', '/v1/schemas', { body: body(['nope']) });
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(missing.body)).toMatch(/recordKey names nope, which is not a column/);
+    const identity = await provider.http.raw('POST', '/v1/schemas', { body: body(['email']) });
+    expect(identity.status).toBe(400);
+    expect(JSON.stringify(identity.body)).toMatch(/identity column email/);
+    const format = await provider.http.raw('POST', '/v1/schemas', { body: { ...body(['v']), columns: [{ name: 'user_id', type: 'string', role: 'user_id' }, { name: 'v', type: 'long', format: '%d' }] } });
+    expect(format.status).toBe(400);
+    expect(JSON.stringify(format.body)).toMatch(/only date and timestamp columns take a format/);
+  });
 
   it('loses and doubles nothing when the writer is SIGKILLed before and during ingest', async () => {
     const id = rawTableId(provider.id, 'purchases');

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { Duck, ident, literal } from '@atoll/duck';
 import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, newDataFileUri, planChanges } from '@atoll/iceberg';
 import { tidFor } from '@atoll/identity';
-import { freeTextColumns, maskedCountSql, maskPiiSql, publishedColumns, publishedSchema, publishedTableId, rawTableId, tableLocation, type SchemaColumn } from '@atoll/lake';
+import { freeTextColumns, maskedCountSql, maskPiiSql, publishedColumns, publishedRecordKey, publishedSchema, publishedTableId, rawTableId, tableLocation, type SchemaColumn } from '@atoll/lake';
 import { UnrecoverableError, type Job, type PrepareJob } from '@atoll/queue';
 import { parseS3Uri } from '@atoll/storage';
+import type { PoolClient } from '@atoll/db';
 import type { WriterContext } from './ingest.js';
 
 export interface PrepareContext extends WriterContext {
@@ -17,14 +18,15 @@ export interface PrepareContext extends WriterContext {
 
 export async function processPrepare(ctx: PrepareContext, job: Job<PrepareJob>): Promise<{ published: number }> {
   const { providerId, table, dataset } = job.data;
-  const schemaRows = await ctx.pool.query<{ columns: SchemaColumn[] }>(
-    `SELECT columns FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`,
+  const schemaRows = await ctx.pool.query<{ columns: SchemaColumn[]; record_key: string[] | null }>(
+    `SELECT columns, record_key FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`,
     [providerId, table],
   );
   const columns = schemaRows.rows[0]?.columns;
   if (!columns) throw new UnrecoverableError(`table ${table} has no approved schema`);
   const userIdColumn = columns.find((c) => c.role === 'user_id');
   if (!userIdColumn) throw new UnrecoverableError(`table ${table} has no user_id column`);
+  const recordKey = publishedRecordKey(columns, schemaRows.rows[0]?.record_key ?? null);
 
   // One prepare at a time per raw table: the progress row is the lock.
   const client = await ctx.pool.connect();
@@ -79,8 +81,25 @@ export async function processPrepare(ctx: PrepareContext, job: Job<PrepareJob>):
               if (!file) continue;
               await client.query('UPDATE uploads SET masked_values = $2 WHERE id = (SELECT upload_id FROM pending_data_files WHERE file_path = $1)', [file.filePath, Number(n ?? 0)]);
             }
+            // Deduplication across batches: each row's record key, hashed over published values only; a key this
+            // dataset published before (in any earlier batch) is not published again, and within the batch one row
+            // per key is (the first in a fixed order, so a retry publishes the same one).
+            const names = out.map((c) => ident(c.name));
+            const keyJson = `to_json(struct_pack(${recordKey.map((k) => `${ident(k)} := ${ident(k)}`).join(', ')}))`;
+            await duck.run(`CREATE TABLE pub AS SELECT ${select} FROM batch b JOIN tids t ON t.u = b.${ident(userIdColumn.name)}`);
+            await duck.run(`CREATE TABLE keyed AS SELECT *, md5(${keyJson}) AS _k FROM pub`);
+            const keys = (await duck.all<{ k: string }>('SELECT DISTINCT _k AS k FROM keyed')).map((r) => r.k);
+            const fresh = await freshRecordKeys(client, dataset, keys);
+            await duck.run('CREATE TABLE fresh (_k VARCHAR PRIMARY KEY)');
+            const freshAppender = await duck.connection.createAppender('fresh');
+            for (const k of fresh) {
+              freshAppender.appendVarchar(k);
+              freshAppender.endRow();
+            }
+            freshAppender.closeSync();
             await duck.run(
-              `COPY (SELECT DISTINCT ${select} FROM batch b JOIN tids t ON t.u = b.${ident(userIdColumn.name)}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(pubSchema)})`,
+              `COPY (SELECT ${names.join(', ')} FROM keyed SEMI JOIN fresh USING (_k) QUALIFY row_number() OVER (PARTITION BY _k ORDER BY to_json(struct_pack(${names.map((n) => `${n} := ${n}`).join(', ')}))) = 1)
+               TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(pubSchema)})`,
             );
             dataFile = await dataFileFromParquet(output, { uri, schema: pubSchema, connection: duck.connection });
           } finally {
@@ -109,3 +128,22 @@ export async function processPrepare(ctx: PrepareContext, job: Job<PrepareJob>):
   }
   return { published };
 }
+
+/**
+ * Records a batch's record keys (md5 hex) for the dataset in the prepare transaction and returns those it had never
+ * published: a rolled-back prepare forgets them again, so a retry decides the same way.
+ */
+async function freshRecordKeys(client: PoolClient, dataset: string, keys: readonly string[]): Promise<string[]> {
+  const fresh: string[] = [];
+  for (let i = 0; i < keys.length; i += RECORD_KEY_CHUNK) {
+    const res = await client.query<{ k: string }>(
+      `INSERT INTO published_record_keys (dataset, key_hash) SELECT $1, decode(k, 'hex') FROM unnest($2::text[]) AS k
+       ON CONFLICT DO NOTHING RETURNING encode(key_hash, 'hex') AS k`,
+      [dataset, keys.slice(i, i + RECORD_KEY_CHUNK)],
+    );
+    for (const r of res.rows) fresh.push(r.k);
+  }
+  return fresh;
+}
+
+const RECORD_KEY_CHUNK = 20_000;

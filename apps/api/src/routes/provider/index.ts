@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AtollError } from '@atoll/errors';
-import { formatProblem } from '@atoll/lake';
+import { formatProblem, recordKeyProblem } from '@atoll/lake';
 import { principalOf, requireRole } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
 import type { ApiMetrics } from '../../metrics.js';
@@ -27,7 +27,13 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
           tags: ['provider'],
           summary: 'Propose a table schema; an operator approves it before uploads are accepted',
           body: Type.Object(
-            { table: Identifier, dataset: Identifier, columns: Type.Array(Column, { minItems: 1, maxItems: 500 }) },
+            {
+              table: Identifier,
+              dataset: Identifier,
+              columns: Type.Array(Column, { minItems: 1, maxItems: 500 }),
+              recordKey: Type.Optional(Type.Array(Identifier, { minItems: 1, maxItems: 32, description: 'Columns that identify a record: a row with the same values is published once, across batches. Default: the whole row.' })),
+              badRows: Type.Optional(Type.Union([Type.Literal('reject'), Type.Literal('quarantine')], { description: 'reject (default): a bad row rejects its file. quarantine: bad rows are kept aside with their reason, good rows load.' })),
+            },
             { additionalProperties: false },
           ),
           response: { 201: Type.Object({ id: Uuid, status: Type.Literal('pending') }), ...errorResponses },
@@ -35,7 +41,7 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
       },
       async (request, reply) => {
         const providerId = principalOf(request).orgId;
-        const { table, dataset, columns } = request.body;
+        const { table, dataset, columns, recordKey, badRows } = request.body;
         const names = new Set<string>();
         for (const c of columns) {
           if (names.has(c.name)) throw new AtollError('VALIDATION_FAILED', `column ${c.name} appears twice`);
@@ -48,11 +54,13 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
         if (columns.filter((c) => c.role === 'event_time').length > 1) throw new AtollError('VALIDATION_FAILED', 'at most one column may have the event_time role');
         const userId = columns.find((c) => c.role === 'user_id');
         if (userId && userId.type !== 'string') throw new AtollError('VALIDATION_FAILED', 'the user_id column must be a string');
+        const keyProblem = recordKeyProblem(columns, recordKey);
+        if (keyProblem) throw new AtollError('VALIDATION_FAILED', keyProblem);
         const id = randomUUID();
         try {
           await deps.pool.query(
-            `INSERT INTO table_schemas (id, provider_id, table_name, dataset, columns, status) VALUES ($1, $2, $3, $4, $5, 'pending')`,
-            [id, providerId, table, dataset, JSON.stringify(columns)],
+            `INSERT INTO table_schemas (id, provider_id, table_name, dataset, columns, status, record_key, bad_rows) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7)`,
+            [id, providerId, table, dataset, JSON.stringify(columns), recordKey ?? null, badRows ?? 'reject'],
           );
         } catch (e) {
           if ((e as { code?: string }).code === '23505') throw new AtollError('CONFLICT', `table ${table} already has a pending or approved schema`);
