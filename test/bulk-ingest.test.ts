@@ -15,7 +15,7 @@ import { redisConnection } from '@atoll/queue';
 import { clientFor, isAccessDenied, ObjectStore } from '@atoll/storage';
 import { paths, up, waitUntil, type AtollHttp } from '@atoll/stack';
 import { env, newProvider, operator, uniq } from './support/actors.js';
-import { lakeFixture, type LakeFixture } from './support/lake-helpers.js';
+import { lakeFixture, queryTable, type LakeFixture } from './support/lake-helpers.js';
 
 interface BulkCredentials {
   endpoint: string;
@@ -36,6 +36,7 @@ interface Ingest {
   records: number | null;
   rowsRead: number | null;
   maskedValues: number | null;
+  rowsQuarantined?: number | null;
   reason: string | null;
 }
 
@@ -125,15 +126,7 @@ async function rawRows<T>(sql: string): Promise<T[]> {
 }
 
 async function tableRows<T>(id: TableIdentifier, sql: string): Promise<T[]> {
-  const table = await loadTable({ io: fx.lake.io, catalog: fx.lake.catalog, id });
-  const locals = await fx.lake.localCopies(await planFiles({ io: fx.lake.io, metadata: table.metadata }));
-  const duck = await Duck.open({ threads: 1, memoryLimit: '256MB', tempDirectory: join(fx.workDir, 'tmp') });
-  try {
-    await duck.run(`CREATE VIEW rows AS SELECT * FROM read_parquet([${locals.map(literal).join(', ')}])`);
-    return await duck.all<T>(sql);
-  } finally {
-    duck.close();
-  }
+  return queryTable<T>(fx.lake, id, fx.workDir, sql);
 }
 
 function sumDecimals(values: string[]): string {
@@ -472,6 +465,56 @@ describe('bulk files', () => {
     expect(format.status).toBe(400);
     expect(JSON.stringify(format.body)).toMatch(/only date and timestamp columns take a format/);
   });
+
+  it('quarantines bad rows with their line and reason when the schema asks, loads the good ones, and shows them only to their provider', async () => {
+    const schema = await provider.http.call<{ id: string }>('POST', '/v1/schemas', {
+      body: {
+        table: 'readings',
+        dataset: `bulk_readings_${uniq()}`,
+        badRows: 'quarantine',
+        columns: [
+          { name: 'user_id', type: 'string', role: 'user_id' },
+          { name: 'n', type: 'long' },
+          { name: 'at', type: 'timestamp' },
+        ],
+      },
+    });
+    await op.call('POST', `/v1/schemas/${schema.id}/approve`);
+    const file = join(corpus, 'readings.csv');
+    const body = Buffer.concat([
+      Buffer.from('user_id,n,at\nu1,1,2026-01-01T00:00:00Z\nu1,2,not a time\nu2,3,2026-01-01T00:00:03Z,extra\nu2,4,2026-01-01T00:00:04Z\nu3,'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(',2026-01-01T00:00:05Z\nu3,six,2026-01-01T00:00:06Z\nu4,7,1767225607\n'),
+    ]);
+    await writeFile(file, body);
+    const name = `readings/${uniq()}.csv`;
+    await key.putFile(STAGING, `${provider.id}/${name}`, file);
+    const report = await settled(name);
+    expect(report).toMatchObject({ status: 'loaded', records: 3, rowsRead: 7, rowsQuarantined: 4 });
+    const rows = await tableRows<{ n: bigint }>(rawTableId(provider.id, 'readings'), 'SELECT n FROM rows ORDER BY n');
+    expect(rows.map((r) => Number(r.n))).toEqual([1, 4, 7]);
+    const quarantine = await provider.http.call<{ rows: Array<{ position: string; reason: string; row: Record<string, unknown> }>; total: number }>('GET', `/v1/ingests/${report.id}/quarantine`);
+    expect(quarantine.total).toBe(4);
+    expect(quarantine.rows.map((r) => [r.position, r.reason]).sort()).toEqual([
+      ['line 3', 'column at: expects a timestamp'],
+      ['line 4', 'too many columns'],
+      ['line 6', 'invalid encoding'],
+      ['line 7', 'column n: expects a long'],
+    ]);
+    expect(quarantine.rows.find((r) => r.position === 'line 7')!.row).toEqual({ user_id: 'u3', n: 'six', at: '2026-01-01T00:00:06Z' });
+    const foreign = await other.http.raw('GET', `/v1/ingests/${report.id}/quarantine`);
+    expect(foreign.status).toBe(404);
+
+    // A file that is mostly bad is the wrong file: rejected whole, nothing loaded.
+    const wrong = join(corpus, 'readings-wrong.csv');
+    await writeFile(wrong, `user_id,n,at\n${Array.from({ length: 10_001 }, (_v, i) => `u${i},x${i},2026-01-01T00:00:00Z`).join('\n')}\nu0,1000000,2026-01-01T00:00:00Z\n`);
+    const wrongName = `readings/${uniq()}-wrong.csv`;
+    await key.putFile(STAGING, `${provider.id}/${wrongName}`, wrong);
+    const refused = await settled(wrongName);
+    expect(refused.status).toBe('rejected');
+    expect(refused.reason).toMatch(/more than 10000 bad rows; the first: line 2: column n: expects a long/);
+    expect(await tableRows(rawTableId(provider.id, 'readings'), 'SELECT n FROM rows WHERE n = 1000000')).toEqual([]);
+  }, 150_000);
 
   it('loses and doubles nothing when the writer is SIGKILLed before and during ingest', async () => {
     const id = rawTableId(provider.id, 'purchases');

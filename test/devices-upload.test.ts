@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init, memoryStorage, type AtollClient } from '@atoll/client';
 import { ObjectStore } from '@atoll/storage';
-import { AtollHttp } from '@atoll/stack';
+import { literal } from '@atoll/duck';
+import { rawTableId } from '@atoll/lake';
+import { AtollHttp, waitUntil } from '@atoll/stack';
+import { lakeFixture, queryTable } from './support/lake-helpers.js';
 import { startInProcessApi, type InProcessApi } from './support/inprocess-api.js';
 import { env, uniq } from './support/actors.js';
 import { deviceToken, expectCode, providerAt, registerDevice } from './support/devices.js';
@@ -41,7 +44,7 @@ afterAll(async () => {
 });
 
 describe('device uploads', () => {
-  it('runs the full device path: attestation → register → token → license → upload → 202, staged with user_id filled by the server', async () => {
+  it('runs the full device path: attestation → register → token → license → upload → 202, loaded with user_id filled by the server', async () => {
     const userId = `user-${uniq()}`;
     const { client } = await licensedDevice(userId);
     expect((await client.licenseStatus(['events'])).active).toBe(true);
@@ -50,15 +53,20 @@ describe('device uploads', () => {
       { kind: 'view', value: 2 },
     ]);
     expect(r.records).toBe(2);
-    const key = `_api/${provider.id}/events/${r.uploadId}.ndjson`;
-    expect(await staged()).toContain(key);
-    const lines = (await root().getObject('atoll-staging', key)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
-    expect(lines).toEqual([
+    // The running writer takes the staged file into the lake (and removes it from staging) at once: read the rows
+    // where they end up, with the user id the server filled in.
+    const loaded = await waitUntil('upload loaded', async () => {
+      const { ingests } = await provider.http.call<{ ingests: Array<{ id: string; records: number; status: string }> }>('GET', '/v1/ingests');
+      const mine = ingests.find((i) => i.id === r.uploadId);
+      return mine?.status === 'loaded' ? mine : null;
+    }, 60_000);
+    expect(loaded.records).toBe(2);
+    await using fx = await lakeFixture({ poolSize: 2 });
+    const rows = await queryTable<{ user_id: string; kind: string; value: bigint }>(fx.lake, rawTableId(provider.id, 'events'), fx.workDir, `SELECT user_id, kind, value FROM rows WHERE user_id = ${literal(userId)} ORDER BY kind`);
+    expect(rows.map((x) => ({ ...x, value: Number(x.value) }))).toEqual([
       { user_id: userId, kind: 'click', value: 1 },
       { user_id: userId, kind: 'view', value: 2 },
     ]);
-    const { ingests } = await provider.http.call<{ ingests: Array<{ id: string; records: number }> }>('GET', '/v1/ingests');
-    expect(ingests.find((i) => i.id === r.uploadId)?.records).toBe(2);
   });
 
   it('refuses 403 LICENSE_REQUIRED without a license, after it expired, and after it was revoked — nothing staged', async () => {

@@ -82,3 +82,19 @@ export async function readTable(lake: Lake, id: TableIdentifier, workDir: string
     summaryTotalRecords: total === undefined ? null : Number(total),
   };
 }
+
+/** A query over a table's live rows (the view `rows`), read independently with DuckDB; [] when it has no rows yet. */
+export async function queryTable<T>(lake: Lake, id: TableIdentifier, workDir: string, sql: string): Promise<T[]> {
+  const table = await lake.tryLoad(id);
+  if (!table) return [];
+  const files = await planFiles({ io: lake.io, metadata: table.metadata });
+  if (files.length === 0) return [];
+  const locals = await lake.localCopies(files);
+  const duck = await Duck.open({ threads: 1, memoryLimit: '256MB', tempDirectory: join(workDir, 'tmp') });
+  try {
+    await duck.run(`CREATE VIEW rows AS SELECT * FROM read_parquet([${locals.map(literal).join(', ')}])`);
+    return await duck.all<T>(sql);
+  } finally {
+    duck.close();
+  }
+}

@@ -4,7 +4,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Pool } from '@atoll/db';
-import { FileDoesNotMatchSchemaError, rawTableId, tableLocation, writeDataFileForTable, type Lake, type SchemaColumn } from '@atoll/lake';
+import { FileDoesNotMatchSchemaError, rawTableId, tableLocation, writeDataFileForTable, type Lake, type QuarantinedRow, type SchemaColumn } from '@atoll/lake';
 import type { Logger } from '@atoll/log';
 import { UnrecoverableError, type IngestJob, type Job, type Producer } from '@atoll/queue';
 import { enqueueCommit, recordPendingFile } from './batch.js';
@@ -26,6 +26,9 @@ export interface WriterContext {
 }
 
 const DEFAULT_BULK: BulkSettings = { limits: { maxBytes: 20 * 1024 ** 3, maxRatio: 200 }, eventsKey: 'atoll:bulk-events' };
+
+/** A file with more bad rows than this is rejected even when its schema quarantines them: it is the wrong file. */
+export const MAX_QUARANTINED_ROWS = 10_000;
 
 async function reject(ctx: WriterContext, uploadId: string, reason: string): Promise<never> {
   await ctx.pool.query(`UPDATE uploads SET status = 'rejected', reason = $2, finished_at = now() WHERE id = $1 AND status = 'pending'`, [uploadId, reason]);
@@ -54,8 +57,8 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
     return { snapshotId: null, commitJobId: await enqueueCommit(ctx, id) };
   }
 
-  const schemaRows = await ctx.pool.query<{ columns: SchemaColumn[]; dataset: string }>(
-    `SELECT columns, dataset FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`,
+  const schemaRows = await ctx.pool.query<{ columns: SchemaColumn[]; dataset: string; bad_rows: 'reject' | 'quarantine' }>(
+    `SELECT columns, dataset, bad_rows FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`,
     [providerId, table],
   );
   const approved = schemaRows.rows[0];
@@ -78,8 +81,9 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
       await ctx.lake.store.downloadFile(ctx.stagingBucket, stagingKey, read.input);
     }
     let dataFile;
+    let quarantined: QuarantinedRow[];
     try {
-      ({ dataFile } = await writeDataFileForTable({
+      ({ dataFile, quarantined } = await writeDataFileForTable({
         lake: ctx.lake,
         id,
         location: tableLocation(ctx.lakeBucket, id),
@@ -89,13 +93,25 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
         ...(read.rowLabel ? { rowLabel: read.rowLabel } : {}),
         workDir: dir,
         memoryLimit: ctx.memoryLimit,
+        // Device uploads were checked record by record at the api; a bulk file follows its schema's choice.
+        ...(job.data.format === 'bulk' && approved.bad_rows === 'quarantine' ? { quarantine: { max: MAX_QUARANTINED_ROWS } } : {}),
       }));
     } catch (e) {
       if (e instanceof FileDoesNotMatchSchemaError) return await reject(ctx, uploadId, e.message);
       throw e;
     }
+    // Quarantined rows first: keyed by position, a retry writes the same rows again as no-ops.
+    if (quarantined.length > 0) {
+      await ctx.pool.query(
+        `INSERT INTO quarantined_rows (upload_id, position, reason, row_data)
+         SELECT $1, p, r, d::jsonb FROM unnest($2::text[], $3::text[], $4::text[]) AS q(p, r, d) ON CONFLICT DO NOTHING`,
+        [uploadId, quarantined.map((q) => q.position), quarantined.map((q) => q.reason), quarantined.map((q) => JSON.stringify(q.row))],
+      );
+    }
     // Bulk files learn their row count here (api uploads counted theirs on receipt).
-    if (job.data.format === 'bulk') await ctx.pool.query('UPDATE uploads SET records = $2, rows_read = $3 WHERE id = $1', [uploadId, dataFile.recordCount, dataFile.recordCount]);
+    if (job.data.format === 'bulk') {
+      await ctx.pool.query('UPDATE uploads SET records = $2, rows_read = $3, rows_quarantined = $4 WHERE id = $1', [uploadId, dataFile.recordCount, dataFile.recordCount + quarantined.length, quarantined.length]);
+    }
     const { recorded, commitJobId } = await recordPendingFile(ctx, { id, dataFile, uploadId });
     if (!recorded) {
       // A concurrent run of this job recorded its own file first; ours is referenced by nothing.

@@ -1,7 +1,7 @@
 export { Lake } from './lake.js';
 export { rawTableId, publishedTableId, cleanroomTableId, tableLocation } from './tables.js';
 export { withSandboxedSelect, loadPublished, type DatasetInput, type DatasetPart, type PublishedDataset, type SandboxLimits, type SelectResult } from './sandbox.js';
-export { FileDoesNotMatchSchemaError, loadFileIntoTable, writeDataFileForTable } from './load.js';
+export { FileDoesNotMatchSchemaError, loadFileIntoTable, writeDataFileForTable, type QuarantinedRow } from './load.js';
 export { publishedColumns, publishedRecordKey, publishedSchema, rawSchema, recordKeyProblem, type SchemaColumn } from './columns.js';
 export { compactTable, type CompactTableOptions, type CompactTableResult } from './compaction.js';
 export { describeReadError, headerProblem, parseCsvHeader, type InputFormat } from './strict-read.js';

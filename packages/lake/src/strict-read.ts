@@ -7,13 +7,14 @@ import { sanitizeColumn, strictValue } from './sanitize.js';
 export type InputFormat = 'ndjson' | 'csv' | 'parquet';
 
 /** The relation of the file as read, before sanitizing: CSV and NDJSON columns as text named by the schema, Parquet as written. */
-export function readRelation(file: string, format: InputFormat, columns: readonly SchemaColumn[], csvHeader?: readonly string[]): string {
+export function readRelation(file: string, format: InputFormat, columns: readonly SchemaColumn[], csvHeader?: readonly string[], opts: { storeRejects?: boolean } = {}): string {
   if (format === 'parquet') return `read_parquet(${literal(file)})`;
   const byName = new Map(columns.map((c) => [c.name, c]));
   // A CSV's header decides the order of its columns; sanitizing (sanitize.ts) decides their types.
   const order = format === 'csv' && csvHeader ? csvHeader.map((n) => byName.get(n)!) : columns;
   const spec = order.map((c) => `${literal(c.name)}: 'VARCHAR'`).join(', ');
-  if (format === 'csv') return `read_csv(${literal(file)}, header = true, columns = {${spec}}, auto_detect = false, strict_mode = true)`;
+  // store_rejects (quarantine mode): lines that do not split into the columns are set aside in reject_errors.
+  if (format === 'csv') return `read_csv(${literal(file)}, header = true, columns = {${spec}}, auto_detect = false, strict_mode = true${opts.storeRejects ? ', store_rejects = true' : ''})`;
   return `read_json(${literal(file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 1048576)`;
 }
 

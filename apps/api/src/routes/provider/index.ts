@@ -10,6 +10,7 @@ import type { ApiDeps, Config } from '../../deps.js';
 import type { ApiMetrics } from '../../metrics.js';
 import { Column, errorResponses, Identifier, Uuid } from '../../schemas.js';
 import { bulkCredentialRoutes } from './bulk-credentials.js';
+import { quarantineRoute } from './quarantine.js';
 
 // The upload route accepts device tokens as well, so it lives in uploads/route.ts under its own auth hook.
 export { apiUploadKey } from '../../uploads/route.js';
@@ -19,6 +20,7 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.addHook('onRequest', requireRole(deps, 'provider'));
     await app.register(bulkCredentialRoutes(config, deps));
+    await app.register(quarantineRoute(deps));
 
     app.post(
       '/v1/schemas',
@@ -98,6 +100,8 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
                   rowsRead: Type.Union([Type.Integer(), Type.Null()]),
                   /** Emails, IP addresses and phone numbers masked in free-text columns when the rows were published. */
                   maskedValues: Type.Union([Type.Integer(), Type.Null()]),
+                  /** Rows kept aside (schemas with bad_rows: quarantine); see GET /v1/ingests/{id}/quarantine. */
+                  rowsQuarantined: Type.Union([Type.Integer(), Type.Null()]),
                   reason: Type.Union([Type.String(), Type.Null()]),
                   createdAt: Type.String(),
                   finishedAt: Type.Union([Type.String(), Type.Null()]),
@@ -111,8 +115,8 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
       async (request) => {
         const providerId = principalOf(request).orgId;
         const { table, status, limit } = request.query;
-        const { rows } = await deps.pool.query<{ id: string; table_name: string; source: string; staging_key: string; status: string; records: number | null; rows_read: string | null; masked_values: string | null; reason: string | null; created_at: Date; finished_at: Date | null }>(
-          `SELECT id, table_name, source, staging_key, status, records, rows_read, masked_values, reason, created_at, finished_at FROM uploads
+        const { rows } = await deps.pool.query<{ id: string; table_name: string; source: string; staging_key: string; status: string; records: number | null; rows_read: string | null; masked_values: string | null; rows_quarantined: string | null; reason: string | null; created_at: Date; finished_at: Date | null }>(
+          `SELECT id, table_name, source, staging_key, status, records, rows_read, masked_values, rows_quarantined, reason, created_at, finished_at FROM uploads
            WHERE provider_id = $1 AND ($2::text IS NULL OR table_name = $2) AND ($3::text IS NULL OR status = $3)
            ORDER BY created_at DESC LIMIT $4`,
           [providerId, table ?? null, status ?? null, limit ? Number(limit) : 100],
@@ -127,6 +131,7 @@ export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetri
             records: r.records,
             rowsRead: r.rows_read === null ? (r.source === 'api' ? r.records : null) : Number(r.rows_read),
             maskedValues: r.masked_values === null ? null : Number(r.masked_values),
+            rowsQuarantined: r.rows_quarantined === null ? null : Number(r.rows_quarantined),
             reason: r.reason,
             createdAt: r.created_at.toISOString(),
             finishedAt: r.finished_at?.toISOString() ?? null,
