@@ -46,12 +46,12 @@ export class KeycloakAdmin {
   }
 }
 
-/** Logs in to the master realm as the bootstrap admin (local stack only). */
-export async function keycloakAdmin(base: string, realm: string, adminPassword: string): Promise<KeycloakAdmin> {
+/** Logs in to the master realm as an admin (the local stack's bootstrap admin unless `username` says otherwise). */
+export async function keycloakAdmin(base: string, realm: string, adminPassword: string, username = 'admin'): Promise<KeycloakAdmin> {
   const res = await fetch(`${base}/realms/master/protocol/openid-connect/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: adminPassword }),
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username, password: adminPassword }),
   });
   if (!res.ok) throw new Error(`Keycloak admin login failed: HTTP ${res.status}`);
   const { access_token } = (await res.json()) as { access_token: string };
