@@ -3,7 +3,7 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { Redis } from 'ioredis';
 import { AtollError } from '@atoll/errors';
-import type { ClientPrincipal, DevicePrincipal, DeviceScope, Principal, Role } from '@atoll/identity';
+import { assertSteppedUp, type ClientPrincipal, type DevicePrincipal, type DeviceScope, type Principal, type Role, type StepUpPolicy } from '@atoll/identity';
 import type { ApiDeps } from './deps.js';
 
 declare module 'fastify' {
@@ -29,6 +29,31 @@ export function requireRole(deps: Pick<ApiDeps, 'verifier'>, ...roles: Role[]): 
     }
     request.principal = principal;
   };
+}
+
+/**
+ * An onRequest hook for payment settings, placed after `requireRole`: the caller must be a person who signed in with
+ * password and one-time code (`acr` = `policy.acr`) no longer than `policy.maxAgeSeconds` ago; otherwise 403
+ * STEP_UP_REQUIRED. The WWW-Authenticate challenge follows RFC 9470 so an OAuth client knows what to ask Keycloak for.
+ */
+export function requireStepUp(policy: StepUpPolicy): onRequestAsyncHookHandler {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!request.principal) throw new AtollError('UNAUTHENTICATED');
+    try {
+      assertSteppedUp(request.principal, policy);
+    } catch (e) {
+      void reply.header(
+        'www-authenticate',
+        `Bearer error="insufficient_user_authentication", error_description="step-up authentication required", acr_values="${policy.acr}", max_age=${policy.maxAgeSeconds}`,
+      );
+      throw e;
+    }
+  };
+}
+
+/** The api's step-up policy, from its configuration. */
+export function stepUpPolicy(config: { ATOLL_STEP_UP_ACR: string; ATOLL_STEP_UP_MAX_AGE_SECONDS: number }): StepUpPolicy {
+  return { acr: config.ATOLL_STEP_UP_ACR, maxAgeSeconds: config.ATOLL_STEP_UP_MAX_AGE_SECONDS };
 }
 
 const denyKey = (deviceId: string) => `atoll:device-revoked:${deviceId}`;

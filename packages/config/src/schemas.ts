@@ -32,6 +32,10 @@ export const KeycloakConfigSchema = Type.Object({
   ATOLL_KEYCLOAK_AUDIENCE: Type.String({ default: 'atoll-api' }),
   ATOLL_KEYCLOAK_ADMIN_CLIENT_ID: Type.String({ default: 'atoll-admin' }),
   ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: Secret,
+  /** The `acr` a token must carry to change payment settings: the realm's ACR-to-LoA name of password + OTP (level 2). */
+  ATOLL_STEP_UP_ACR: Type.String({ default: 'mfa', minLength: 1, maxLength: 64 }),
+  /** How fresh that second factor must be: at most this many seconds between the token's `auth_time` and the request. */
+  ATOLL_STEP_UP_MAX_AGE_SECONDS: Type.Integer({ minimum: 10, maximum: 3600, default: 300 }),
 });
 
 export const ApiConfigSchema = Type.Composite([

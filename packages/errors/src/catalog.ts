@@ -30,6 +30,7 @@ export const errorCatalog = {
   ATTESTATION_USED: { status: 409, message: () => 'this attestation was already used to register a device' },
   INVALID_DEVICE_KEY: { status: 400, message: (d?: string) => d ?? 'the device key is not acceptable' },
   INVALID_PROOF: { status: 400, message: (d?: string) => d ?? 'the proof is not a signature of the attestation by this key' },
+  STEP_UP_REQUIRED: { status: 403, message: (d?: string) => d ?? 'this operation needs a fresh second factor (step-up authentication)' },
   INSUFFICIENT_SCOPE: { status: 403, message: (d?: string) => d ?? 'the token does not carry the scope this operation needs' },
   DEVICE_REVOKED: { status: 401, message: () => 'this device has been revoked' },
   SIGNATURE_INVALID: { status: 400, message: (d?: string) => d ?? 'the signature does not verify' },

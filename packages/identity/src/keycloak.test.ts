@@ -50,7 +50,13 @@ async function rejection(t: string): Promise<AtollError> {
 describe('KeycloakVerifier', () => {
   it('accepts a realm token and reads client, roles and org', async () => {
     const v = new KeycloakVerifier({ url: base, realm: 'atoll', audience: 'atoll-api' });
-    expect(await v.verify(await token())).toEqual({ kind: 'client', clientId: 'provider-1', roles: ['provider'], orgId: 'org-1' });
+    expect(await v.verify(await token())).toEqual({ kind: 'client', clientId: 'provider-1', roles: ['provider'], orgId: 'org-1', authentication: {} });
+  });
+
+  it('reads how a human signed in (acr, auth_time) and ignores malformed values', async () => {
+    const v = new KeycloakVerifier({ url: base, realm: 'atoll', audience: 'atoll-api' });
+    expect((await v.verify(await token({ extra: { acr: 'mfa', auth_time: 1_700_000_000 } }))).authentication).toEqual({ acr: 'mfa', authTime: 1_700_000_000 });
+    expect((await v.verify(await token({ extra: { acr: 2, auth_time: '1700000000' } }))).authentication).toEqual({});
   });
 
   it('refuses expired, foreign-issuer, wrong-audience, unsigned and HS256-with-public-key tokens', async () => {

@@ -12,6 +12,12 @@ export interface ClientPrincipal {
   roles: Role[];
   /** Provider or consumer id (the org claim); "operator" for the operator client. */
   orgId: string;
+  /**
+   * How the human behind the token signed in, for step-up checks: Keycloak's `acr` (the realm's ACR-to-LoA name of
+   * the level reached) and `auth_time` (epoch seconds of the last interactive sign-in). Service-account tokens carry
+   * neither.
+   */
+  authentication: { acr?: string; authTime?: number };
 }
 
 export type DeviceScope = 'license' | 'upload';
@@ -64,7 +70,11 @@ export class KeycloakVerifier {
     const clientId = typeof payload.azp === 'string' ? payload.azp : typeof payload.client_id === 'string' ? payload.client_id : '';
     const orgId = typeof payload.atoll_org === 'string' ? payload.atoll_org : '';
     if (!clientId || roles.length === 0 || !orgId) throw new AtollError('FORBIDDEN', 'the token carries no Atoll role or organisation');
-    return { kind: 'client', clientId, roles, orgId };
+    const authentication = {
+      ...(typeof payload.acr === 'string' ? { acr: payload.acr } : {}),
+      ...(typeof payload.auth_time === 'number' && Number.isFinite(payload.auth_time) ? { authTime: payload.auth_time } : {}),
+    };
+    return { kind: 'client', clientId, roles, orgId, authentication };
   }
 }
 

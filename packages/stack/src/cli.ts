@@ -3,8 +3,9 @@ import { paths } from './paths.js';
 import { down, status, up } from './stack.js';
 import { versions } from './versions.js';
 import { installStack } from './install.js';
+import { keycloakAdmin, provisionStepUp } from './step-up-realm.js';
 
-const usage = 'usage: npm run stack -- up [--no-apps] | down | status | install | versions';
+const usage = 'usage: npm run stack -- up [--no-apps] | down | status | install | versions | keycloak-step-up';
 
 async function printStatus(): Promise<boolean> {
   const rows = await status();
@@ -32,6 +33,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'status':
       return (await printStatus()) ? 0 : 1;
+    case 'keycloak-step-up': {
+      // For Keycloaks this stack did not start (compose, Helm, an existing one): the same step-up configuration that
+      // `up` applies, from KEYCLOAK_URL, KEYCLOAK_REALM (default atoll), KEYCLOAK_ADMIN and KEYCLOAK_ADMIN_PASSWORD.
+      const e = process.env;
+      if (!e.KEYCLOAK_URL || !e.KEYCLOAK_ADMIN_PASSWORD) throw new Error('set KEYCLOAK_URL and KEYCLOAK_ADMIN_PASSWORD (and KEYCLOAK_ADMIN, KEYCLOAK_REALM)');
+      await provisionStepUp(await keycloakAdmin(e.KEYCLOAK_URL.replace(/\/$/, ''), e.KEYCLOAK_REALM ?? 'atoll', e.KEYCLOAK_ADMIN_PASSWORD, e.KEYCLOAK_ADMIN ?? 'admin'));
+      process.stdout.write('step-up configured: browser flow "atoll browser", acr password=1 / mfa=2, client atoll-console\n');
+      return 0;
+    }
     case 'versions':
       process.stdout.write(`${JSON.stringify(versions, null, 2)}\n`);
       return 0;

@@ -10,6 +10,7 @@ import { installStack, locateStack, type Installed } from './install.js';
 import { paths, repoRoot, stateDir } from './paths.js';
 import { resolvePorts, serviceNames, type Ports, type ServiceName } from './ports.js';
 import { loadOrCreateSecrets, type StackSecrets } from './secrets.js';
+import { keycloakAdmin, provisionStepUp } from './step-up-realm.js';
 import { isAlive, logFile, readPid, startProcess, stopProcess } from './supervisor.js';
 import { versions } from './versions.js';
 
@@ -394,32 +395,30 @@ const keycloak: Service = {
   },
 };
 
-/** Imports the atoll realm from the repo's file through Keycloak's admin API, substituting ${VAR} placeholders. */
+/**
+ * Imports the atoll realm from the repo's file through Keycloak's admin API, substituting ${VAR} placeholders, then
+ * brings its step-up configuration up to date (that part also reaches realms imported by older versions).
+ */
 export async function importRealm(ctx: StackContext, say: Say): Promise<void> {
   const base = urls(ctx).keycloak;
-  const tokenRes = await fetch(`${base}/realms/master/protocol/openid-connect/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: 'admin', password: ctx.secrets.keycloakAdminPassword }),
-  });
-  if (!tokenRes.ok) throw new Error(`Keycloak admin login failed: HTTP ${tokenRes.status}`);
-  const { access_token: adminToken } = (await tokenRes.json()) as { access_token: string };
-  const auth = { Authorization: `Bearer ${adminToken}` };
-  const existing = await fetch(`${base}/admin/realms/atoll`, { headers: auth });
-  if (existing.ok) return;
-  const vars: Record<string, string> = {
-    ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: ctx.secrets.keycloakAdminClientSecret,
-    ATOLL_OPERATOR_CLIENT_ID: OPERATOR_CLIENT_ID,
-    ATOLL_OPERATOR_CLIENT_SECRET: ctx.secrets.operatorClientSecret,
-  };
-  const raw = readFileSync(paths.realmFile, 'utf8').replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
-    const v = vars[name];
-    if (v === undefined) throw new Error(`realm file references unknown variable ${name}`);
-    return v;
-  });
-  say('importing the atoll realm into Keycloak');
-  const res = await fetch(`${base}/admin/realms`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: raw });
-  if (!res.ok) throw new Error(`realm import failed: HTTP ${res.status} ${await res.text()}`);
+  const kc = await keycloakAdmin(base, 'atoll', ctx.secrets.keycloakAdminPassword);
+  const existing = await fetch(`${base}/admin/realms/atoll`, { headers: kc.authorization });
+  if (!existing.ok) {
+    const vars: Record<string, string> = {
+      ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: ctx.secrets.keycloakAdminClientSecret,
+      ATOLL_OPERATOR_CLIENT_ID: OPERATOR_CLIENT_ID,
+      ATOLL_OPERATOR_CLIENT_SECRET: ctx.secrets.operatorClientSecret,
+    };
+    const raw = readFileSync(paths.realmFile, 'utf8').replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
+      const v = vars[name];
+      if (v === undefined) throw new Error(`realm file references unknown variable ${name}`);
+      return v;
+    });
+    say('importing the atoll realm into Keycloak');
+    const res = await fetch(`${base}/admin/realms`, { method: 'POST', headers: { ...kc.authorization, 'content-type': 'application/json' }, body: raw });
+    if (!res.ok) throw new Error(`realm import failed: HTTP ${res.status} ${await res.text()}`);
+  }
+  await provisionStepUp(kc);
 }
 
 const tsxArgs = (entry: string) => ['--import', 'tsx', join(repoRoot, entry)];

@@ -13,7 +13,7 @@ export function billingRoutes(config: Config, deps: ApiDeps): FastifyPluginAsync
   return async (app) => {
     await app.register(usageRoute(deps, billing));
     await app.register(payoutsRoute(deps, billing));
-    await app.register(revenueShareRoute(deps, billing));
+    await app.register(revenueShareRoute(config, deps, billing));
     await app.register(webhookRoute(billing));
   };
 }
