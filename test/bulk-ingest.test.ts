@@ -85,6 +85,11 @@ async function ingests(http: AtollHttp, query = ''): Promise<Ingest[]> {
 }
 
 /** The bulk file's report row once it left `pending`. */
+const CRASH_ROUNDS = 20;
+const crashSeed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
+let crashState = crashSeed;
+const crashRand = (): number => (crashState = (crashState * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+
 async function settled(file: string, timeoutMs = 90_000): Promise<Ingest> {
   return waitUntil(`ingest of ${file} settled`, async () => (await ingests(provider.http)).find((i) => i.file === file && i.status !== 'pending'), timeoutMs);
 }
@@ -516,7 +521,7 @@ describe('bulk files', () => {
     expect(await tableRows(rawTableId(provider.id, 'readings'), 'SELECT n FROM rows WHERE n = 1000000')).toEqual([]);
   }, 150_000);
 
-  it('loses and doubles nothing when the writer is SIGKILLed before and during ingest', async () => {
+  it(`loses and doubles nothing when the writer is SIGKILLed ${CRASH_ROUNDS} times, between puts and their ingest and during it (seed ${crashSeed})`, async () => {
     const id = rawTableId(provider.id, 'purchases');
     const start = (await readRows(fx.lake, id)).rows;
     const killWriter = async (): Promise<void> => {
@@ -539,21 +544,27 @@ describe('bulk files', () => {
         await key.putFile(STAGING, `${provider.id}/${file}`, join(corpus, 'good', name));
       }
     };
-    // Round 1: the writer is dead between the puts and their ingest. Round 2: killed while ingesting them.
-    await killWriter();
-    await putBatch(1);
-    await up({ apps: true });
-    await putBatch(2);
-    await new Promise((r) => setTimeout(r, 300));
-    await killWriter();
-    await up({ apps: true });
-    // A job the killed writer held comes back once its BullMQ lock lapses (≤ 30 s, see startWorker), after the restart.
-    for (const file of files) expect((await settled(file, 150_000)).status, file).toBe('loaded');
+    // Odd rounds: the writer is dead while the files are put (their notifications wait, or are popped and lost by the
+    // next kill). Even rounds: killed at a random point while it ingests them.
+    for (let round = 1; round <= CRASH_ROUNDS; round++) {
+      if (round % 2 === 1) {
+        await killWriter();
+        await putBatch(round);
+      } else {
+        await putBatch(round);
+        await new Promise((r) => setTimeout(r, Math.floor(crashRand() * 1500)));
+        await killWriter();
+      }
+      await up({ apps: true });
+    }
+    // A job a killed writer held comes back once its BullMQ lock lapses (≤ 30 s, see startWorker); one whose holder was
+    // killed twice is failed by BullMQ and re-armed by the reconciler (at start-up and every pass).
+    for (const file of files) expect((await settled(file, 180_000)).status, `${file} (seed ${crashSeed})`).toBe('loaded');
     const perRound = expected['purchases.csv']!.rows + expected['purchases.parquet']!.rows + expected['purchases.avro']!.rows;
     const after = await readRows(fx.lake, id);
-    expect(after.rows).toBe(start + 2 * perRound);
+    expect(after.rows, `seed ${crashSeed}`).toBe(start + CRASH_ROUNDS * perRound);
     const reports = (await ingests(provider.http)).filter((i) => i.file !== null && files.includes(i.file));
     expect(reports).toHaveLength(files.length);
-  }, 300_000);
+  }, 900_000);
 });
 

@@ -45,8 +45,15 @@ export async function registerStagedObject(ctx: WriterContext, object: { key: st
     return 'rejected';
   }
   if (staged.kind !== 'file') return 'known';
-  await ctx.producer.enqueue(jobs.ingest, { v: 1, uploadId, providerId: staged.providerId, table: staged.table, stagingKey: object.key, format: 'bulk' } satisfies IngestJob);
-  return inserted.rows[0] ? 'queued' : 'known';
+  const job = { v: 1, uploadId, providerId: staged.providerId, table: staged.table, stagingKey: object.key, format: 'bulk' } satisfies IngestJob;
+  if (inserted.rows[0]) {
+    await ctx.producer.enqueue(jobs.ingest, job);
+    return 'queued';
+  }
+  // Still pending on a later pass: its job may never have been queued (a crash after the insert), or have failed for
+  // good (its worker killed twice while holding it). Either way it goes back to wait.
+  await ctx.producer.rearm(jobs.ingest, job);
+  return 'known';
 }
 
 /**

@@ -121,6 +121,22 @@ export class Producer {
     return id;
   }
 
+  /**
+   * Enqueues, or puts back to wait a job of the same id that failed for good (its attempts spent, or stalled more than
+   * BullMQ allows: a worker killed twice while holding it). A plain enqueue of a failed job's id is a silent no-op,
+   * which would leave its work undone until the failed job is cleaned up.
+   */
+  async rearm<T extends object>(def: JobDefinition<T>, data: T): Promise<string> {
+    const id = def.jobId(data);
+    const existing = await this.queue(def.queue).getJob(id);
+    if (!existing) return this.enqueue(def, data);
+    if (await existing.isFailed()) {
+      // Two reconcilers may race to retry it; the loser finds it no longer failed.
+      await existing.retry('failed').catch(() => undefined);
+    }
+    return id;
+  }
+
   private readonly eventStreams = new Map<string, Promise<QueueEvents>>();
   private readonly ownConnections: Redis[] = [];
 
@@ -177,8 +193,10 @@ export function startWorker<T>(
   const { connection, concurrency, prefix, ...rest } = opts;
   // A job whose worker died (SIGKILL, OOM, node loss) is handed to another worker once its lock lapses and the next
   // stall check sees it: with these, within 30 s rather than BullMQ's default of up to 60 s. Locks are renewed every
-  // lockDuration / 2 off the event loop's timers; no step of ours blocks the loop for anything near 20 s.
-  return new Worker<T>(def.queue, processor, { connection, concurrency, prefix: prefix ?? 'atoll', lockDuration: 20_000, stalledInterval: 10_000, ...rest });
+  // lockDuration / 2 off the event loop's timers; no step of ours blocks the loop for anything near 20 s. Every job of
+  // ours is idempotent, so a job whose workers died under it is retried up to 5 times (BullMQ's default, 1, fails a
+  // job for good the second time: seen with the writer killed 20 times in a row).
+  return new Worker<T>(def.queue, processor, { connection, concurrency, prefix: prefix ?? 'atoll', lockDuration: 20_000, stalledInterval: 10_000, maxStalledCount: 5, ...rest });
 }
 
 export class CallTimeoutError extends Error {
