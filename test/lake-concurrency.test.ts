@@ -9,7 +9,7 @@ import { rawTableId, tableLocation, writeDataFileForTable, type Lake, type Schem
 import { createLogger } from '@atoll/log';
 import { Producer, commitJobs, jobs, redisConnection, startWorker, type IngestJob, type Job, type PrepareJob } from '@atoll/queue';
 import { ObjectStore } from '@atoll/storage';
-import { processCommit, processIngest, recordPendingFile, type WriterContext } from '@atoll/writer';
+import { commitPendingFiles, processCommit, processIngest, recordPendingFile, type WriterContext } from '@atoll/writer';
 import { describe, expect, it } from 'vitest';
 import { env, operator, providerWithTable } from './support/actors.js';
 import { lakeFixture, readTable, uniqueName, writeCsv } from './support/lake-helpers.js';
@@ -106,6 +106,42 @@ describe('32 concurrent writers on one table', () => {
       await producer.close();
       redis.disconnect();
       workerRedis.disconnect();
+    }
+  });
+
+  it('a pending file that can no longer be committed (its object gone, or another size) is set aside with its reason; the rest commit', async () => {
+    await using fx = await lakeFixture();
+    const id: TableIdentifier = { namespace: ['itest'], name: uniqueName('conc_poison') };
+    const tags = ['p0', 'p1', 'p2', 'p3'];
+    const files = await dataFiles(fx, id, tags, () => 2);
+    const redis = redisConnection(env.ATOLL_REDIS_URL!);
+    const producer = new Producer(redis, `atoll-it-${randomUUID().slice(0, 8)}`);
+    const ctx = { pool: fx.pool, lake: fx.lake, producer, log, commitDelayMs: 600_000 };
+    try {
+      for (const dataFile of files) await recordPendingFile(ctx, { id, dataFile });
+      const root = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_ROOT_USER!, secretKey: env.ATOLL_S3_ROOT_PASSWORD! });
+      const at = (f: DataFile) => ({ bucket: 'atoll-lake', key: f.filePath.replace('s3://atoll-lake/', '') });
+      await root.removeObject(at(files[1]!).bucket, at(files[1]!).key);
+      await root.putObject(at(files[2]!).bucket, at(files[2]!).key, Buffer.from('not the parquet file it was'));
+      await commitPendingFiles(ctx, id);
+      const state = await readTable(fx.lake, id, fx.workDir);
+      expect(state.files.sort()).toEqual([files[0]!.filePath, files[3]!.filePath].sort());
+      expect(state.keys).toEqual(['p0-0', 'p0-1', 'p3-0', 'p3-1']);
+      const rows = await fx.pool.query<{ file_path: string; status: string; reason: string | null }>('SELECT file_path, status, reason FROM pending_data_files WHERE namespace = $1 AND name = $2', ['itest', id.name]);
+      const byPath = new Map(rows.rows.map((r) => [r.file_path, r]));
+      expect(byPath.get(files[1]!.filePath)).toMatchObject({ status: 'quarantined', reason: 'the staged data file could not be committed: its data file is missing from the lake' });
+      expect(byPath.get(files[2]!.filePath)?.status).toBe('quarantined');
+      expect(byPath.get(files[2]!.filePath)?.reason).toMatch(/its data file is \d+ bytes, not the \d+ it was written with/);
+      expect(byPath.get(files[0]!.filePath)?.status).toBe('committed');
+      // The next commit is not held up by them.
+      const [later] = await dataFiles(fx, id, ['p4'], () => 1);
+      await recordPendingFile(ctx, { id, dataFile: later! });
+      await commitPendingFiles(ctx, id);
+      expect((await readTable(fx.lake, id, fx.workDir)).keys).toEqual(['p0-0', 'p0-1', 'p3-0', 'p3-1', 'p4-0']);
+    } finally {
+      await producer.rawQueue(commitJobs.commit.queue).obliterate({ force: true });
+      await producer.close();
+      redis.disconnect();
     }
   });
 

@@ -3,10 +3,11 @@
 // Postgres transaction, so a crash at any point leaves every file either committed once or still pending.
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from '@atoll/db';
-import { TransactionalPgCatalogStore, appendFiles, formatIdentifier, readTableMetadata, type DataFile, type PartitionValue, type TableIdentifier } from '@atoll/iceberg';
+import { InvalidInputError, TransactionalPgCatalogStore, appendFiles, formatIdentifier, readTableMetadata, type DataFile, type PartitionValue, type TableIdentifier } from '@atoll/iceberg';
 import type { Lake } from '@atoll/lake';
 import type { Logger } from '@atoll/log';
 import { commitJobs, jobs, type CommitJob, type Job, type Producer } from '@atoll/queue';
+import { parseS3Uri } from '@atoll/storage';
 
 /** Commit id prefix of batched snapshots (`atoll.commit-id` = `batch:<batch uuid>`). */
 export const BATCH_COMMIT_PREFIX = 'batch:';
@@ -175,9 +176,11 @@ export async function commitPendingFiles(ctx: MetadataWriterContext, id: TableId
         [nsKey(id), id.name, limit],
       );
       if (pending.rows.length === 0) break;
-      const ids = pending.rows.map((r) => r.id);
-      const files = pending.rows.map((r) => decodeDataFile(r.data_file));
-      const records = pending.rows.reduce((n, r) => n + Number(r.record_count), 0);
+      const good = await screenPendingFiles(ctx, table, pending.rows);
+      if (good.length === 0) continue;
+      const ids = good.map((r) => r.id);
+      const files = good.map((r) => r.file);
+      const records = good.reduce((n, r) => n + Number(r.record_count), 0);
       const batchId = randomUUID();
       const catalog = new TransactionalPgCatalogStore(ctx.pool, async (tx, swap) => {
         const marked = await tx.query(
@@ -206,6 +209,60 @@ export async function commitPendingFiles(ctx: MetadataWriterContext, id: TableId
     await releaseLock(client, table);
   }
   if (out.length > 0 && ctx.onTableCommitted) await ctx.onTableCommitted(id);
+  return out;
+}
+
+/**
+ * The pending files that can be committed. One that cannot — its record unreadable, its object gone from the lake or
+ * not the size it was written with — would fail (or poison) every later commit of the table: it is set aside as
+ * quarantined with its reason, and its upload rejected with it, so the rest commit.
+ */
+async function screenPendingFiles(ctx: MetadataWriterContext, table: string, rows: readonly PendingRow[]): Promise<Array<PendingRow & { file: DataFile }>> {
+  const checked = await mapLimit(rows, SCREEN_CONCURRENCY, async (r): Promise<{ r: PendingRow; file: DataFile } | { r: PendingRow; reason: string }> => {
+    let file: DataFile;
+    try {
+      file = decodeDataFile(r.data_file);
+      const { bucket, key } = parseS3Uri(file.filePath);
+      const stat = await ctx.lake.store.statObject(bucket, key);
+      if (!stat) return { r, reason: 'its data file is missing from the lake' };
+      if (stat.size !== file.fileSizeInBytes) return { r, reason: `its data file is ${stat.size} bytes, not the ${file.fileSizeInBytes} it was written with` };
+    } catch (e) {
+      // A transient store error is not the file's fault: the commit job fails and retries.
+      if (!(e instanceof TypeError || e instanceof SyntaxError || e instanceof InvalidInputError)) throw e;
+      return { r, reason: 'its pending record is unreadable' };
+    }
+    return { r, file };
+  });
+  const good: Array<PendingRow & { file: DataFile }> = [];
+  for (const c of checked) {
+    if (!('reason' in c)) {
+      good.push({ ...c.r, file: c.file });
+      continue;
+    }
+    const reason = `the staged data file could not be committed: ${c.reason}`;
+    const marked = await ctx.pool.query<{ upload_id: string | null }>(
+      `UPDATE pending_data_files SET status = 'quarantined', reason = $2 WHERE id = $1 AND status = 'pending' RETURNING upload_id`,
+      [c.r.id, reason],
+    );
+    const uploadId = marked.rows[0]?.upload_id ?? null;
+    if (uploadId) await ctx.pool.query(`UPDATE uploads SET status = 'rejected', reason = $2, finished_at = now() WHERE id = $1 AND status = 'pending'`, [uploadId, reason]);
+    ctx.log.warn({ op: 'commit.file.quarantined', table, pendingId: c.r.id, uploadId, reason }, 'pending data file set aside');
+  }
+  return good;
+}
+
+const SCREEN_CONCURRENCY = 8;
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   return out;
 }
 
