@@ -125,7 +125,7 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
   return {
     ...env,
     ATOLL_HEALTH_PORT: String(app === 'writer' ? ctx.ports.writerHealth : ctx.ports.cleanroomHealth),
-    ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey } : {}),
+    ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey, ATOLL_ORC_CONVERTER: ctx.installed.orcConverter } : {}),
     // stripe-mock accepts any test key; the reconciler runs every few seconds locally so tests see it catch up.
     ...(app === 'cleanroom' ? { ATOLL_STRIPE_API_BASE: u.stripe, ATOLL_STRIPE_SECRET_KEY: 'sk_test_atoll', ATOLL_BILLING_RECONCILE_MS: '2000' } : {}),
   };
