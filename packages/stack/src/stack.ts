@@ -176,6 +176,8 @@ export function stackEnv(ctx: StackContext): Record<string, string> {
     ATOLL_S3_CLEANROOM_SECRET_KEY: ctx.secrets.s3CleanroomSecret,
     // The in-process api of the tests computes the same TIDs as the writer.
     ATOLL_TID_KEY: ctx.secrets.tidKey,
+    // In-process writers of tests and benchmarks read ORC with the same converter as the stack's writer.
+    ATOLL_ORC_CONVERTER: ctx.installed.orcConverter,
   };
 }
 
