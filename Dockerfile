@@ -4,6 +4,8 @@
 # Targets: api, writer, cleanroom, init (the one-shot migrations/buckets job). They share every layer but the
 # last, so building all four costs about as much as building one.
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# The writer's ORC converter is Rust; same Debian release as the Node image, so the binary links the same glibc.
+ARG RUST_IMAGE=rust:1.95.0-slim-bookworm
 
 # ---- build: install everything (dev dependencies included) and bundle the entry points --------------------------
 FROM ${NODE_IMAGE} AS build
@@ -13,6 +15,12 @@ COPY . .
 RUN npm ci
 # See deploy/build-apps.mjs for why the apps are bundled with esbuild rather than run through tsx.
 RUN node deploy/build-apps.mjs --out /out
+
+# ---- orc: the writer's ORC → Parquet converter (packages/bulk/orc-to-parquet; crates pinned by its Cargo.lock) ----
+FROM ${RUST_IMAGE} AS orc
+WORKDIR /src
+COPY packages/bulk/orc-to-parquet/ ./
+RUN cargo build --release --locked && cp target/release/atoll-orc-to-parquet /atoll-orc-to-parquet
 
 # ---- prod-deps: third-party runtime dependencies only (DuckDB's native binding, pg, bullmq, fastify, …) ---------
 FROM ${NODE_IMAGE} AS prod-deps
@@ -56,7 +64,8 @@ FROM runtime AS init
 CMD ["dist/init.mjs"]
 
 FROM runtime AS writer
-ENV ATOLL_HEALTH_HOST=0.0.0.0 ATOLL_HEALTH_PORT=8081
+COPY --from=orc --chown=0:0 /atoll-orc-to-parquet /app/bin/atoll-orc-to-parquet
+ENV ATOLL_HEALTH_HOST=0.0.0.0 ATOLL_HEALTH_PORT=8081 ATOLL_ORC_CONVERTER=/app/bin/atoll-orc-to-parquet
 EXPOSE 8081
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/healthcheck.mjs"]
 CMD ["dist/writer.mjs"]

@@ -1,7 +1,8 @@
 // Ingest: a CSV file — and the same data as Parquet — in the staging bucket → a committed Iceberg snapshot (download,
 // DuckDB → Parquet with field ids, column statistics, upload to MinIO, catalog commit in Postgres), against DuckDB's own
 // COPY of the same local file to Parquet, and against PyIceberg `append` of the same file (SqlCatalog on sqlite with
-// a local-filesystem warehouse: no network at all, which favours the baseline).
+// a local-filesystem warehouse: no network at all, which favours the baseline). The same data as ORC goes through the
+// writer's ORC converter and the strict Parquet reader, against pyarrow's ORC → Parquet of the same local file.
 import { spawnSync } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createPool } from '@atoll/db';
 import { Duck, literal } from '@atoll/duck';
 import { appendFiles, createTable, dataFileFromParquet, dropTable, duckdbFieldIds, newDataFileUri, type TableIdentifier } from '@atoll/iceberg';
+import { orcToParquet } from '@atoll/bulk';
 import { Lake, loadFileIntoTable, rawSchema, type SchemaColumn } from '@atoll/lake';
 import { ObjectStore, parseS3Uri } from '@atoll/storage';
 import { compare, type BenchResult } from './harness.js';
@@ -84,6 +86,20 @@ function pyicebergAppend(python: string, opts: { warehouse: string; input: strin
   const out = JSON.parse(res.stdout.trim().split('\n').at(-1)!) as { seconds: number; records: number };
   if (out.records !== opts.expectRows) throw new Error(`pyiceberg appended ${out.records} rows, expected ${opts.expectRows}`);
   return out.seconds;
+}
+
+/** pyarrow (from the PyIceberg bench venv) as the ORC writer of the input and as the baseline ORC → Parquet reader. */
+function pyarrowOrc(python: string, mode: 'write' | 'convert', input: string, output: string): number {
+  const script = [
+    'import sys, time, pyarrow.orc as orc, pyarrow.parquet as pq',
+    't0 = time.perf_counter()',
+    "if sys.argv[1] == 'write': orc.write_table(pq.read_table(sys.argv[2]), sys.argv[3], compression='zstd')",
+    "else: pq.write_table(orc.read_table(sys.argv[2]), sys.argv[3], compression='zstd')",
+    'print(time.perf_counter() - t0)',
+  ].join('\n');
+  const res = spawnSync(python, ['-c', script, mode, input, output], { encoding: 'utf8' });
+  if (res.status !== 0) throw new Error(`pyarrow ORC ${mode} failed: ${res.stderr.slice(-2000)}`);
+  return Number(res.stdout.trim());
 }
 
 export async function benchIngest(opts: { env: Record<string, string>; workDir: string; sizesMb: number[]; repeats: number; threads: number }): Promise<BenchResult[]> {
@@ -173,6 +189,54 @@ export async function benchIngest(opts: { env: Record<string, string>; workDir: 
         );
       }
       await root.removeObjects('atoll-staging', [keys.csv, keys.parquet]);
+
+      // ORC: the writer's path (download, converter → Parquet, strict Parquet read with the table's types, commit).
+      const converter = env.ATOLL_ORC_CONVERTER;
+      if (converter) {
+        const orc = join(dir, 'input.orc');
+        pyarrowOrc(python, 'write', parquet, orc);
+        const orcKey = `_bench/${stamp}/input.orc`;
+        await root.putFile('atoll-staging', orcKey, orc);
+        results.push(
+          await compare({
+            name: 'ingest orc → committed snapshot',
+            params: { sizeMb: mb, rows, format: 'orc', orcMb: Math.round((await stat(orc)).size / 2 ** 20) },
+            baseline: 'pyarrow ORC → Parquet (local)',
+            repeats: opts.repeats,
+            runBaseline: async (i) => {
+              const out = join(dir, `baseline-orc-${i}.parquet`);
+              try {
+                return pyarrowOrc(python, 'convert', orc, out);
+              } finally {
+                await rm(out, { force: true });
+              }
+            },
+            runAtoll: async (i) => {
+              const local = join(dir, `staged-${i}.orc`);
+              const converted = join(dir, `staged-${i}.parquet`);
+              await store.downloadFile('atoll-staging', orcKey, local);
+              await orcToParquet(local, converted, { binary: converter });
+              const name = `ingest_orc_${mb}mb_${Date.now()}_${i}`;
+              tables.push(name);
+              await loadFileIntoTable({
+                lake,
+                id: { namespace: ['bench'], name },
+                location: `s3://atoll-lake/bench/${name}`,
+                columns: purchaseColumns,
+                input: converted,
+                format: 'parquet',
+                workDir: dir,
+                memoryLimit: '2GB',
+                commitId: `bench:${name}`,
+                threads: opts.threads,
+              });
+              await rm(local, { force: true });
+              await rm(converted, { force: true });
+            },
+          }),
+        );
+        await root.removeObjects('atoll-staging', [orcKey]);
+      }
       await rm(dir, { recursive: true, force: true });
     }
   } finally {

@@ -1,5 +1,5 @@
 // Bulk ingest over S3 (SPEC §4) against the real stack: a provider's scoped key, files written by independent tools
-// (Python csv/gzip/bz2/zipfile, pyarrow, fastavro) put with that key, loaded with exact rows and values into the raw
+// (Python csv/gzip/bz2/zipfile, pyarrow for Parquet and ORC, fastavro) put with that key, loaded with exact rows and values into the raw
 // and published tables; bad files rejected with their reason and nothing of them in any table; notifications
 // announced twice ingest once; a file no notification announced is found by the reconciler.
 import { spawnSync } from 'node:child_process';
@@ -273,7 +273,10 @@ describe('bulk files', () => {
       { file: 'corrupt.csv.gz', key: 'purchases/bad/corrupt.csv.gz', reason: /not a readable gzip stream/ },
       { file: 'climb.csv.zip', key: 'purchases/bad/climb.csv.zip', reason: /not a readable zip archive: invalid relative path/ },
       { file: 'two_files.csv.zip', key: 'purchases/bad/two_files.csv.zip', reason: /a \.zip must hold exactly one file; this one holds 2/ },
-      { file: 'claims.orc', key: 'purchases/bad/claims.orc', reason: /ORC is not supported/ },
+      { file: 'claims.orc', key: 'purchases/bad/claims.orc', reason: /^not a readable ORC file: its structure is not valid ORC$/ },
+      { file: 'truncated.orc', key: 'purchases/bad/truncated.orc', reason: /^not a readable ORC file: / },
+      { file: 'wrong_type.orc', key: 'purchases/bad/wrong_type.orc', reason: /column qty expects long, the file has VARCHAR/ },
+      { file: 'nanos.orc', key: 'purchases/bad/nanos.orc', reason: /row 4, column at: expects a timestamp to the microsecond/ },
       { file: 'corrupt.avro', key: 'purchases/bad/corrupt.avro', reason: /not a readable Avro file/ },
       { file: 'bomb.csv.gz', key: 'purchases/bad/bomb.csv.gz', reason: /inflates more than 200 times its compressed size/ },
       { file: 'unknown_table.csv', key: 'nosuchtable/unknown_table.csv', reason: /table nosuchtable has no approved schema/ },
@@ -286,6 +289,8 @@ describe('bulk files', () => {
       expect(report.reason, c.file).toMatch(c.reason);
       // The reason never echoes the bad value itself.
       expect(report.reason, c.file).not.toMatch(/three|yesterday at noon/);
+      // Nor a path on the writer's disk.
+      expect(report.reason, c.file).not.toMatch(/\/(tmp|root|var|work)\//);
     }
     const rejected = await ingests(provider.http, '&status=rejected');
     expect(rejected.length).toBeGreaterThanOrEqual(cases.length);

@@ -42,7 +42,7 @@ describe('Dockerfiles', () => {
   const stage = (name: string) => app.stages.find((s) => s.name === name)!;
 
   it('one multi-stage build with a target per process, the api last (the default target)', () => {
-    expect(app.stages.map((s) => s.name)).toEqual(['build', 'prod-deps', 'runtime', 'init', 'writer', 'cleanroom', 'api']);
+    expect(app.stages.map((s) => s.name)).toEqual(['build', 'orc', 'prod-deps', 'runtime', 'init', 'writer', 'cleanroom', 'api']);
     for (const [target, entry] of [['api', 'api'], ['writer', 'writer'], ['cleanroom', 'cleanroom'], ['init', 'init']]) {
       expect(stage(target!).from).toBe('runtime');
       expect(stage(target!).lines).toContain(`CMD ["dist/${entry}.mjs"]`);
@@ -73,6 +73,15 @@ describe('Dockerfiles', () => {
         expect(resolved.endsWith(':latest'), file).toBe(false);
       }
     }
+  });
+
+  it('the writer carries the ORC converter, built from its locked crates on the Node image\'s Debian release', () => {
+    expect(stage('orc').lines.some((l) => l.includes('cargo build --release --locked'))).toBe(true);
+    expect(resolveFrom(stage('orc').from, app.args)).toMatch(/^rust:\d+\.\d+\.\d+-slim-bookworm$/);
+    const writer = stage('writer').lines;
+    expect(writer).toContain('COPY --from=orc --chown=0:0 /atoll-orc-to-parquet /app/bin/atoll-orc-to-parquet');
+    expect(writer.some((l) => l.startsWith('ENV') && l.includes('ATOLL_ORC_CONVERTER=/app/bin/atoll-orc-to-parquet'))).toBe(true);
+    for (const s of ['api', 'cleanroom', 'init']) expect(stage(s).lines.some((l) => l.includes('orc')), s).toBe(false);
   });
 
   it('MinIO and stripe-mock are built from source at the pinned versions, run as non-root', () => {

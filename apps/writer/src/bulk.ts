@@ -1,10 +1,10 @@
 // Bulk ingest over S3 (SPEC §4), the writer's half: staged objects announced by MinIO's bucket notifications (a Redis
 // list) or found by the periodic reconciler become one `uploads` row each — unique on (key, ETag), so announcing the
 // same object twice ingests it once — and an ingest job; the ingest job turns the object into a local file the
-// strict readers load (decompressed with limits, Avro converted, ORC refused with its reason).
+// strict readers load (decompressed with limits, Avro converted to NDJSON, ORC to Parquet).
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { avroToNdjson, classifyStagedKey, formatOf, normalizeEtag, parseNotification, unpackToFile, UnpackError, type InflateLimits } from '@atoll/bulk';
+import { avroToNdjson, classifyStagedKey, formatOf, normalizeEtag, orcToParquet, parseNotification, unpackToFile, UnpackError, type InflateLimits, type OrcConverter } from '@atoll/bulk';
 import { headerProblem, type InputFormat, type SchemaColumn } from '@atoll/lake';
 import { jobs, type IngestJob } from '@atoll/queue';
 import { isNotFound } from '@atoll/storage';
@@ -15,6 +15,8 @@ export interface BulkSettings {
   limits: InflateLimits;
   /** The Redis list MinIO's notification target pushes to. */
   eventsKey: string;
+  /** The ORC converter; a writer without one rejects ORC files with that reason. */
+  orc?: OrcConverter;
 }
 
 export type Registration = 'ignored' | 'queued' | 'rejected' | 'known';
@@ -135,7 +137,11 @@ export async function prepareBulkInput(
     }
     if (!format) throw new BulkFileRejected('unsupported file type');
     if (format === 'orc') {
-      throw new BulkFileRejected('ORC is not supported yet: DuckDB has no ORC extension here and no maintained ORC reader for Node exists; export CSV, Parquet or Avro');
+      if (!ctx.bulk.orc) throw new BulkFileRejected('ORC is not enabled on this writer (no ATOLL_ORC_CONVERTER); export CSV, Parquet or Avro');
+      // The converter keeps the file's own types; the strict Parquet reader then checks them against the schema.
+      const parquet = join(dir, 'orc.parquet');
+      await orcToParquet(file, parquet, ctx.bulk.orc);
+      return { input: parquet, format: 'parquet', rowLabel: (row) => `row ${row}` };
     }
     if (format === 'avro') {
       const ndjson = join(dir, 'avro.ndjson');

@@ -35,6 +35,7 @@ const ctx: WriterContext = {
   bulk: {
     limits: { maxBytes: config.ATOLL_BULK_MAX_INFLATED_BYTES, maxRatio: config.ATOLL_BULK_MAX_INFLATE_RATIO },
     eventsKey: config.ATOLL_BULK_EVENTS_KEY,
+    ...(config.ATOLL_ORC_CONVERTER ? { orc: { binary: config.ATOLL_ORC_CONVERTER, maxStripeBytes: config.ATOLL_ORC_MAX_STRIPE_BYTES } } : {}),
   },
 };
 

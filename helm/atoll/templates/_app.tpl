@@ -65,6 +65,9 @@ spec:
             {{- end }}
             {{- if eq $app "writer" }}
             {{- include "atoll.secretEnv" (list $ "ATOLL_TID_KEY" "tidKey") | nindent 12 }}
+            {{- /* Built into the writer image (Dockerfile stage orc); ORC bulk files are rejected without it. */}}
+            - name: ATOLL_ORC_CONVERTER
+              value: /app/bin/atoll-orc-to-parquet
             {{- end }}
             {{- if eq $app "cleanroom" }}
             - name: ATOLL_QUERY_TIMEOUT_MS

@@ -3,3 +3,4 @@ export { BulkCredentialService, type BulkCredentialOptions, type BulkCredentials
 export { classifyStagedKey, formatOf, normalizeEtag, parseNotification, type AnnouncedObject, type BulkCompression, type BulkFormat, type StagedObject } from './objects.js';
 export { unpackToFile, UnpackError, type InflateLimits } from './unpack.js';
 export { avroToNdjson } from './avro.js';
+export { orcToParquet, type OrcConverter } from './orc.js';

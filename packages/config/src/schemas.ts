@@ -109,6 +109,10 @@ export const WriterConfigSchema = Type.Composite([
     ATOLL_BULK_MAX_INFLATED_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 * 1024 }),
     /** …or past this ratio of inflated to compressed bytes (zip and gzip bombs). */
     ATOLL_BULK_MAX_INFLATE_RATIO: Type.Integer({ minimum: 2, default: 200 }),
+    /** The ORC → Parquet converter binary (packages/bulk/orc-to-parquet); without it ORC files are rejected. */
+    ATOLL_ORC_CONVERTER: Type.Optional(Type.String({ minLength: 1 })),
+    /** ORC stripes larger than this are refused: the converter holds one stripe in memory (writers default to 64 MiB). */
+    ATOLL_ORC_MAX_STRIPE_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 512 * 1024 * 1024 }),
   }),
 ]);
 

@@ -1,11 +1,13 @@
 // Installs what a fresh machine lacks for the local stack, idempotently: Debian packages, Go-built binaries
-// (MinIO, stripe-mock), the Keycloak distribution from Maven Central, and a JDK new enough for it.
+// (MinIO, stripe-mock), the Keycloak distribution from Maven Central, a JDK new enough for it, and the writer's ORC
+// converter (Rust, built with cargo from crates.io; pinned by its Cargo.lock).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { run, runOrThrow, which } from './exec.js';
-import { cacheDir, paths } from './paths.js';
+import { cacheDir, paths, repoRoot } from './paths.js';
 import { versions } from './versions.js';
 
 export interface Installed {
@@ -15,6 +17,8 @@ export interface Installed {
   postgresBin: string;
   keycloakHome: string;
   javaHome: string;
+  /** The writer's ORC → Parquet converter (ATOLL_ORC_CONVERTER). */
+  orcConverter: string;
 }
 
 type Say = (msg: string) => void;
@@ -60,6 +64,38 @@ async function goInstall(name: string, modulePath: string, version: string, say:
   await runOrThrow(go, ['install', `${modulePath}@${version}`], {
     env: { ...process.env, GOBIN: tmp, GOFLAGS: '-buildvcs=false' },
   });
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+  return bin;
+}
+
+const ORC_CRATE = join(repoRoot, 'packages', 'bulk', 'orc-to-parquet');
+const ORC_BINARY = 'atoll-orc-to-parquet';
+
+/** Where the converter built from the crate's current sources lives: a change to them is a new directory, a rebuild. */
+function orcConverterPath(): string {
+  const h = createHash('sha256');
+  for (const rel of ['Cargo.toml', 'Cargo.lock', ...readdirSync(join(ORC_CRATE, 'src')).sort().map((f) => join('src', f))]) {
+    h.update(rel).update('\0').update(readFileSync(join(ORC_CRATE, rel))).update('\0');
+  }
+  return join(paths.binDir, `${ORC_BINARY}-${h.digest('hex').slice(0, 16)}`, ORC_BINARY);
+}
+
+async function ensureOrcConverter(say: Say): Promise<string> {
+  const bin = orcConverterPath();
+  if (existsSync(bin)) return bin;
+  const cargo = (await which('cargo')) ?? (existsSync(join(homedir(), '.cargo', 'bin', 'cargo')) ? join(homedir(), '.cargo', 'bin', 'cargo') : null);
+  if (!cargo) throw new Error(`Rust's cargo is required to build the ORC converter (cargo build --release --locked in ${ORC_CRATE})`);
+  say('building the ORC converter with cargo (first run only; takes several minutes)');
+  // One target directory for every build, so a change to the converter recompiles only the converter.
+  const target = join(cacheDir, 'cargo-target');
+  await runOrThrow(cargo, ['build', '--release', '--locked', '--manifest-path', join(ORC_CRATE, 'Cargo.toml')], { env: { ...process.env, CARGO_TARGET_DIR: target } });
+  const dir = dirname(bin);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await copyFile(join(target, 'release', ORC_BINARY), join(tmp, ORC_BINARY));
+  await chmod(join(tmp, ORC_BINARY), 0o755);
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
   return bin;
@@ -155,17 +191,19 @@ export function locateStack(): Installed {
     postgresBin: `/usr/lib/postgresql/${versions.debian.postgresMajor}/bin`,
     keycloakHome: join(cacheDir, `keycloak-${versions.keycloak.version}`),
     javaHome: findJava() ?? '',
+    orcConverter: orcConverterPath(),
   };
 }
 
 /** Makes sure every binary the stack runs is present; returns where they are. Safe to call on every start. */
 export async function installStack(say: Say = (m) => process.stderr.write(`[stack] ${m}\n`)): Promise<Installed> {
-  const [debian, minio, stripeMock, keycloakHome, javaHome] = await Promise.all([
+  const [debian, minio, stripeMock, keycloakHome, javaHome, orcConverter] = await Promise.all([
     ensureDebian(say),
     goInstall('minio', 'github.com/minio/minio', versions.minio, say),
     goInstall('stripe-mock', 'github.com/stripe/stripe-mock', versions.stripeMock, say),
     ensureKeycloak(say),
     ensureJava(say),
+    ensureOrcConverter(say),
   ]);
-  return { ...debian, minio, stripeMock, keycloakHome, javaHome };
+  return { ...debian, minio, stripeMock, keycloakHome, javaHome, orcConverter };
 }

@@ -126,7 +126,7 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
   return {
     ...env,
     ATOLL_HEALTH_PORT: String(app === 'writer' ? ctx.ports.writerHealth : ctx.ports.cleanroomHealth),
-    ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey } : {}),
+    ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey, ATOLL_ORC_CONVERTER: ctx.installed.orcConverter } : {}),
     // stripe-mock accepts any test key; the reconciler runs every few seconds locally so tests see it catch up.
     ...(app === 'cleanroom' ? { ATOLL_STRIPE_API_BASE: u.stripe, ATOLL_STRIPE_SECRET_KEY: 'sk_test_atoll', ATOLL_BILLING_RECONCILE_MS: '2000' } : {}),
   };
@@ -177,6 +177,8 @@ export function stackEnv(ctx: StackContext): Record<string, string> {
     ATOLL_S3_CLEANROOM_SECRET_KEY: ctx.secrets.s3CleanroomSecret,
     // The in-process api of the tests computes the same TIDs as the writer.
     ATOLL_TID_KEY: ctx.secrets.tidKey,
+    // In-process writers of tests and benchmarks read ORC with the same converter as the stack's writer.
+    ATOLL_ORC_CONVERTER: ctx.installed.orcConverter,
   };
 }
 

@@ -9,6 +9,7 @@ export const versions = {
     sha256: '77657f30b7e90d70f727712ce1c967f430fd6a5e9f458d32d8c6df0635345f47',
     minJava: 21,
   },
+  // The writer's ORC converter's crates (orc-rust, arrow, parquet) are pinned by packages/bulk/orc-to-parquet/Cargo.lock.
   /** Debian bookworm packages; the exact build is whatever the distribution ships for that major version. */
   debian: { redis: 'redis-server', postgres: 'postgresql-15', postgresMajor: 15 },
 } as const;

@@ -1,4 +1,5 @@
-"""Writes the bulk-ingest test corpus with independent tools (Python's csv, gzip, bz2, zipfile; pyarrow; fastavro).
+"""Writes the bulk-ingest test corpus with independent tools (Python's csv, gzip, bz2, zipfile; pyarrow for Parquet
+and ORC; fastavro).
 
 Usage: make_corpus.py OUT_DIR. Writes good/ and bad/ files plus expected.json (per good file: rows, the exact decimal
 sum and every timestamp to the microsecond), so the test compares what Atoll loaded with what these tools wrote.
@@ -16,6 +17,7 @@ import zipfile
 
 import fastavro
 import pyarrow as pa
+import pyarrow.orc as orc
 import pyarrow.parquet as pq
 
 OUT = sys.argv[1]
@@ -52,18 +54,28 @@ def csv_bytes(rs, header=COLUMNS):
     return buf.getvalue().encode("utf-8")
 
 
-def parquet_bytes(rs):
-    table = pa.table({
+def arrow_table(rs, at_type=pa.timestamp("us", tz="UTC")):
+    return pa.table({
         "user_id": pa.array([r["user_id"] for r in rs], pa.string()),
         "amount": pa.array([r["amount"] for r in rs], pa.decimal128(12, 2)),
         "qty": pa.array([r["qty"] for r in rs], pa.int64()),
         "ok": pa.array([r["ok"] for r in rs], pa.bool_()),
         "day": pa.array([r["day"] for r in rs], pa.date32()),
-        "at": pa.array([r["at"] for r in rs], pa.timestamp("us", tz="UTC")),
+        "at": pa.array([r["at"] if at_type.tz else r["at"].replace(tzinfo=None) for r in rs], at_type),
         "note": pa.array([r["note"] for r in rs], pa.string()),
     })
+
+
+def parquet_bytes(rs):
     buf = io.BytesIO()
-    pq.write_table(table, buf)
+    pq.write_table(arrow_table(rs), buf)
+    return buf.getvalue()
+
+
+def orc_bytes(rs, compression="uncompressed", at_type=pa.timestamp("us", tz="UTC"), table=None):
+    # A UTC timestamp becomes ORC "timestamp with local time zone"; a zone-less one ORC "timestamp" (a wall clock).
+    buf = io.BytesIO()
+    orc.write_table(table if table is not None else arrow_table(rs, at_type), buf, compression=compression)
     return buf.getvalue()
 
 
@@ -112,6 +124,11 @@ good = [
     ("purchases.parquet.gz", lambda rs: gzip.compress(parquet_bytes(rs))),
     ("purchases.avro", avro_bytes),
     ("purchases.avro.bz2", lambda rs: bz2.compress(avro_bytes(rs))),
+    ("purchases.orc", orc_bytes),
+    ("purchases.orc.gz", lambda rs: gzip.compress(orc_bytes(rs))),
+    ("purchases.orc.zip", lambda rs: zip_bytes("export/purchases.orc", orc_bytes(rs))),
+    # ORC's own compression inside the file, and zone-less timestamps (read as UTC, like CSV without an offset).
+    ("zstd_wallclock.orc", lambda rs: orc_bytes(rs, compression="zstd", at_type=pa.timestamp("us"))),
 ]
 for n, (name, make) in enumerate(good):
     rs = rows(1000 * (n + 1), 40 + n)
@@ -138,6 +155,13 @@ write("bad/corrupt.csv.gz", gz_full[:20] + bytes(range(256)) * 8 + gz_full[-100:
 write("bad/climb.csv.zip", zip_bytes("../../etc/evil.csv", csv_bytes(base)))
 write("bad/two_files.csv.zip", (lambda: (lambda buf: (lambda z: (z.writestr("a.csv", csv_bytes(base)), z.writestr("b.csv", csv_bytes(base)), z.close(), buf.getvalue())[-1])(zipfile.ZipFile(buf, "w")))(io.BytesIO()))())
 write("bad/claims.orc", b"ORC" + b"\x00" * 64)
+orc_full = orc_bytes(rows(1, 500))
+write("bad/truncated.orc", orc_full[: len(orc_full) // 2])
+orc_typed = arrow_table(base)
+write("bad/wrong_type.orc", orc_bytes(None, table=orc_typed.set_column(2, "qty", pa.array(["1", "2", "three", "4", "5"], pa.string()))))
+# Nanoseconds in the 4th row: the table keeps microseconds, so the file is refused rather than truncated.
+ns_values = [int(r["at"].timestamp()) * 1_000_000_000 + (7 if i == 3 else 0) for i, r in enumerate(base)]
+write("bad/nanos.orc", orc_bytes(None, table=orc_typed.set_column(5, "at", pa.array(ns_values, pa.timestamp("ns", tz="UTC")))))
 write("bad/corrupt.avro", avro_bytes(base)[:-30] + b"\x00" * 30)
 # A gzip bomb: 1 GiB of zeros after a valid header line, about 1 MB compressed.
 with gzip.open(os.path.join(OUT, "bad/bomb.csv.gz"), "wb", compresslevel=9) as f:
