@@ -275,7 +275,7 @@ describe('bulk files', () => {
       { file: 'two_files.csv.zip', key: 'purchases/bad/two_files.csv.zip', reason: /a \.zip must hold exactly one file; this one holds 2/ },
       { file: 'claims.orc', key: 'purchases/bad/claims.orc', reason: /^not a readable ORC file: its structure is not valid ORC$/ },
       { file: 'truncated.orc', key: 'purchases/bad/truncated.orc', reason: /^not a readable ORC file: / },
-      { file: 'wrong_type.orc', key: 'purchases/bad/wrong_type.orc', reason: /column qty expects long, the file has VARCHAR/ },
+      { file: 'wrong_type.orc', key: 'purchases/bad/wrong_type.orc', reason: /row 3, column qty: expects a long/ },
       { file: 'nanos.orc', key: 'purchases/bad/nanos.orc', reason: /row 4, column at: expects a timestamp to the microsecond/ },
       { file: 'corrupt.avro', key: 'purchases/bad/corrupt.avro', reason: /not a readable Avro file/ },
       { file: 'bomb.csv.gz', key: 'purchases/bad/bomb.csv.gz', reason: /inflates more than 200 times its compressed size/ },
