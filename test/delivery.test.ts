@@ -316,11 +316,16 @@ describe('bad input on the consumer routes', () => {
 
   it('refuses a consumer whose approval was withdrawn on every consumer route, even with a live token', async () => {
     const c = await newConsumer(op);
-    const roomC = await c.http.call<{ id: string }>('POST', '/v1/cleanrooms', { body: { name: 'c' } });
+    const roomC = await c.http.call<CleanroomKey & { id: string }>('POST', '/v1/cleanrooms', { body: { name: 'c' } });
+    const roomStore = new ObjectStore({ endpoint: roomC.endpoint, region: roomC.region, accessKey: roomC.accessKeyId, secretKey: roomC.secretAccessKey });
     const estC = await c.http.call<{ id: string }>('POST', '/v1/estimates', { body: { cleanroomId: roomC.id, table: 't', sql: `SELECT tid FROM ${events}` } });
     const subC = await c.http.call<{ id: string }>('POST', '/v1/subscriptions', { body: { estimateId: estC.id } });
     await nextRun(c.http, subC.id, 0);
-    expect(await op.call('POST', `/v1/consumers/${c.id}/reject`, { body: { reason: 'use case no longer matches' } })).toMatchObject({ status: 'rejected' });
+    expect((await roomStore.listObjects(roomC.bucket, '')).length).toBeGreaterThan(0);
+    expect(await op.call('POST', `/v1/consumers/${c.id}/reject`, { body: { reason: 'use case no longer matches' } })).toMatchObject({ status: 'rejected', cleanroomKeysRevoked: 1 });
+    // Its cleanroom key stops working at once: what was delivered can no longer be read with it.
+    const denied = await roomStore.listObjects(roomC.bucket, '').then(() => null, (e: unknown) => e as { code?: string });
+    expect(denied?.code).toMatch(/InvalidAccessKeyId|AccessDenied/);
     const refused = [
       await c.http.raw('GET', '/v1/datasets'),
       await c.http.raw('POST', '/v1/cleanrooms', { body: { name: 'd' } }),

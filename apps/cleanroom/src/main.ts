@@ -6,7 +6,7 @@ import { CleanroomConfigSchema, loadConfig } from '@atoll/config';
 import { createPool } from '@atoll/db';
 import { Lake } from '@atoll/lake';
 import { createLogger } from '@atoll/log';
-import { computeEstimate, provisionCleanroom, runSubscription, type RunContext } from '@atoll/market';
+import { computeEstimate, provisionCleanroom, runSubscription, withdrawCleanroomKeys, type RunContext } from '@atoll/market';
 import { Producer, jobs, redisConnection, serveCalls, startWorker } from '@atoll/queue';
 import { onShutdown, startHealthServer } from '@atoll/runtime';
 import { MinioAdmin, ObjectStore, provisionBulkKey, revokeBulkKey } from '@atoll/storage';
@@ -56,6 +56,7 @@ const provisioning = serveCalls(
     // Provider bulk keys: service accounts under a per-provider parent, scoped to its staging prefix (bulk-keys.ts).
     if (d.action === 'bulk-key') return provisionBulkKey({ admin, stagingBucket: config.ATOLL_BUCKET_STAGING, providerId: d.providerId, expiresAt: new Date(d.expiresAt) });
     if (d.action === 'bulk-revoke') return revokeBulkKey(admin, d.accessKeyId).then(() => ({ revoked: d.accessKeyId }));
+    if (d.action === 'withdraw') return withdrawCleanroomKeys({ pool, admin }, d.consumerId);
     return provisionCleanroom({ pool, store, admin, bucketPrefix: config.ATOLL_BUCKET_CLEANROOM_PREFIX }, d);
   },
   { connection: connection(), concurrency: 2 },

@@ -2,7 +2,7 @@ export { approvedConsumer, cohortMinimum, cohortTooSmall, datasetRecords, DEFAUL
 export { computeEstimate, gatedDatasets, type EstimateAnswer, type EstimateContext } from './estimate.js';
 export { erasuresOf, Market, type DatasetListing, type Erasure, type MarketOptions, type SubscriptionRun, type SubscriptionView } from './market.js';
 export { monthlyUpdateRate, quote, recordsAddedRecently, type Quote } from './pricing.js';
-export { provisionCleanroom, type CleanroomKey, type ProvisionContext } from './provision.js';
+export { provisionCleanroom, withdrawCleanroomKeys, type CleanroomKey, type ProvisionContext } from './provision.js';
 export { columnTypeFromDuck, resultSchema } from './result-schema.js';
 export { runSubscription, type RunContext, type RunOutcome } from './subscription-run.js';
 export { subscriptionWatermarks } from './watermarks.js';

@@ -70,3 +70,20 @@ export async function provisionCleanroom(ctx: ProvisionContext, job: CleanroomPr
   }
   return { id: job.cleanroomId, bucket, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
 }
+
+/**
+ * Deletes the MinIO user of every cleanroom of a consumer that is no longer approved: its reads stop at once. Deliveries
+ * and erasures go on with the worker's own key. Idempotent: rooms already revoked are skipped, a missing user is not an
+ * error. Refused while the consumer is approved (withdrawing is the operator's rejection, never a side door).
+ */
+export async function withdrawCleanroomKeys(ctx: Pick<ProvisionContext, 'pool' | 'admin'>, consumerId: string): Promise<{ revoked: number }> {
+  const { rows: status } = await ctx.pool.query<{ status: string }>('SELECT status FROM consumers WHERE id = $1', [consumerId]);
+  if (!status[0]) throw new AtollError('NOT_FOUND', `no consumer ${consumerId}`);
+  if (status[0].status === 'approved') throw new AtollError('CONFLICT', 'the consumer is approved; reject it first');
+  const { rows } = await ctx.pool.query<{ id: string; access_key: string }>('SELECT id, access_key FROM cleanrooms WHERE consumer_id = $1 AND key_revoked_at IS NULL', [consumerId]);
+  for (const room of rows) {
+    await ctx.admin.deleteUser(room.access_key);
+    await ctx.pool.query('UPDATE cleanrooms SET key_revoked_at = now() WHERE id = $1', [room.id]);
+  }
+  return { revoked: rows.length };
+}

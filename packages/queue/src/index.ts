@@ -50,7 +50,9 @@ export type ProvisionJob =
   | { v: 1; action: 'rotate'; cleanroomId: string; consumerId: string; nonce: string }
   /** A provider's bulk key (a MinIO service account scoped to its staging prefix), minted by the same worker. */
   | { v: 1; action: 'bulk-key'; providerId: string; expiresAt: string; nonce: string }
-  | { v: 1; action: 'bulk-revoke'; providerId: string; accessKeyId: string; nonce: string };
+  | { v: 1; action: 'bulk-revoke'; providerId: string; accessKeyId: string; nonce: string }
+  /** A consumer no longer approved: every key of its cleanrooms is deleted. */
+  | { v: 1; action: 'withdraw'; consumerId: string; nonce: string };
 
 export interface JobDefinition<T> {
   queue: string;

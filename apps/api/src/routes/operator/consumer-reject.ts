@@ -1,13 +1,18 @@
 // POST /v1/consumers/{id}/reject: an operator refuses a pending buyer, or withdraws an approved one's access. Tokens
 // the consumer already holds stay valid until they expire, so every consumer route checks the status, not the token.
+// Its cleanroom keys are deleted by the cleanroom worker (the api holds no MinIO admin right); when that call fails
+// the answer is 503 and the consumer stays rejected: rejecting again finishes the revocation.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AtollError } from '@atoll/errors';
+import { randomUUID } from 'node:crypto';
+import { jobs, type ProvisionJob } from '@atoll/queue';
 import type { ApiDeps } from '../../deps.js';
+import type { WorkerCall } from '../../worker-calls.js';
 import { errorResponses, Uuid } from '../../schemas.js';
 
-export function rejectConsumerRoute(deps: ApiDeps): FastifyPluginAsync {
+export function rejectConsumerRoute(deps: ApiDeps, call: WorkerCall): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.post(
@@ -18,7 +23,16 @@ export function rejectConsumerRoute(deps: ApiDeps): FastifyPluginAsync {
           summary: "Reject a pending consumer, or withdraw an approved consumer's access (its API key is disabled)",
           params: Type.Object({ id: Uuid }),
           body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 2000 }) }, { additionalProperties: false }),
-          response: { 200: Type.Object({ id: Uuid, status: Type.Literal('rejected'), reason: Type.String() }), ...errorResponses },
+          response: {
+            200: Type.Object({
+              id: Uuid,
+              status: Type.Literal('rejected'),
+              reason: Type.String(),
+              /** Cleanroom keys deleted by this request (their S3 reads stop at once). */
+              cleanroomKeysRevoked: Type.Integer(),
+            }),
+            ...errorResponses,
+          },
         },
       },
       async (request) => {
@@ -32,12 +46,15 @@ export function rejectConsumerRoute(deps: ApiDeps): FastifyPluginAsync {
         if (!changed) {
           const exists = await deps.pool.query('SELECT 1 FROM consumers WHERE id = $1', [id]);
           if (exists.rowCount !== 1) throw new AtollError('NOT_FOUND', `no consumer ${id}`);
-          throw new AtollError('CONFLICT', 'the consumer is already rejected');
+          // Already rejected: only a revocation an earlier attempt could not finish is left to do.
+          const live = await deps.pool.query('SELECT 1 FROM cleanrooms WHERE consumer_id = $1 AND key_revoked_at IS NULL LIMIT 1', [id]);
+          if (live.rowCount === 0) throw new AtollError('CONFLICT', 'the consumer is already rejected');
         }
         // No new tokens from now on; live ones are refused by the status check of every consumer route.
-        if (changed.client_id) await deps.clientAdmin.deleteClient(changed.client_id);
-        request.log.info({ op: 'consumer.rejected', consumerId: id, was: changed.status }, 'consumer rejected');
-        return { id, status: 'rejected' as const, reason: request.body.reason };
+        if (changed?.client_id) await deps.clientAdmin.deleteClient(changed.client_id);
+        const { revoked } = await call<ProvisionJob, { revoked: number }>(jobs.provision, { v: 1, action: 'withdraw', consumerId: id, nonce: randomUUID() });
+        request.log.info({ op: 'consumer.rejected', consumerId: id, was: changed?.status ?? 'rejected', cleanroomKeysRevoked: revoked }, 'consumer rejected');
+        return { id, status: 'rejected' as const, reason: request.body.reason, cleanroomKeysRevoked: revoked };
       },
     );
   };

@@ -9,14 +9,15 @@ import type { ApiDeps, Config } from '../../deps.js';
 import { licensingFor } from '../licenses/licensing.js';
 import { cohortRoute } from './cohort.js';
 import { rejectConsumerRoute } from './consumer-reject.js';
+import { workerCaller } from '../../worker-calls.js';
 import { errorResponses, Identifier, Name, UseCaseCategory, Uuid } from '../../schemas.js';
 
-export function operatorRoutes(deps: ApiDeps, config?: Config): FastifyPluginAsync {
+export function operatorRoutes(deps: ApiDeps, config: Config): FastifyPluginAsync {
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.addHook('onRequest', requireRole(deps, 'operator'));
     await app.register(cohortRoute(deps));
-    await app.register(rejectConsumerRoute(deps));
+    await app.register(rejectConsumerRoute(deps, workerCaller(deps.producer, config.ATOLL_WORKER_CALL_TIMEOUT_MS)));
 
     app.post(
       '/v1/providers',
@@ -38,12 +39,10 @@ export function operatorRoutes(deps: ApiDeps, config?: Config): FastifyPluginAsy
           await deps.clientAdmin.deleteClient(clientId).catch(() => undefined);
           throw e;
         }
-        if (config) {
-          // The provider's license countersigning key (SPEC §5.4). Not fatal: it is also made on first use.
-          await licensingFor(config, deps)
-            .keys.providerKey(id)
-            .catch((e: unknown) => request.log.warn({ op: 'provider.signing_key.failed', providerId: id, err: e }, 'provider signing key not created yet'));
-        }
+        // The provider's license countersigning key (SPEC §5.4). Not fatal: it is also made on first use.
+        await licensingFor(config, deps)
+          .keys.providerKey(id)
+          .catch((e: unknown) => request.log.warn({ op: 'provider.signing_key.failed', providerId: id, err: e }, 'provider signing key not created yet'));
         request.log.info({ op: 'provider.created', providerId: id }, 'provider created');
         return reply.status(201).send({ id, clientId: creds.clientId, clientSecret: creds.clientSecret });
       },
