@@ -264,7 +264,7 @@ describe('bulk files', () => {
     const before = await readRows(fx.lake, rawTableId(provider.id, 'purchases'));
     const cases: Array<{ file: string; key: string; reason: RegExp }> = [
       { file: 'unbalanced_quote.csv', key: 'purchases/bad/unbalanced_quote.csv', reason: /line 7.*unterminated quote/ },
-      { file: 'wrong_type.csv', key: 'purchases/bad/wrong_type.csv', reason: /line 4, column qty: expects a long/ },
+      { file: 'wrong_type.csv', key: 'purchases/bad/wrong_type.csv', reason: /line 4, column qty: Could not convert a value to 'BIGINT'/ },
       { file: 'bad_timestamp.csv', key: 'purchases/bad/bad_timestamp.csv', reason: /line 7, column at: expects a timestamp/ },
       { file: 'invalid_utf8.csv', key: 'purchases/bad/invalid_utf8.csv', reason: /line 7: Invalid unicode.*not utf-8/i },
       { file: 'missing_column.csv', key: 'purchases/bad/missing_column.csv', reason: /line 1: missing column qty/ },
@@ -492,9 +492,9 @@ describe('bulk files', () => {
     await op.call('POST', `/v1/schemas/${schema.id}/approve`);
     const file = join(corpus, 'readings.csv');
     const body = Buffer.concat([
-      Buffer.from('user_id,n,at\nu1,1,2026-01-01T00:00:00Z\nu1,2,not a time\nu2,3,2026-01-01T00:00:03Z,extra\nu2,4,2026-01-01T00:00:04Z\nu3,'),
+      Buffer.from('user_id,n,at\nu1,1,2026-01-01T00:00:00Z\nu1,2,not a time\nu2,3,2026-01-01T00:00:03Z,extra\nu2,4,2026-01-01T00:00:04Z\nu'),
       Buffer.from([0xff, 0xfe]),
-      Buffer.from(',2026-01-01T00:00:05Z\nu3,six,2026-01-01T00:00:06Z\nu4,7,1767225607\n'),
+      Buffer.from(',5,2026-01-01T00:00:05Z\nu3,six,2026-01-01T00:00:06Z\nu4,7,1767225607\n'),
     ]);
     await writeFile(file, body);
     const name = `readings/${uniq()}.csv`;
@@ -511,7 +511,9 @@ describe('bulk files', () => {
       ['line 6', 'invalid encoding'],
       ['line 7', 'column n: expects a long'],
     ]);
-    expect(quarantine.rows.find((r) => r.position === 'line 7')!.row).toEqual({ user_id: 'u3', n: 'six', at: '2026-01-01T00:00:06Z' });
+    // A value sanitizing refused keeps the row as read; a line the reader set aside keeps the line.
+    expect(quarantine.rows.find((r) => r.position === 'line 3')!.row).toEqual({ user_id: 'u1', n: 2, at: 'not a time' });
+    expect(quarantine.rows.find((r) => r.position === 'line 7')!.row).toEqual({ line: 'u3,six,2026-01-01T00:00:06Z' });
     const foreign = await other.http.raw('GET', `/v1/ingests/${report.id}/quarantine`);
     expect(foreign.status).toBe(404);
 

@@ -106,7 +106,7 @@ async function writeGoodRows(duck: Duck, opts: WriteDataFileOptions, relation: s
   }
   // CSV lines the reader could not split into the schema's columns (stored by store_rejects). An unterminated quote
   // swallows the rest of the file: nothing after it can be trusted, so that rejects the file.
-  const rejects = opts.format === 'csv' ? await duck.all<{ line: bigint; error_type: string; csv_line: string | null }>('SELECT line, error_type, csv_line FROM reject_errors ORDER BY line') : [];
+  const rejects = opts.format === 'csv' ? await duck.all<{ line: bigint; error_type: string; column_name: string | null; csv_line: string | null }>('SELECT line, error_type, column_name, csv_line FROM reject_errors ORDER BY line') : [];
   const unquoted = rejects.find((r) => r.error_type === 'UNQUOTED VALUE');
   if (unquoted) throw new FileDoesNotMatchSchemaError(`the file does not match the schema: line ${unquoted.line}: a quoted value is never closed`);
   const badRows = await duck.all<{ rn: bigint; i: number; row: string }>(
@@ -121,7 +121,11 @@ async function writeGoodRows(duck: Duck, opts: WriteDataFileOptions, relation: s
     return `line ${line}`;
   };
   const quarantined: QuarantinedRow[] = [
-    ...rejects.map((r) => ({ position: `line ${r.line}`, reason: r.error_type.toLowerCase(), row: { line: r.csv_line ?? '' } })),
+    // A number the reader could not parse (CAST) names its column like a value sanitizing refused.
+    ...rejects.map((r) => {
+      const column = r.error_type === 'CAST' ? opts.columns.find((c) => c.name === r.column_name) : undefined;
+      return { position: `line ${r.line}`, reason: column ? `column ${column.name}: expects a ${column.type}` : r.error_type.toLowerCase(), row: { line: r.csv_line ?? '' } };
+    }),
     ...badRows.map((b) => {
       const c = checks[Number(b.i)]!.c;
       return { position: label(Number(b.rn)), reason: `column ${c.name}: expects a ${c.type}`, row: JSON.parse(b.row) as Record<string, unknown> };

@@ -46,7 +46,7 @@ describe('sanitizing staged values', () => {
   });
 
   it('refuses what cannot be sanitized instead of nulling it; empty text and NULL are missing values', async () => {
-    for (const bad of ['yesterday', '2026-13-01', '2026-01-02T25:00:00Z', '12.5.3', '123456789012345678']) expect(await clean('timestamp', bad), bad).toBe('BAD');
+    for (const bad of ['yesterday', 'infinity', '2026-13-01', '2026-01-02T25:00:00Z', '12.5.3', '123456789012345678']) expect(await clean('timestamp', bad), bad).toBe('BAD');
     expect(await clean('timestamp', '')).toBeNull();
     expect(await clean('timestamp', null)).toBeNull();
     expect(await clean('date', '2026-02-30')).toBe('BAD');

@@ -2,26 +2,26 @@
 // column without echoing the value (a rejected value may be personal data; the ingest report is not the place for it).
 import { ident, literal, type Duck } from '@atoll/duck';
 import type { SchemaColumn } from './columns.js';
-import { sanitizeColumn, strictValue } from './sanitize.js';
+import { readType, sanitizeColumn, strictValue } from './sanitize.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'parquet';
 
-/** The relation of the file as read, before sanitizing: CSV and NDJSON columns as text named by the schema, Parquet as written. */
+/** The relation of the file as read, before sanitizing: CSV and NDJSON columns named by the schema (numbers typed by the reader, the rest text), Parquet as written. */
 export function readRelation(file: string, format: InputFormat, columns: readonly SchemaColumn[], csvHeader?: readonly string[], opts: { storeRejects?: boolean } = {}): string {
   if (format === 'parquet') return `read_parquet(${literal(file)})`;
   const byName = new Map(columns.map((c) => [c.name, c]));
   // A CSV's header decides the order of its columns; sanitizing (sanitize.ts) decides their types.
   const order = format === 'csv' && csvHeader ? csvHeader.map((n) => byName.get(n)!) : columns;
-  const spec = order.map((c) => `${literal(c.name)}: 'VARCHAR'`).join(', ');
+  const spec = order.map((c) => `${literal(c.name)}: ${literal(readType(c.type))}`).join(', ');
   // store_rejects (quarantine mode): lines that do not split into the columns are set aside in reject_errors.
   if (format === 'csv') return `read_csv(${literal(file)}, header = true, columns = {${spec}}, auto_detect = false, strict_mode = true${opts.storeRejects ? ', store_rejects = true' : ''})`;
   return `read_json(${literal(file)}, format = 'newline_delimited', columns = {${spec}}, maximum_object_size = 1048576)`;
 }
 
-/** Each schema column's DuckDB type as read: text for CSV and NDJSON, the file's own for Parquet. */
+/** Each schema column's DuckDB type as read: readType for CSV and NDJSON, the file's own for Parquet. */
 export type SourceTypes = ReadonlyMap<string, string>;
 
-export const textSources = (columns: readonly SchemaColumn[]): SourceTypes => new Map(columns.map((c) => [c.name, 'VARCHAR']));
+export const textSources = (columns: readonly SchemaColumn[]): SourceTypes => new Map(columns.map((c) => [c.name, readType(c.type)]));
 
 export function strictSelect(relation: string, columns: readonly SchemaColumn[], sources: SourceTypes): string {
   return `SELECT ${columns.map((c) => `${strictValue(c, ident(c.name), sources.get(c.name) ?? 'VARCHAR')} AS ${ident(c.name)}`).join(', ')} FROM ${relation}`;
