@@ -16,6 +16,8 @@ export interface BenchResult {
   samples: { atoll: number[]; baseline: number[] };
   /** Where Atoll's time went (median ms per part), when a benchmark measures it. */
   breakdownMs?: Record<string, number>;
+  /** Further figures a benchmark reports beside the times (throughput, peak RSS). */
+  metrics?: Record<string, number>;
 }
 
 /** Wall time of `fn`, unless it returns its own measurement in seconds (e.g. a child process timing its work). */
@@ -78,6 +80,9 @@ export function printTable(results: BenchResult[]): void {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stdout.write(`${line(header)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}\n`);
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  for (const r of results.filter((x) => x.metrics)) {
+    process.stdout.write(`  ${r.name} (${r.params.format ?? ''}): ${Object.entries(r.metrics!).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+  }
 }
 
 export async function writeResults(results: BenchResult[]): Promise<string> {

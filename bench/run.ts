@@ -2,9 +2,14 @@
 // benchmark beside its baseline, prints a table and writes bench/results/latest.json.
 // BENCH_SIZES_MB (comma list, default 10; 1000 for the ≥ 1 GB ingest is opt-in: ~4.5 min per repeat on 2 cores), BENCH_REPEATS (3),
 // BENCH_THREADS (2), BENCH_COMMITS (commits per throughput run, 64), BENCH_SMALL_APPENDS (1000),
-// BENCH_ONLY (comma list of ingest,commits,compaction,tokens,licenses,delivery,billing); the delivery benchmark reads
+// BENCH_ONLY (comma list of ingest,bulk,commits,compaction,tokens,licenses,delivery,billing); the delivery benchmark reads
 // BENCH_DELIVERY_ROWS (1,000,000), BENCH_DELIVERY_SUBJECTS (20,000), BENCH_DELIVERY_FILES (4), BENCH_DELIVERY_MEMORY
 // (1GB) and BENCH_ESTIMATES (20); the billing one BENCH_BILLING_ENTRIES (10000) and BENCH_BILLING_RUNS (200).
+// The bulk benchmark (per format: csv, csv.gz, parquet, avro) runs 100 MB by default; BENCH_LARGE=1 adds 1 GiB and
+// measures peak RSS on it under 256MB (slow on 2 cores: tens of minutes, the inputs are cached in BENCH_WORK_DIR).
+// It also reads BENCH_BULK_SIZES_MB, BENCH_BULK_FORMATS, BENCH_BULK_MEMORY (1GB, both sides of the timed runs),
+// BENCH_BULK_RSS (0 skips the peak-RSS runs), BENCH_BULK_RSS_SIZE_MB (256; 1024 with BENCH_LARGE), BENCH_BULK_RSS_MEMORY
+// (96MB; 256MB with BENCH_LARGE) and BENCH_BULK_RSS_FORMATS (csv).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths, readStackEnvFile, status, up } from '@atoll/stack';
@@ -34,6 +39,10 @@ const report = (rs: BenchResult[]): void => {
   process.stdout.write('\n');
 };
 if (want('ingest')) report(await benchIngest({ env, workDir, sizesMb, repeats, threads }));
+if (want('bulk')) {
+  const { benchBulk, bulkOptions } = await import('./bulk.bench.js');
+  report(await benchBulk(bulkOptions(env, workDir, repeats, threads)));
+}
 if (want('commits')) report(await benchCommits({ env, workDir, repeats, commits }));
 if (want('compaction')) report(await benchCompaction({ env, workDir, repeats, appends, rowsPerAppend: 100, threads }));
 if (want('tokens')) report(await (await import('./tokens.bench.js')).benchTokens({ env, requests: Number(process.env.BENCH_TOKEN_REQUESTS ?? 1000), concurrency: 100, repeats }));

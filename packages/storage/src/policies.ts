@@ -51,8 +51,11 @@ export function writerServicePolicy(b: BucketNames): PolicyDocument {
     Version: '2012-10-17',
     Statement: [
       { Effect: 'Allow', Action: ['s3:GetBucketLocation', 's3:ListBucket'], Resource: [arn(b.staging), arn(b.lake)] },
+      // A data file past the S3 client's part size (64 MiB) goes up in parts, and the client first lists the
+      // object's unfinished uploads to resume one: without these a large bulk file is denied at its upload.
+      { Effect: 'Allow', Action: ['s3:ListBucketMultipartUploads'], Resource: [arn(b.lake)] },
       { Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: [arn(b.staging, '/*')] },
-      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'], Resource: [arn(b.lake, '/*')] },
+      { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'], Resource: [arn(b.lake, '/*')] },
     ],
   };
 }
