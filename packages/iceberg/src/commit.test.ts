@@ -15,7 +15,7 @@ import {
   planFiles,
   readManifestEntries,
   readManifestList,
-} from './commit.js';
+} from './index.js';
 import { CommitConflictError, InvalidInputError, TableAlreadyExistsError, TableNotFoundError } from './errors.js';
 import { LocalFileIO, fileUri } from './io.js';
 import type { DataFile } from './manifest.js';
