@@ -212,7 +212,10 @@ export interface CommitTableUpdatesOptions {
  * the updates add must reference only files under the table's location (else InvalidInputError, nothing written).
  */
 export async function commitTableUpdates(opts: CommitTableUpdatesOptions): Promise<CommitOutcome<undefined>> {
+  // Manifests and manifest lists are immutable and the engine keeps the table (uuid) fixed, so a retry after a lost
+  // swap need not read them again.
   const checked = new Set<string>();
+  const checkedLists = new Set<string>();
   return commitWithRetry({
     io: opts.io,
     catalog: opts.catalog,
@@ -230,7 +233,11 @@ export async function commitTableUpdates(opts: CommitTableUpdatesOptions): Promi
       } catch (err) {
         throw new InvalidInputError(`the updates would produce invalid table metadata: ${(err as Error).message}`, { cause: err });
       }
-      for (const snapshot of addedSnapshots(base.metadata, next)) await checkSnapshotFileLocations({ io: opts.io, base: next, snapshot, checked });
+      for (const snapshot of addedSnapshots(base.metadata, next)) {
+        if (checkedLists.has(snapshot['manifest-list'])) continue;
+        await checkSnapshotFileLocations({ io: opts.io, base: next, snapshot, checked });
+        checkedLists.add(snapshot['manifest-list']);
+      }
       return { next, value: undefined };
     },
   });

@@ -48,11 +48,6 @@ function findCommit(metadata: TableMetadata, commitId: string): Snapshot | undef
 }
 
 /**
- * The optimistic-concurrency loop shared by all snapshot-producing operations. The snapshot id stays the same across
- * attempts (so manifests of new files are written once and reused); the sequence number, manifest list and metadata
- * file are redone against each fresh base.
- */
-/**
  * The step every snapshot-producing operation shares. The snapshot id stays the same across attempts (so manifests
  * of new files are written once and reused); the sequence number, manifest list and metadata file are redone
  * against each fresh base by commitWithRetry.
