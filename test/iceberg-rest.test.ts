@@ -9,7 +9,22 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createPool, type Pool } from '@atoll/db';
 import { Duck, literal } from '@atoll/duck';
-import { loadTable, planFiles, type TableIdentifier } from '@atoll/iceberg';
+import {
+  currentSchema,
+  currentSnapshot,
+  defaultSpec,
+  encodeManifest,
+  encodeManifestList,
+  loadTable,
+  newSnapshotId,
+  planFiles,
+  readManifestEntries,
+  readManifestList,
+  resolvePartitionSpec,
+  stringifyJson,
+  type ManifestFile,
+  type TableIdentifier,
+} from '@atoll/iceberg';
 import { Lake, cleanroomTableId, loadFileIntoTable, tableLocation, type SchemaColumn } from '@atoll/lake';
 import { clientToken } from '@atoll/stack';
 import { ObjectStore, parseS3Uri } from '@atoll/storage';
@@ -263,6 +278,62 @@ describe('operator: the lake through /iceberg', () => {
     expect(narrowed.body.error.message).toMatch(/long to int/);
     const after = await rest('GET', `/v1/namespaces/${ns}/tables/events`);
     expect(after.body['metadata-location']).toBe(before.body['metadata-location']);
+  });
+
+  it('a commit whose new snapshot references files outside the table is refused with 400 and nothing is written', async () => {
+    const before = await rest('GET', `/v1/namespaces/${ns}/tables/events`);
+    const table = await loadTable({ io: writerLake.io, catalog: writerLake.catalog, id });
+    const md = table.metadata;
+    const parent = currentSnapshot(md)!;
+    const own = await readManifestList(writerLake.io, parent);
+    const otherTable = await loadTable({ io: writerLake.io, catalog: writerLake.catalog, id: other });
+    const otherManifest = (await readManifestList(writerLake.io, currentSnapshot(otherTable.metadata)!))[0]!;
+    // What a REST client with the table's vended credentials can write: files under the table's metadata/.
+    const put = async (name: string, bytes: Uint8Array): Promise<string> => {
+      const uri = `${md.location}/metadata/${uniq()}-${name}`;
+      await writerLake.io.write(uri, bytes);
+      return uri;
+    };
+    const commitWith = async (extra: ManifestFile) => {
+      const snapshotId = newSnapshotId();
+      const seq = md['last-sequence-number'] + 1;
+      const list = await put('snap.avro', encodeManifestList({ manifests: [...own, extra], snapshotId, parentSnapshotId: parent['snapshot-id'], sequenceNumber: seq }));
+      const snapshot = { 'snapshot-id': snapshotId, 'parent-snapshot-id': parent['snapshot-id'], 'sequence-number': seq, 'timestamp-ms': Date.now(), 'manifest-list': list, summary: { operation: 'append' } };
+      return rest('POST', `/v1/namespaces/${ns}/tables/events`, {
+        body: stringifyJson({
+          requirements: [{ type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': parent['snapshot-id'] }],
+          updates: [{ action: 'add-snapshot', snapshot }, { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': snapshotId }],
+        }),
+      });
+    };
+    // 1. Another table's manifest, listed where it is.
+    const foreignManifest = await commitWith(otherManifest);
+    // 2. A copy of it under this table: its data file is still the other table's.
+    const copied = await put('m0.avro', await writerLake.io.read(otherManifest.manifestPath));
+    const foreignDataFile = await commitWith({ ...otherManifest, manifestPath: copied });
+    // 3. A manifest under this table naming a file in another bucket.
+    const schema = currentSchema(md);
+    const spec = defaultSpec(md);
+    const entries = (await readManifestEntries(writerLake.io, md, own[0]!)).map((e) => ({
+      ...e,
+      status: 1 as const,
+      snapshotId: null,
+      sequenceNumber: null,
+      fileSequenceNumber: null,
+      dataFile: { ...e.dataFile, filePath: `s3://other-bucket/${ns}/events/data/${uniq()}.parquet` },
+    }));
+    const crafted = await put('m1.avro', encodeManifest({ schema, spec, resolved: resolvePartitionSpec(schema, spec), entries }));
+    const otherBucket = await commitWith({ ...own[0]!, manifestPath: crafted });
+    for (const [res, what] of [[foreignManifest, /manifest s3:\/\/.*\/other\/metadata\/.* outside the table location/], [foreignDataFile, /data file s3:\/\/.*\/other\/data\/.* outside the table location/], [otherBucket, /data file s3:\/\/other-bucket\/.* outside the table location/]] as const) {
+      expect(res.status).toBe(400);
+      expect(res.body.error.type).toBe('BadRequestException');
+      expect(res.body.error.message).toMatch(what);
+    }
+    const after = await rest('GET', `/v1/namespaces/${ns}/tables/events`);
+    expect(after.body['metadata-location']).toBe(before.body['metadata-location']);
+    const now = await loadTable({ io: writerLake.io, catalog: writerLake.catalog, id });
+    expect(now.metadata['current-snapshot-id']).toBe(parent['snapshot-id']);
+    expect(now.metadata.snapshots).toHaveLength(md.snapshots.length);
   });
 
   it('vended credentials reach only the table: no other table, no writes outside data/ and metadata/', async () => {

@@ -15,12 +15,13 @@ import {
   planFiles,
   readManifestEntries,
   readManifestList,
-} from './commit.js';
+} from './index.js';
 import { CommitConflictError, InvalidInputError, TableAlreadyExistsError, TableNotFoundError } from './errors.js';
 import { LocalFileIO, fileUri } from './io.js';
 import type { DataFile } from './manifest.js';
-import { ancestors, currentSnapshot } from './metadata.js';
+import { ancestors, currentSchema, currentSnapshot } from './metadata.js';
 import { icebergSchemaFromColumns } from './schema.js';
+import { updateSchema } from './evolution.js';
 
 const schema = icebergSchemaFromColumns([
   { name: 'id', type: 'long', required: true },
@@ -40,6 +41,8 @@ function dataFile(dir: string, name: string, records: number, partition: Record<
 /** A catalog whose next compareAndSwap first runs `before` — a deterministic way to lose a race. */
 class InterleavingCatalog implements CatalogStore {
   before: (() => Promise<void>) | undefined;
+  /** Runs after the inner swap and before the throw of `afterSwapThrow`: another writer landing on top meanwhile. */
+  afterSwap: (() => Promise<void>) | undefined;
   afterSwapThrow = false;
   swaps = 0;
   constructor(readonly inner: CatalogStore) {}
@@ -55,6 +58,9 @@ class InterleavingCatalog implements CatalogStore {
     this.before = undefined;
     if (hook) await hook();
     const ok = await this.inner.compareAndSwap(id, expected, next);
+    const after = this.afterSwap;
+    this.afterSwap = undefined;
+    if (after) await after();
     if (this.afterSwapThrow) {
       this.afterSwapThrow = false;
       throw new Error('connection reset after COMMIT');
@@ -323,5 +329,35 @@ describe('overwriteFiles', () => {
     const { metadata } = await loadTable({ io, catalog, id });
     expect((await planFiles({ io, metadata })).map((f) => f.filePath.split('/').pop()).sort()).toEqual(['a2.parquet', 'late.parquet']);
     expect(currentSnapshot(metadata)!.summary['total-records']).toBe('13');
+  });
+});
+
+describe('the commit engine (commitWithRetry)', () => {
+  it('a swap that landed behind an error, with another commit on top before the reload, is found in the metadata-log', async () => {
+    await newTable();
+    const flaky = new InterleavingCatalog(catalog);
+    flaky.afterSwapThrow = true;
+    flaky.afterSwap = async () => void (await appendFiles({ io, catalog, id, files: [dataFile(dir, 'on-top', 1)] }));
+    // Without the metadata-log check the retry would add the column again and fail: it already exists.
+    const r = await updateSchema({ io, catalog: flaky, id, changes: [{ op: 'add-column', name: 'note', type: 'string' }] });
+    expect(r.alreadyCommitted).toBe(false);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(currentSchema(metadata).fields.map((f) => f.name)).toEqual(['id', 'country', 'note']);
+    expect(metadata.schemas).toHaveLength(2);
+    expect(metadata['metadata-log'].map((e) => e['metadata-file'])).toContain(r.metadataLocation);
+    expect(metadata.snapshots).toHaveLength(1);
+  });
+
+  it('refuses to commit to a table that was dropped and re-created under the same name meanwhile (another uuid)', async () => {
+    await newTable();
+    const racing = new InterleavingCatalog(catalog);
+    racing.before = async () => {
+      await catalog.drop(id);
+      await createTable({ io, catalog, id, location: fileUri(join(dir, 'events-2')), schema });
+    };
+    await expect(appendFiles({ io, catalog: racing, id, files: [dataFile(dir, 'a', 1)] })).rejects.toThrow(/was replaced while committing/);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(metadata.snapshots).toHaveLength(0);
+    expect(metadata.location).toBe(fileUri(join(dir, 'events-2')));
   });
 });

@@ -10,7 +10,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCatalogStore } from './catalog-store.js';
-import { appendFiles, createTable, loadTable, newDataFileUri, planFiles } from './commit.js';
+import { appendFiles, createTable, loadTable, newDataFileUri, planFiles } from './index.js';
 import { duckdbPartitionExpressions, duckdbReadParquet, writePartitionedParquet } from './duckdb-write.js';
 import { InvalidInputError } from './errors.js';
 import { updateSchema } from './evolution.js';

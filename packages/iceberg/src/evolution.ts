@@ -5,10 +5,12 @@ import { InvalidInputError, SchemaEvolutionError } from './errors.js';
 import type { ObjectIO } from './io.js';
 import { currentSchema } from './metadata.js';
 import type { TableMetadata } from './metadata.js';
-import { commitMetadata } from './metadata-commit.js';
+import { commitWithRetry } from './commit.js';
+import type { TableUpdate } from './updates.js';
+import { applyUpdates } from './updates.js';
 import { resolvePartitionSpec } from './partition.js';
 import type { IcebergSchema, NestedField, PrimitiveType } from './types.js';
-import { decimalParams, highestFieldId, parsePrimitiveType, validateSchema } from './types.js';
+import { highestFieldId, isAllowedPromotion, parsePrimitiveType, validateSchema } from './types.js';
 
 export type SchemaChange =
   | { op: 'add-column'; name: string; type: string; required?: false; doc?: string }
@@ -35,16 +37,6 @@ export interface UpdateSchemaResult {
 
 /** Table property holding the commit id of the last schema update (idempotent job retries). */
 export const SCHEMA_COMMIT_ID_PROPERTY = 'atoll.schema-commit-id';
-
-/** True when a column of type `from` may be read as `to` (spec: allowed type promotions). */
-export function isAllowedPromotion(from: PrimitiveType, to: PrimitiveType): boolean {
-  if (from === to) return true;
-  if (from === 'int' && to === 'long') return true;
-  if (from === 'float' && to === 'double') return true;
-  const a = decimalParams(from);
-  const b = decimalParams(to);
-  return a !== null && b !== null && a.scale === b.scale && b.precision >= a.precision;
-}
 
 function primitive(type: string, where: string): PrimitiveType {
   try {
@@ -134,27 +126,23 @@ function sameFields(a: IcebergSchema, b: IcebergSchema): boolean {
  */
 export async function updateSchema(opts: UpdateSchemaOptions): Promise<UpdateSchemaResult> {
   if (opts.commitId !== undefined && (typeof opts.commitId !== 'string' || opts.commitId.length === 0)) throw new InvalidInputError('commitId must be a non-empty string');
-  const result = await commitMetadata({
+  const result = await commitWithRetry({
     io: opts.io,
     catalog: opts.catalog,
     id: opts.id,
     ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
-    update: (base) => {
+    attempt: ({ base }) => {
       const current = currentSchema(base.metadata);
       if (opts.commitId !== undefined && base.metadata.properties[SCHEMA_COMMIT_ID_PROPERTY] === opts.commitId) return { next: null, value: current };
       const evolved = evolveSchema(base.metadata, opts.changes);
       if (sameFields(evolved, current)) return { next: null, value: current };
-      // Spec: reuse the id of an identical earlier schema instead of adding a duplicate.
-      const existing = base.metadata.schemas.find((s) => sameFields(s, evolved));
-      const schema = existing ?? evolved;
-      const next: TableMetadata = {
-        ...base.metadata,
-        schemas: existing ? base.metadata.schemas : [...base.metadata.schemas, schema],
-        'current-schema-id': schema['schema-id'],
-        'last-column-id': Math.max(base.metadata['last-column-id'], highestFieldId(schema)),
-        properties: opts.commitId !== undefined ? { ...base.metadata.properties, [SCHEMA_COMMIT_ID_PROPERTY]: opts.commitId } : base.metadata.properties,
-      };
-      return { next, value: schema };
+      const updates: TableUpdate[] = [
+        { action: 'add-schema', schema: evolved },
+        { action: 'set-current-schema', 'schema-id': -1 },
+        ...(opts.commitId !== undefined ? [{ action: 'set-properties' as const, updates: { [SCHEMA_COMMIT_ID_PROPERTY]: opts.commitId } }] : []),
+      ];
+      const next = applyUpdates(base.metadata, updates);
+      return { next, value: currentSchema(next) };
     },
   });
   return { schema: result.value, schemaId: result.value['schema-id'], metadataLocation: result.table.metadataLocation, alreadyCommitted: !result.committed };

@@ -1,7 +1,7 @@
 // Public surface of @atoll/iceberg: Iceberg v2 tables written by Atoll (schemas, metadata, manifests, commits, catalog).
 export * from './errors.js';
 export type { ColumnType, IcebergSchema, IcebergType, ListType, MapType, NestedField, PrimitiveType, StructType } from './types.js';
-export { decimalParams, highestFieldId, parsePrimitiveType, parseSchema, parseType, validateSchema } from './types.js';
+export { decimalParams, highestFieldId, isAllowedPromotion, parsePrimitiveType, parseSchema, parseType, validateSchema } from './types.js';
 export type { ColumnDefinition } from './schema.js';
 export { duckdbColumnType, duckdbFieldIds, duckdbSelectList, findColumn, icebergSchemaFromColumns, quoteIdentifier } from './schema.js';
 export type { PrimitiveValue } from './conversions.js';
@@ -30,31 +30,33 @@ export { readAvroFile } from './avro.js';
 export type { DataFileFromParquetOptions } from './stats.js';
 export { dataFileFromParquet } from './stats.js';
 export type { ObjectIO, ObjectListing } from './io.js';
-export { LocalFileIO, fileUri } from './io.js';
+export { LocalFileIO, deleteQuietly, fileUri } from './io.js';
 export type { CatalogStore, TableIdentifier } from './catalog-store.js';
 export { MemoryCatalogStore, PgCatalogStore, TransactionalPgCatalogStore, formatIdentifier } from './catalog-store.js';
 export type { SwapHook } from './catalog-store.js';
-export type { AppendFilesOptions, CommitResult, CreateTableOptions, LoadedTable, OverwriteFilesOptions } from './commit.js';
+export type { CreateTableOptions, LoadedTable } from './table-lifecycle.js';
+export { createTable, dataLocation, dropTable, loadTable, newDataFileUri, readTableMetadata, versionHintLocation, writeVersionHint } from './table-lifecycle.js';
+export { planChanges, planFiles, readManifestEntries, readManifestList, snapshotSchema } from './scan.js';
+export { COMMIT_ID_SUMMARY_KEY } from './summaries.js';
+export type { AppendFilesOptions, CommitResult, OverwriteFilesOptions } from './snapshot-producers.js';
+export { appendFiles, overwriteFiles } from './snapshot-producers.js';
+export type { CommitAttempt, CommitAttemptContext, CommitOutcome, CommitTableUpdatesOptions, CommitWithRetryOptions } from './commit.js';
+export { checkSnapshotFileLocations, commitTableUpdates, commitWithRetry, isUnderLocation } from './commit.js';
+export type { TableRequirement, TableUpdate, UnboundPartitionSpec } from './updates.js';
 export {
-  COMMIT_ID_SUMMARY_KEY,
-  appendFiles,
-  createTable,
-  dataLocation,
-  dropTable,
-  loadTable,
-  newDataFileUri,
-  overwriteFiles,
-  planChanges,
-  planFiles,
-  readManifestEntries,
-  readManifestList,
-  readTableMetadata,
-  snapshotSchema,
-  versionHintLocation,
-  writeVersionHint,
-} from './commit.js';
+  LOCATION_PROPERTIES,
+  addedSnapshots,
+  applyUpdates,
+  bindPartitionSpec,
+  checkProperties,
+  checkSchemaEvolution,
+  failedRequirement,
+  parseTableRequirement,
+  parseTableUpdate,
+  parseUnboundPartitionSpec,
+} from './updates.js';
 export type { SchemaChange, UpdateSchemaOptions, UpdateSchemaResult } from './evolution.js';
-export { SCHEMA_COMMIT_ID_PROPERTY, evolveSchema, isAllowedPromotion, updateSchema } from './evolution.js';
+export { SCHEMA_COMMIT_ID_PROPERTY, evolveSchema, updateSchema } from './evolution.js';
 export type { DuckdbPartitionExpression, PartitionedParquetFile } from './duckdb-write.js';
 export { duckdbPartitionExpressions, duckdbReadParquet, writePartitionedParquet } from './duckdb-write.js';
 export type { ExpireSnapshotsOptions, RemoveOrphanFilesOptions, RewriteManifestsOptions } from './maintenance.js';

@@ -119,3 +119,8 @@ export class LocalFileIO implements ObjectIO {
     return out;
   }
 }
+
+/** Deletes `uris`, ignoring failures: for files nothing references (lost commit attempts), which orphan removal collects. */
+export async function deleteQuietly(io: ObjectIO, uris: string[]): Promise<void> {
+  await Promise.all(uris.map((u) => io.delete(u).catch(() => undefined)));
+}

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryCatalogStore } from './catalog-store.js';
 import type { TableIdentifier } from './catalog-store.js';
-import { appendFiles, createTable, loadTable, newDataFileUri, overwriteFiles, planFiles, readManifestEntries, readManifestList } from './commit.js';
+import { appendFiles, createTable, loadTable, newDataFileUri, overwriteFiles, planFiles, readManifestEntries, readManifestList } from './index.js';
 import { CorruptMetadataError } from './errors.js';
 import { updateSchema } from './evolution.js';
 import type { ObjectIO, ObjectListing } from './io.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryCatalogStore } from './catalog-store.js';
-import { appendFiles, createTable, loadTable, newDataFileUri, overwriteFiles, planChanges, planFiles, readManifestList } from './commit.js';
+import { appendFiles, createTable, loadTable, newDataFileUri, overwriteFiles, planChanges, planFiles, readManifestList } from './index.js';
 import type { DataFile } from './manifest.js';
 import { LocalFileIO, fileUri } from './io.js';
 import { currentSnapshot } from './metadata.js';

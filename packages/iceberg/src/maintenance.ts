@@ -2,24 +2,19 @@
 // orphan files. Each commits through the same compare-and-swap as appends and deletes files only after its commit.
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { formatIdentifier } from './catalog-store.js';
-import type { CommitResult, LoadedTable } from './commit.js';
-import {
-  baseTotals,
-  buildSummary,
-  commitSnapshot,
-  loadTable,
-  readManifestEntries,
-  readManifestList,
-  readTableMetadata,
-  versionHintLocation,
-  writeManifest,
-} from './commit.js';
+import { commitWithRetry } from './commit.js';
+import { readManifestEntries, readManifestList } from './scan.js';
+import type { CommitResult } from './snapshot-producers.js';
+import { commitSnapshot, writeManifest } from './snapshot-producers.js';
+import { baseTotals, buildSummary } from './summaries.js';
+import type { LoadedTable } from './table-lifecycle.js';
+import { loadTable, readTableMetadata, versionHintLocation } from './table-lifecycle.js';
+import { applyUpdates } from './updates.js';
 import { InvalidInputError, UnsupportedTableError, isObjectNotFound } from './errors.js';
 import type { ObjectIO } from './io.js';
 import type { ManifestEntry, ManifestFile } from './manifest.js';
 import type { Snapshot, TableMetadata } from './metadata.js';
 import { ancestors, currentSchema, currentSnapshot } from './metadata.js';
-import { commitMetadata } from './metadata-commit.js';
 import { mapLimited } from './concurrency.js';
 
 const READ_CONCURRENCY = 8;
@@ -132,12 +127,12 @@ export async function expireSnapshots(opts: ExpireSnapshotsOptions): Promise<{ e
   let candidates = emptyReach();
   let retained = emptyReach();
   let retainedIds = new Set<bigint>();
-  const result = await commitMetadata({
+  const result = await commitWithRetry({
     io: opts.io,
     catalog: opts.catalog,
     id: opts.id,
     ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
-    update: async (base) => {
+    attempt: async ({ base }) => {
       const md = base.metadata;
       const keep = new Set<bigint>(ancestors(md).slice(0, retainLast).map((s) => s['snapshot-id']));
       for (const ref of Object.values(md.refs)) keep.add(ref['snapshot-id']);
@@ -156,18 +151,7 @@ export async function expireSnapshots(opts: ExpireSnapshotsOptions): Promise<{ e
         await collectReach({ io: opts.io, metadata: md, snapshots: kept, reach: retained, allEntries: false, missingOk: false });
         retainedIds = new Set(kept.map((s) => s['snapshot-id']));
       }
-      const next: TableMetadata = {
-        ...md,
-        snapshots: kept,
-        'snapshot-log': md['snapshot-log'].filter((e) => !gone.has(e['snapshot-id'])),
-      };
-      // Statistics files of expired snapshots describe snapshots no reader can load any more.
-      const live = (v: unknown): boolean => {
-        const sid = (v as { 'snapshot-id'?: unknown } | null)?.['snapshot-id'];
-        return !((typeof sid === 'number' || typeof sid === 'bigint') && gone.has(BigInt(sid)));
-      };
-      if (md.statistics) next.statistics = md.statistics.filter(live);
-      if (md['partition-statistics']) next['partition-statistics'] = md['partition-statistics'].filter(live);
+      const next = applyUpdates(md, [{ action: 'remove-snapshots', 'snapshot-ids': [...gone] }]);
       return { next, value: expired };
     },
   });

@@ -462,6 +462,20 @@ export function decodeManifest(opts: {
   return { metadata: file.metadata, entries };
 }
 
+/**
+ * The file_path of every entry of a data or delete manifest, whatever its partition spec: enough to check where a
+ * manifest written by another engine points without binding it to the table's schemas.
+ */
+export function manifestFilePaths(bytes: Uint8Array, location: string): string[] {
+  const file = readAvroFile(bytes, location);
+  return file.records.map((raw, i) => {
+    const df = (rekeyByFieldId(file.schema, raw) as ById)[2] as ById | null | undefined;
+    const path = df?.[100];
+    if (typeof path !== 'string') throw new CorruptMetadataError(location, `entry ${i} has no data_file.file_path`);
+    return path;
+  });
+}
+
 export function decodeManifestList(bytes: Uint8Array, location: string): ManifestFile[] {
   const file = readAvroFile(bytes, location);
   return file.records.map((raw, i) => {

@@ -1,8 +1,18 @@
 // Table metadata JSON: every field format v2 requires, bigint-exact ids, validation errors that name the file.
 import { describe, expect, it } from 'vitest';
 import { CorruptMetadataError, UnsupportedTableError } from './errors.js';
-import type { Snapshot } from './metadata.js';
-import { metadataVersion, newTableMetadata, parseTableMetadata, serializeTableMetadata, withSnapshot } from './metadata.js';
+import type { Snapshot, TableMetadata } from './metadata.js';
+import { metadataVersion, newTableMetadata, parseTableMetadata, recordPreviousMetadata, serializeTableMetadata } from './metadata.js';
+import { applyUpdates } from './updates.js';
+
+/** What a snapshot commit does: add-snapshot + main, then the engine's metadata-log bookkeeping. */
+function withSnapshot(base: TableMetadata, snapshot: Snapshot, opts: { previousMetadataLocation: string; nowMs: number }): TableMetadata {
+  const next = applyUpdates(base, [
+    { action: 'add-snapshot', snapshot },
+    { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': snapshot['snapshot-id'] },
+  ]);
+  return recordPreviousMetadata(base, next, opts);
+}
 import { buildPartitionSpec, UNPARTITIONED_SPEC } from './partition.js';
 import { icebergSchemaFromColumns } from './schema.js';
 

@@ -178,28 +178,22 @@ export function ancestors(metadata: TableMetadata, from?: bigint): Snapshot[] {
 }
 
 /**
- * New metadata with `snapshot` added and made current on `main`. `previousMetadataLocation` is the file this one
- * replaces; it goes to the metadata-log (trimmed to write.metadata.previous-versions-max).
+ * `next` as the successor of `base`, which is stored at `previousMetadataLocation`: the metadata-log gains `base`
+ * (trimmed to write.metadata.previous-versions-max) and last-updated-ms moves forward — never backwards, even when
+ * this host's clock is behind the previous writer's. Every commit goes through here once.
  */
-export function withSnapshot(
+export function recordPreviousMetadata(
   base: TableMetadata,
-  snapshot: Snapshot,
+  next: TableMetadata,
   opts: { previousMetadataLocation: string; nowMs: number },
 ): TableMetadata {
-  const maxPrevious = Number(base.properties[PREVIOUS_VERSIONS_MAX_PROPERTY] ?? DEFAULT_PREVIOUS_VERSIONS_MAX);
-  const metadataLog = [...base['metadata-log'], { 'timestamp-ms': base['last-updated-ms'], 'metadata-file': opts.previousMetadataLocation }];
+  const maxPrevious = Number(next.properties[PREVIOUS_VERSIONS_MAX_PROPERTY] ?? DEFAULT_PREVIOUS_VERSIONS_MAX);
   const keep = Number.isInteger(maxPrevious) && maxPrevious >= 1 ? maxPrevious : DEFAULT_PREVIOUS_VERSIONS_MAX;
-  // last-updated-ms must not go backwards even if this host's clock is behind the previous writer's.
-  const updatedMs = Math.max(opts.nowMs, base['last-updated-ms'] + 1);
+  const metadataLog = [...base['metadata-log'], { 'timestamp-ms': base['last-updated-ms'], 'metadata-file': opts.previousMetadataLocation }];
   return {
-    ...base,
-    'last-sequence-number': snapshot['sequence-number'],
-    'last-updated-ms': updatedMs,
-    'current-snapshot-id': snapshot['snapshot-id'],
-    snapshots: [...base.snapshots, snapshot],
-    'snapshot-log': [...base['snapshot-log'], { 'timestamp-ms': snapshot['timestamp-ms'], 'snapshot-id': snapshot['snapshot-id'] }],
+    ...next,
+    'last-updated-ms': Math.max(opts.nowMs, base['last-updated-ms'] + 1, next['last-updated-ms']),
     'metadata-log': metadataLog.slice(Math.max(0, metadataLog.length - keep)),
-    refs: { ...base.refs, main: { 'snapshot-id': snapshot['snapshot-id'], type: 'branch' } },
   };
 }
 

@@ -290,3 +290,13 @@ export function indexFields(schema: IcebergSchema): Map<number, { field: NestedF
   walk(schema.fields, '', false);
   return out;
 }
+
+/** True when a column of type `from` may be read as `to` (spec: allowed type promotions). */
+export function isAllowedPromotion(from: PrimitiveType, to: PrimitiveType): boolean {
+  if (from === to) return true;
+  if (from === 'int' && to === 'long') return true;
+  if (from === 'float' && to === 'double') return true;
+  const a = decimalParams(from);
+  const b = decimalParams(to);
+  return a !== null && b !== null && a.scale === b.scale && b.precision >= a.precision;
+}

@@ -1,0 +1,128 @@
+// Scan planning: which manifests and data files a snapshot (or a range of snapshots) holds.
+import { mapLimited } from './concurrency.js';
+import { CorruptMetadataError, InvalidInputError, UnsupportedTableError, isObjectNotFound } from './errors.js';
+import type { ObjectIO } from './io.js';
+import type { DataFile, ManifestEntry, ManifestFile } from './manifest.js';
+import { decodeManifest, decodeManifestList } from './manifest.js';
+import type { Snapshot, TableMetadata } from './metadata.js';
+import { ancestors, currentSchema, currentSnapshot, schemaById, snapshotById, specById } from './metadata.js';
+import type { PartitionSpec, ResolvedPartitionField } from './partition.js';
+import { resolvePartitionSpec } from './partition.js';
+import type { IcebergSchema } from './types.js';
+
+const MANIFEST_READ_CONCURRENCY = 8;
+
+
+export function resolvedSpec(metadata: TableMetadata, specId: number, where: string): { spec: PartitionSpec; resolved: ResolvedPartitionField[] } {
+  const spec = specById(metadata, specId);
+  if (!spec) throw new CorruptMetadataError(where, `partition spec ${specId} is not in the table metadata`);
+  // Resolve against the newest schema that has every source column; spec source ids never change meaning.
+  const schemas = [currentSchema(metadata), ...metadata.schemas];
+  let lastError: unknown;
+  for (const schema of schemas) {
+    try {
+      return { spec, resolved: resolvePartitionSpec(schema, spec) };
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw new CorruptMetadataError(where, `partition spec ${specId} does not resolve against the table's schemas`, { cause: lastError });
+}
+
+export async function readManifestList(io: ObjectIO, snapshot: Snapshot): Promise<ManifestFile[]> {
+  const location = snapshot['manifest-list'];
+  let bytes: Uint8Array;
+  try {
+    bytes = await io.read(location);
+  } catch (err) {
+    if (isObjectNotFound(err)) throw new CorruptMetadataError(location, `manifest list of snapshot ${snapshot['snapshot-id']} does not exist`, { cause: err });
+    throw err;
+  }
+  return decodeManifestList(bytes, location);
+}
+
+export async function readManifestEntries(io: ObjectIO, metadata: TableMetadata, manifest: ManifestFile): Promise<ManifestEntry[]> {
+  if (manifest.content !== 0) throw new UnsupportedTableError(`manifest ${manifest.manifestPath} tracks delete files; Atoll does not support row-level deletes`);
+  const { resolved } = resolvedSpec(metadata, manifest.partitionSpecId, manifest.manifestPath);
+  let bytes: Uint8Array;
+  try {
+    bytes = await io.read(manifest.manifestPath);
+  } catch (err) {
+    if (isObjectNotFound(err)) throw new CorruptMetadataError(manifest.manifestPath, 'manifest listed in the manifest list does not exist', { cause: err });
+    throw err;
+  }
+  return decodeManifest({ bytes, location: manifest.manifestPath, resolved, specId: manifest.partitionSpecId }).entries;
+}
+
+/** Live data files of a snapshot (the current one by default); empty for a table without snapshots. */
+export async function planFiles(opts: { io: ObjectIO; metadata: TableMetadata; snapshotId?: bigint | number }): Promise<DataFile[]> {
+  let snapshot: Snapshot | undefined;
+  if (opts.snapshotId !== undefined) {
+    snapshot = snapshotById(opts.metadata, BigInt(opts.snapshotId));
+    if (!snapshot) throw new InvalidInputError(`snapshot ${opts.snapshotId} is not in table ${opts.metadata.location}`);
+  } else {
+    snapshot = currentSnapshot(opts.metadata);
+  }
+  if (!snapshot) return [];
+  const manifests = await readManifestList(opts.io, snapshot);
+  const perManifest = await mapLimited(manifests, MANIFEST_READ_CONCURRENCY, async (m) => {
+    if (m.content === 0 && m.addedFilesCount + m.existingFilesCount === 0) return [];
+    const entries = await readManifestEntries(opts.io, opts.metadata, m);
+    return entries.filter((e) => e.status !== 2).map((e) => e.dataFile);
+  });
+  return perManifest.flat();
+}
+
+/**
+ * Data files added and removed by the snapshots after `fromSnapshotId` up to the current one (or `toSnapshotId`),
+ * following parent links: what an incremental reader has to process. `fromSnapshotId` null means "from the start".
+ */
+export async function planChanges(opts: {
+  io: ObjectIO;
+  metadata: TableMetadata;
+  fromSnapshotId: bigint | number | null;
+  toSnapshotId?: bigint | number;
+}): Promise<{ added: DataFile[]; removed: DataFile[]; snapshots: Snapshot[] }> {
+  const to = opts.toSnapshotId === undefined ? opts.metadata['current-snapshot-id'] : BigInt(opts.toSnapshotId);
+  if (to === null) return { added: [], removed: [], snapshots: [] };
+  const from = opts.fromSnapshotId === null ? null : BigInt(opts.fromSnapshotId);
+  const chain: Snapshot[] = [];
+  let reached = from === null;
+  for (const snap of ancestors(opts.metadata, to)) {
+    if (from !== null && snap['snapshot-id'] === from) {
+      reached = true;
+      break;
+    }
+    chain.push(snap);
+  }
+  if (!reached) throw new InvalidInputError(`snapshot ${String(opts.fromSnapshotId)} is not an ancestor of ${to} (expired or on another branch)`);
+  chain.reverse();
+  if (from === null && chain[0]?.['parent-snapshot-id'] !== undefined) {
+    // "From the start" over a history whose oldest snapshots were expired: the net change is every live file of `to`.
+    return { added: await planFiles({ io: opts.io, metadata: opts.metadata, snapshotId: to }), removed: [], snapshots: chain };
+  }
+  const added = new Map<string, DataFile>();
+  const removed: DataFile[] = [];
+  for (const snap of chain) {
+    const id = snap['snapshot-id'];
+    // A replace (compaction, manifest rewrite) moves rows between files without changing them: an incremental
+    // reader that already saw the originals must not see their rows again in the rewritten files.
+    if (snap.summary.operation === 'replace') continue;
+    const manifests = (await readManifestList(opts.io, snap)).filter((m) => m.addedSnapshotId === id);
+    const entries = (await mapLimited(manifests, MANIFEST_READ_CONCURRENCY, (m) => readManifestEntries(opts.io, opts.metadata, m))).flat();
+    for (const e of entries) {
+      if (e.snapshotId !== null && e.snapshotId !== id) continue;
+      if (e.status === 1) added.set(e.dataFile.filePath, e.dataFile);
+      else if (e.status === 2) {
+        // A file added and removed inside the range never needs to be seen.
+        if (!added.delete(e.dataFile.filePath)) removed.push(e.dataFile);
+      }
+    }
+  }
+  return { added: [...added.values()], removed, snapshots: chain };
+}
+
+/** Schema a snapshot was written with (falls back to the current schema for snapshots without schema-id). */
+export function snapshotSchema(metadata: TableMetadata, snapshot: Snapshot): IcebergSchema {
+  return (snapshot['schema-id'] !== undefined ? schemaById(metadata, snapshot['schema-id']) : undefined) ?? currentSchema(metadata);
+}

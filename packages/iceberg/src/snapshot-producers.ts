@@ -1,0 +1,411 @@
+// Snapshot producers: append, copy-on-write overwrite and the shared step that turns prepared manifests into a
+// snapshot. Each expresses its change as add-snapshot + set-snapshot-ref main and commits through commitWithRetry.
+import { randomUUID } from 'node:crypto';
+import type { CatalogStore, TableIdentifier } from './catalog-store.js';
+import { formatIdentifier } from './catalog-store.js';
+import { commitWithRetry } from './commit.js';
+import type { PrimitiveValue } from './conversions.js';
+import { CommitConflictError, CorruptMetadataError, InvalidInputError, UnsupportedTableError } from './errors.js';
+import type { ObjectIO } from './io.js';
+import { deleteQuietly } from './io.js';
+import type { DataFile, ManifestEntry, ManifestFile } from './manifest.js';
+import { encodeManifest, encodeManifestList, partitionSummaries } from './manifest.js';
+import type { Snapshot, SnapshotOperation, TableMetadata } from './metadata.js';
+import { ancestors, currentSchema, currentSnapshot, newSnapshotId, snapshotById } from './metadata.js';
+import { normalizePartition } from './partition.js';
+import { readManifestEntries, readManifestList, resolvedSpec } from './scan.js';
+import { COMMIT_ID_SUMMARY_KEY, baseTotals, buildSummary, partitionKey } from './summaries.js';
+import type { LoadedTable } from './table-lifecycle.js';
+import { metadataDir } from './table-lifecycle.js';
+import type { IcebergSchema } from './types.js';
+import { applyUpdates } from './updates.js';
+
+export interface CommitResult {
+  /** The snapshot this call committed, or the earlier one that already carried the commit id. */
+  snapshotId: bigint;
+  metadataLocation: string;
+  /** True when a snapshot with the same commit id was already in the table's history; nothing was written. */
+  alreadyCommitted: boolean;
+}
+
+export interface PreparedSnapshot {
+  operation: SnapshotOperation;
+  manifests: ManifestFile[];
+  summary: Record<string, string>;
+  /** Files written only for this attempt (rewritten manifests); deleted if the attempt loses the race. */
+  attemptFiles: string[];
+}
+
+export interface PrepareContext {
+  base: LoadedTable;
+  snapshotId: bigint;
+  sequenceNumber: number;
+  attempt: number;
+}
+
+function findCommit(metadata: TableMetadata, commitId: string): Snapshot | undefined {
+  return ancestors(metadata).find((s) => s.summary[COMMIT_ID_SUMMARY_KEY] === commitId);
+}
+
+/**
+ * The step every snapshot-producing operation shares. The snapshot id stays the same across attempts (so manifests
+ * of new files are written once and reused); the sequence number, manifest list and metadata file are redone
+ * against each fresh base by commitWithRetry.
+ */
+export async function commitSnapshot(opts: {
+  io: ObjectIO;
+  catalog: CatalogStore;
+  id: TableIdentifier;
+  commitId?: string;
+  maxRetries?: number;
+  prepare: (ctx: PrepareContext) => Promise<PreparedSnapshot>;
+  /** Files reused across attempts, deleted if the operation finally fails. */
+  sharedFiles: () => string[];
+  onNewSnapshotId: () => void;
+}): Promise<CommitResult> {
+  const { io } = opts;
+  let snapshotId = newSnapshotId();
+  const outcome = await commitWithRetry<{ snapshotId: bigint; alreadyCommitted: boolean }>({
+    io,
+    catalog: opts.catalog,
+    id: opts.id,
+    ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
+    sharedFiles: opts.sharedFiles,
+    attempt: async ({ base, attempt, unknownOutcome }) => {
+      if (opts.commitId !== undefined) {
+        const done = findCommit(base.metadata, opts.commitId);
+        // Our own earlier attempt whose swap outcome was unknown is a fresh commit, not a duplicate.
+        if (done) return { next: null, value: { snapshotId: done['snapshot-id'], alreadyCommitted: !(unknownOutcome && done['snapshot-id'] === snapshotId) } };
+      }
+      if (snapshotById(base.metadata, snapshotId)) {
+        // An earlier swap whose outcome we could not observe did land (found even if the metadata-log was trimmed).
+        if (unknownOutcome) return { next: null, value: { snapshotId, alreadyCommitted: false } };
+        snapshotId = newSnapshotId(); // random clash with an existing snapshot: pick another id
+        opts.onNewSnapshotId();
+      }
+      const sequenceNumber = base.metadata['last-sequence-number'] + 1;
+      const prepared = await opts.prepare({ base, snapshotId, sequenceNumber, attempt });
+      const parent = currentSnapshot(base.metadata);
+      const manifestListLocation = `${metadataDir(base.metadata)}/snap-${snapshotId}-${attempt}-${randomUUID()}.avro`;
+      await io.write(
+        manifestListLocation,
+        encodeManifestList({ manifests: prepared.manifests, snapshotId, parentSnapshotId: parent ? parent['snapshot-id'] : null, sequenceNumber }),
+        { ifNoneMatch: true },
+      );
+      // Snapshot time doubles as last-updated-ms and the snapshot-log time; keep it strictly increasing per table.
+      const nowMs = Math.max(Date.now(), base.metadata['last-updated-ms'] + 1);
+      const snapshot: Snapshot = {
+        'snapshot-id': snapshotId,
+        ...(parent ? { 'parent-snapshot-id': parent['snapshot-id'] } : {}),
+        'sequence-number': sequenceNumber,
+        'timestamp-ms': nowMs,
+        'manifest-list': manifestListLocation,
+        summary: { operation: prepared.operation, ...prepared.summary },
+        'schema-id': base.metadata['current-schema-id'],
+      };
+      const next = applyUpdates(base.metadata, [
+        { action: 'add-snapshot', snapshot },
+        { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': snapshotId },
+      ]);
+      return { next: { ...next, 'last-updated-ms': nowMs }, value: { snapshotId, alreadyCommitted: false }, attemptFiles: [...prepared.attemptFiles, manifestListLocation] };
+    },
+  });
+  return { snapshotId: outcome.value.snapshotId, metadataLocation: outcome.table.metadataLocation, alreadyCommitted: outcome.value.alreadyCommitted };
+}
+
+function validateDataFiles(files: DataFile[], what: string): void {
+  const paths = new Set<string>();
+  files.forEach((f, i) => {
+    const where = `${what}[${i}] (${f.filePath})`;
+    if (typeof f.filePath !== 'string' || !/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(f.filePath)) {
+      throw new InvalidInputError(`${what}[${i}]: filePath must be an absolute URI with a scheme`);
+    }
+    if (paths.has(f.filePath)) throw new InvalidInputError(`${where}: the same file is listed twice`);
+    paths.add(f.filePath);
+    if (f.fileFormat !== 'PARQUET' && f.fileFormat !== 'AVRO' && f.fileFormat !== 'ORC') throw new InvalidInputError(`${where}: unknown fileFormat ${String(f.fileFormat)}`);
+    if (!Number.isSafeInteger(f.recordCount) || f.recordCount < 0) throw new InvalidInputError(`${where}: recordCount must be a non-negative integer`);
+    if (!Number.isSafeInteger(f.fileSizeInBytes) || f.fileSizeInBytes < 0) throw new InvalidInputError(`${where}: fileSizeInBytes must be a non-negative integer`);
+  });
+}
+
+interface PendingFile {
+  file: DataFile;
+  specId: number;
+  tuple: Array<PrimitiveValue | null>;
+}
+
+/** Validates files against the table and groups them by partition spec (one new manifest per spec). */
+function pendingFiles(metadata: TableMetadata, files: DataFile[], what: string): Map<number, PendingFile[]> {
+  const groups = new Map<number, PendingFile[]>();
+  files.forEach((file, i) => {
+    const specId = file.specId ?? metadata['default-spec-id'];
+    const { resolved } = resolvedSpec(metadata, specId, metadata.location);
+    const tuple = normalizePartition(resolved, file.partition, `${what}[${i}] (${file.filePath})`);
+    const group = groups.get(specId) ?? [];
+    group.push({ file: { ...file, specId }, specId, tuple });
+    groups.set(specId, group);
+  });
+  return groups;
+}
+
+export interface ManifestWriteContext {
+  io: ObjectIO;
+  metadata: TableMetadata;
+  schema: IcebergSchema;
+}
+
+export async function writeManifest(ctx: ManifestWriteContext, specId: number, entries: ManifestEntry[], meta: {
+  addedSnapshotId: bigint;
+  sequenceNumber: number;
+  minSequenceNumber: number;
+}): Promise<ManifestFile> {
+  const { spec, resolved } = resolvedSpec(ctx.metadata, specId, ctx.metadata.location);
+  const bytes = encodeManifest({ schema: ctx.schema, spec, resolved, entries });
+  const location = `${metadataDir(ctx.metadata)}/${randomUUID()}-m0.avro`;
+  await ctx.io.write(location, bytes, { ifNoneMatch: true });
+  const count = (status: number): [number, number] => {
+    const matching = entries.filter((e) => e.status === status);
+    return [matching.length, matching.reduce((n, e) => n + e.dataFile.recordCount, 0)];
+  };
+  const [addedFiles, addedRows] = count(1);
+  const [existingFiles, existingRows] = count(0);
+  const [deletedFiles, deletedRows] = count(2);
+  return {
+    manifestPath: location,
+    manifestLength: bytes.length,
+    partitionSpecId: specId,
+    content: 0,
+    sequenceNumber: meta.sequenceNumber,
+    minSequenceNumber: meta.minSequenceNumber,
+    addedSnapshotId: meta.addedSnapshotId,
+    addedFilesCount: addedFiles,
+    existingFilesCount: existingFiles,
+    deletedFilesCount: deletedFiles,
+    addedRowsCount: addedRows,
+    existingRowsCount: existingRows,
+    deletedRowsCount: deletedRows,
+    partitions: partitionSummaries(resolved, entries.filter((e) => e.status !== 2).map((e) => e.partitionTuple)),
+    keyMetadata: null,
+  };
+}
+
+/** Manifests of the base snapshot that still track live files (ones holding only DELETED entries are dropped). */
+async function baseManifests(io: ObjectIO, metadata: TableMetadata): Promise<ManifestFile[]> {
+  const snap = currentSnapshot(metadata);
+  if (!snap) return [];
+  return (await readManifestList(io, snap)).filter((m) => m.content !== 0 || m.addedFilesCount + m.existingFilesCount > 0);
+}
+
+
+export interface AppendFilesOptions {
+  io: ObjectIO;
+  catalog: CatalogStore;
+  id: TableIdentifier;
+  files: DataFile[];
+  /** Idempotency key, recorded in the snapshot summary; a retried call with the same key adds nothing. */
+  commitId?: string;
+  maxRetries?: number;
+}
+
+/** Adds data files in one `append` snapshot (fast append: one new manifest per spec, older manifests reused). */
+export async function appendFiles(opts: AppendFilesOptions): Promise<CommitResult> {
+  if (opts.files.length === 0) throw new InvalidInputError('appendFiles needs at least one data file');
+  validateDataFiles(opts.files, 'files');
+  let pending: Map<number, PendingFile[]> | undefined;
+  let written: Map<number, ManifestFile> = new Map();
+  const result = await commitSnapshot({
+    io: opts.io,
+    catalog: opts.catalog,
+    id: opts.id,
+    ...(opts.commitId !== undefined ? { commitId: opts.commitId } : {}),
+    ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
+    sharedFiles: () => [...written.values()].map((m) => m.manifestPath),
+    onNewSnapshotId: () => {
+      // Manifests embed the snapshot id in their entries; a new id means rewriting them.
+      void deleteQuietly(opts.io, [...written.values()].map((m) => m.manifestPath));
+      written = new Map();
+    },
+    prepare: async ({ base, snapshotId, sequenceNumber }) => {
+      const metadata = base.metadata;
+      pending ??= pendingFiles(metadata, opts.files, 'files');
+      const schema = currentSchema(metadata);
+      for (const [specId, group] of pending) {
+        if (written.has(specId)) continue;
+        const entries: ManifestEntry[] = group.map((p) => ({
+          status: 1,
+          snapshotId,
+          sequenceNumber: null, // inherited from the manifest list at read time, so the manifest survives retries
+          fileSequenceNumber: null,
+          dataFile: p.file,
+          partitionTuple: p.tuple,
+        }));
+        written.set(specId, await writeManifest({ io: opts.io, metadata, schema }, specId, entries, { addedSnapshotId: snapshotId, sequenceNumber, minSequenceNumber: sequenceNumber }));
+      }
+      const added = [...written.values()].map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
+      const kept = await baseManifests(opts.io, metadata);
+      const changed = new Set([...pending.values()].flat().map((p) => partitionKey(p.specId, p.tuple)));
+      return {
+        operation: 'append',
+        manifests: [...added, ...kept],
+        attemptFiles: [],
+        summary: buildSummary({
+          base: await baseTotals(opts.io, metadata),
+          added: opts.files,
+          removed: [],
+          changedPartitions: changed.size,
+          manifestsCreated: added.length,
+          manifestsKept: kept.length,
+          manifestsReplaced: 0,
+          ...(opts.commitId !== undefined ? { commitId: opts.commitId } : {}),
+        }),
+      };
+    },
+  });
+  return result;
+}
+
+export interface OverwriteFilesOptions {
+  io: ObjectIO;
+  catalog: CatalogStore;
+  id: TableIdentifier;
+  /** URIs of live data files to remove. */
+  deleteFiles: string[];
+  addFiles: DataFile[];
+  commitId?: string;
+  maxRetries?: number;
+  /**
+   * The added files hold exactly the rows of the deleted ones (compaction): the snapshot's operation is `replace`,
+   * so incremental readers skip it. Record counts of both sides must match.
+   */
+  replace?: boolean;
+}
+
+/**
+ * Copy-on-write overwrite: removes `deleteFiles` and adds `addFiles` in one snapshot (`overwrite`, or `delete` /
+ * `append` when one side is empty). On retry the deletes are re-validated against the new base; if a file to delete
+ * is no longer live (someone else removed it) the commit fails with CommitConflictError instead of resurrecting or
+ * double-deleting rows.
+ */
+export async function overwriteFiles(opts: OverwriteFilesOptions): Promise<CommitResult> {
+  if (opts.deleteFiles.length === 0 && opts.addFiles.length === 0) throw new InvalidInputError('overwriteFiles needs files to delete or to add');
+  validateDataFiles(opts.addFiles, 'addFiles');
+  const deleteSet = new Set(opts.deleteFiles);
+  if (deleteSet.size !== opts.deleteFiles.length) throw new InvalidInputError('deleteFiles lists the same file twice');
+  for (const f of opts.addFiles) {
+    if (deleteSet.has(f.filePath)) throw new InvalidInputError(`${f.filePath} is both deleted and added`);
+  }
+  if (opts.replace && (opts.deleteFiles.length === 0 || opts.addFiles.length === 0)) throw new InvalidInputError('a replace needs files to delete and files to add');
+  let pending: Map<number, PendingFile[]> | undefined;
+  let written: Map<number, ManifestFile> = new Map();
+  // Manifests are immutable, so decoded ones are reused across attempts.
+  const manifestCache = new Map<string, ManifestEntry[]>();
+  const name = formatIdentifier(opts.id);
+  return commitSnapshot({
+    io: opts.io,
+    catalog: opts.catalog,
+    id: opts.id,
+    ...(opts.commitId !== undefined ? { commitId: opts.commitId } : {}),
+    ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
+    sharedFiles: () => [...written.values()].map((m) => m.manifestPath),
+    onNewSnapshotId: () => {
+      void deleteQuietly(opts.io, [...written.values()].map((m) => m.manifestPath));
+      written = new Map();
+    },
+    prepare: async ({ base, snapshotId, sequenceNumber }) => {
+      const metadata = base.metadata;
+      const schema = currentSchema(metadata);
+      const ctx = { io: opts.io, metadata, schema };
+      const kept: ManifestFile[] = [];
+      const rewritten: ManifestFile[] = [];
+      const removed: Array<{ file: DataFile; specId: number; tuple: Array<PrimitiveValue | null> }> = [];
+      const live = new Set<string>();
+      let replaced = 0;
+      for (const m of await baseManifests(opts.io, metadata)) {
+        if (m.content !== 0) throw new UnsupportedTableError(`table ${name} has delete files (${m.manifestPath}); overwrite of tables with row-level deletes is not supported`);
+        let entries = manifestCache.get(m.manifestPath);
+        if (!entries) {
+          entries = await readManifestEntries(opts.io, metadata, m);
+          manifestCache.set(m.manifestPath, entries);
+        }
+        const liveEntries = entries.filter((e) => e.status !== 2);
+        for (const e of liveEntries) live.add(e.dataFile.filePath);
+        if (!liveEntries.some((e) => deleteSet.has(e.dataFile.filePath))) {
+          kept.push(m);
+          continue;
+        }
+        replaced++;
+        const next: ManifestEntry[] = liveEntries.map((e) => {
+          // Existing and deleted entries must carry explicit sequence numbers (spec: Sequence Number Inheritance).
+          const seq = e.sequenceNumber ?? (e.status === 1 ? m.sequenceNumber : null);
+          const fileSeq = e.fileSequenceNumber ?? (e.status === 1 ? m.sequenceNumber : null);
+          if (seq === null || fileSeq === null) throw new CorruptMetadataError(m.manifestPath, `entry ${e.dataFile.filePath} has status ${e.status} but no sequence number`);
+          const hit = deleteSet.has(e.dataFile.filePath);
+          if (hit) removed.push({ file: e.dataFile, specId: m.partitionSpecId, tuple: e.partitionTuple });
+          return {
+            status: hit ? 2 : 0,
+            snapshotId: hit ? snapshotId : (e.snapshotId ?? m.addedSnapshotId),
+            sequenceNumber: seq,
+            fileSequenceNumber: fileSeq,
+            dataFile: e.dataFile,
+            partitionTuple: e.partitionTuple,
+          };
+        });
+        const existingSeqs = next.filter((e) => e.status === 0).map((e) => e.sequenceNumber!);
+        rewritten.push(
+          await writeManifest(ctx, m.partitionSpecId, next, {
+            addedSnapshotId: snapshotId,
+            sequenceNumber,
+            minSequenceNumber: existingSeqs.length > 0 ? Math.min(...existingSeqs) : sequenceNumber,
+          }),
+        );
+      }
+      const missing = opts.deleteFiles.filter((p) => !live.has(p));
+      if (missing.length > 0) {
+        await deleteQuietly(opts.io, rewritten.map((m) => m.manifestPath));
+        const current = metadata['current-snapshot-id'];
+        throw new CommitConflictError(
+          `cannot overwrite in table ${name}: ${missing.length} file(s) to delete are not live in snapshot ${current ?? 'none'} (removed concurrently, or never added): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+        );
+      }
+      for (const f of opts.addFiles) {
+        if (live.has(f.filePath)) throw new InvalidInputError(`${f.filePath} is already live in table ${name}`);
+      }
+      if (opts.replace) {
+        const removedRows = removed.reduce((n, r) => n + r.file.recordCount, 0);
+        const addedRows = opts.addFiles.reduce((n, f) => n + f.recordCount, 0);
+        if (removedRows !== addedRows) {
+          await deleteQuietly(opts.io, rewritten.map((m) => m.manifestPath));
+          throw new InvalidInputError(`replace in table ${name} would change the row count (${removedRows} removed, ${addedRows} added)`);
+        }
+      }
+      pending ??= pendingFiles(metadata, opts.addFiles, 'addFiles');
+      for (const [specId, group] of pending) {
+        if (written.has(specId)) continue;
+        const entries: ManifestEntry[] = group.map((p) => ({ status: 1, snapshotId, sequenceNumber: null, fileSequenceNumber: null, dataFile: p.file, partitionTuple: p.tuple }));
+        written.set(specId, await writeManifest(ctx, specId, entries, { addedSnapshotId: snapshotId, sequenceNumber, minSequenceNumber: sequenceNumber }));
+      }
+      const added = [...written.values()].map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
+      const changed = new Set([
+        ...[...pending.values()].flat().map((p) => partitionKey(p.specId, p.tuple)),
+        ...removed.map((r) => partitionKey(r.specId, r.tuple)),
+      ]);
+      const operation: SnapshotOperation = opts.replace ? 'replace' : opts.addFiles.length === 0 ? 'delete' : opts.deleteFiles.length === 0 ? 'append' : 'overwrite';
+      return {
+        operation,
+        manifests: [...added, ...rewritten, ...kept],
+        attemptFiles: rewritten.map((m) => m.manifestPath),
+        summary: buildSummary({
+          base: await baseTotals(opts.io, metadata),
+          added: opts.addFiles,
+          removed: removed.map((r) => r.file),
+          changedPartitions: changed.size,
+          manifestsCreated: added.length + rewritten.length,
+          manifestsKept: kept.length,
+          manifestsReplaced: replaced,
+          ...(opts.commitId !== undefined ? { commitId: opts.commitId } : {}),
+        }),
+      };
+    },
+  });
+}
+

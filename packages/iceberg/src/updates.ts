@@ -1,0 +1,468 @@
+// Table requirements and metadata updates as the Iceberg REST spec names them (TableRequirement, TableUpdate): parsed
+// from JSON, checked against a base, applied to it. Atoll's own writers express their changes in the same updates, so
+// REST clients and Atoll's writers change a table through one set of rules (in the spirit of PyIceberg's table/update).
+import { CommitConflictError, InvalidInputError } from './errors.js';
+import type { Snapshot, SnapshotRef, SortOrder, TableMetadata } from './metadata.js';
+import { currentSchema, snapshotById } from './metadata.js';
+import type { PartitionSpec } from './partition.js';
+import { resolvePartitionSpec } from './partition.js';
+import type { IcebergSchema, NestedField } from './types.js';
+import { isAllowedPromotion, parseSchema } from './types.js';
+
+// ---- types -----------------------------------------------------------------------------------------------------
+
+export type TableRequirement =
+  | { type: 'assert-create' }
+  | { type: 'assert-table-uuid'; uuid: string }
+  /** `snapshot-id` null: the ref must not exist. */
+  | { type: 'assert-ref-snapshot-id'; ref: string; 'snapshot-id': bigint | null }
+  | { type: 'assert-last-assigned-field-id'; 'last-assigned-field-id': number }
+  | { type: 'assert-current-schema-id'; 'current-schema-id': number }
+  | { type: 'assert-last-assigned-partition-id'; 'last-assigned-partition-id': number }
+  | { type: 'assert-default-spec-id'; 'default-spec-id': number }
+  | { type: 'assert-default-sort-order-id'; 'default-sort-order-id': number };
+
+/** A partition spec as clients send it: field ids may be missing (assigned on apply) and sources are checked then. */
+export interface UnboundPartitionSpec {
+  'spec-id'?: number;
+  fields: Array<{ 'source-id': number; 'field-id'?: number; name: string; transform: string }>;
+}
+
+export type TableUpdate =
+  | { action: 'assign-uuid'; uuid: string }
+  | { action: 'upgrade-format-version'; 'format-version': number }
+  | { action: 'set-location'; location: string }
+  | { action: 'set-properties'; updates: Record<string, string> }
+  | { action: 'remove-properties'; removals: string[] }
+  | { action: 'add-schema'; schema: IcebergSchema; 'last-column-id'?: number }
+  /** -1: the schema added last in this commit. */
+  | { action: 'set-current-schema'; 'schema-id': number }
+  | { action: 'add-spec'; spec: UnboundPartitionSpec }
+  | { action: 'set-default-spec'; 'spec-id': number }
+  | { action: 'add-sort-order'; 'sort-order': SortOrder }
+  | { action: 'set-default-sort-order'; 'sort-order-id': number }
+  | { action: 'add-snapshot'; snapshot: Snapshot }
+  | ({ action: 'set-snapshot-ref'; 'ref-name': string } & SnapshotRef)
+  | { action: 'remove-snapshot-ref'; 'ref-name': string }
+  | { action: 'remove-snapshots'; 'snapshot-ids': bigint[] };
+
+const TABLE_UPDATE_ACTIONS: ReadonlySet<string> = new Set<TableUpdate['action']>([
+  'assign-uuid',
+  'upgrade-format-version',
+  'set-location',
+  'set-properties',
+  'remove-properties',
+  'add-schema',
+  'set-current-schema',
+  'add-spec',
+  'set-default-spec',
+  'add-sort-order',
+  'set-default-sort-order',
+  'add-snapshot',
+  'set-snapshot-ref',
+  'remove-snapshot-ref',
+  'remove-snapshots',
+]);
+
+/**
+ * Properties that would move files out of the table's prefix: vended credentials could not follow, and Atoll's own
+ * writers (whose key reaches the whole lake) would write into another table's directory.
+ */
+export const LOCATION_PROPERTIES: readonly string[] = ['write.data.path', 'write.metadata.path', 'write.object-storage.path', 'write.folder-storage.path'];
+
+export function checkProperties(properties: Record<string, unknown>): void {
+  const bad = Object.keys(properties).filter((k) => LOCATION_PROPERTIES.includes(k));
+  if (bad.length > 0) throw new InvalidInputError(`properties ${bad.join(', ')} cannot be set: a table's files stay under its location`);
+}
+
+// ---- parsing JSON ----------------------------------------------------------------------------------------------
+
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const bad = (message: string): InvalidInputError => new InvalidInputError(message);
+
+function str(o: Json, key: string, where: string): string {
+  const v = o[key];
+  if (typeof v !== 'string') throw bad(`${where}.${key} must be a string`);
+  return v;
+}
+function int(o: Json, key: string, where: string): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw bad(`${where}.${key} must be an integer`);
+  return v;
+}
+function long(v: unknown, where: string): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isInteger(v)) return BigInt(v);
+  throw bad(`${where} must be a long`);
+}
+const present = (v: unknown): boolean => v !== undefined && v !== null;
+
+/** One requirement from its JSON form (64-bit ids may arrive as bigint); unknown types are a bad request. */
+export function parseTableRequirement(json: unknown, where = 'requirement'): TableRequirement {
+  if (!isObj(json)) throw bad(`${where} must be an object`);
+  const type = str(json, 'type', where);
+  switch (type) {
+    case 'assert-create':
+      return { type };
+    case 'assert-table-uuid':
+      return { type, uuid: str(json, 'uuid', where) };
+    case 'assert-ref-snapshot-id':
+      return { type, ref: str(json, 'ref', where), 'snapshot-id': present(json['snapshot-id']) ? long(json['snapshot-id'], `${where}.snapshot-id`) : null };
+    case 'assert-last-assigned-field-id':
+      return { type, 'last-assigned-field-id': int(json, 'last-assigned-field-id', where) };
+    case 'assert-current-schema-id':
+      return { type, 'current-schema-id': int(json, 'current-schema-id', where) };
+    case 'assert-last-assigned-partition-id':
+      return { type, 'last-assigned-partition-id': int(json, 'last-assigned-partition-id', where) };
+    case 'assert-default-spec-id':
+      return { type, 'default-spec-id': int(json, 'default-spec-id', where) };
+    case 'assert-default-sort-order-id':
+      return { type, 'default-sort-order-id': int(json, 'default-sort-order-id', where) };
+    default:
+      throw bad(`${where}: unsupported requirement type ${JSON.stringify(type)}`);
+  }
+}
+
+function parseSnapshot(v: unknown, where: string): Snapshot {
+  if (!isObj(v)) throw bad(`${where} must be an object`);
+  const summaryIn = v.summary;
+  if (!isObj(summaryIn)) throw bad(`${where}.summary must be an object`);
+  const summary: Record<string, string> = {};
+  for (const [k, val] of Object.entries(summaryIn)) summary[k] = typeof val === 'string' ? val : String(val);
+  const op = summary.operation;
+  if (op !== 'append' && op !== 'replace' && op !== 'overwrite' && op !== 'delete') throw bad(`${where}.summary.operation must be append, replace, overwrite or delete`);
+  const snapshot: Snapshot = {
+    'snapshot-id': long(v['snapshot-id'], `${where}.snapshot-id`),
+    'sequence-number': int(v, 'sequence-number', where),
+    'timestamp-ms': int(v, 'timestamp-ms', where),
+    'manifest-list': str(v, 'manifest-list', where),
+    summary: summary as Snapshot['summary'],
+  };
+  if (present(v['parent-snapshot-id'])) snapshot['parent-snapshot-id'] = long(v['parent-snapshot-id'], `${where}.parent-snapshot-id`);
+  if (present(v['schema-id'])) snapshot['schema-id'] = int(v, 'schema-id', where);
+  return snapshot;
+}
+
+/** A partition spec from its JSON form (create-table, add-spec); bound to a schema by `bindPartitionSpec`. */
+export function parseUnboundPartitionSpec(v: unknown, where: string): UnboundPartitionSpec {
+  if (!isObj(v)) throw bad(`${where} must be an object`);
+  if (!Array.isArray(v.fields)) throw bad(`${where}.fields must be an array`);
+  const fields = v.fields.map((f: unknown, i) => {
+    const fw = `${where}.fields[${i}]`;
+    if (!isObj(f)) throw bad(`${fw} must be an object`);
+    const field: UnboundPartitionSpec['fields'][number] = { 'source-id': int(f, 'source-id', fw), name: str(f, 'name', fw), transform: str(f, 'transform', fw) };
+    if (present(f['field-id'])) field['field-id'] = int(f, 'field-id', fw);
+    return field;
+  });
+  return { ...(present(v['spec-id']) ? { 'spec-id': int(v, 'spec-id', where) } : {}), fields };
+}
+
+/** One update from its JSON form; unknown actions and malformed fields are a bad request. */
+export function parseTableUpdate(json: unknown, where = 'update'): TableUpdate {
+  if (!isObj(json)) throw bad(`${where} must be an object`);
+  const action = str(json, 'action', where);
+  if (!TABLE_UPDATE_ACTIONS.has(action)) throw bad(`${where}: unsupported update action ${JSON.stringify(action)}`);
+  switch (action as TableUpdate['action']) {
+    case 'assign-uuid':
+      return { action: 'assign-uuid', uuid: str(json, 'uuid', where) };
+    case 'upgrade-format-version':
+      return { action: 'upgrade-format-version', 'format-version': int(json, 'format-version', where) };
+    case 'set-location':
+      return { action: 'set-location', location: str(json, 'location', where) };
+    case 'set-properties': {
+      const props = json.updates;
+      if (!isObj(props)) throw bad(`${where}.updates must be an object`);
+      const updates: Record<string, string> = {};
+      for (const [k, v] of Object.entries(props)) {
+        if (typeof v !== 'string') throw bad(`${where}.updates.${k} must be a string`);
+        updates[k] = v;
+      }
+      return { action: 'set-properties', updates };
+    }
+    case 'remove-properties': {
+      const removals = json.removals;
+      if (!Array.isArray(removals) || !removals.every((r) => typeof r === 'string')) throw bad(`${where}.removals must be an array of strings`);
+      return { action: 'remove-properties', removals };
+    }
+    case 'add-schema': {
+      let schema: IcebergSchema;
+      try {
+        schema = parseSchema(json.schema, `${where}.schema`);
+      } catch (err) {
+        throw bad((err as Error).message);
+      }
+      return { action: 'add-schema', schema, ...(typeof json['last-column-id'] === 'number' ? { 'last-column-id': json['last-column-id'] } : {}) };
+    }
+    case 'set-current-schema':
+      return { action: 'set-current-schema', 'schema-id': int(json, 'schema-id', where) };
+    case 'add-spec':
+      return { action: 'add-spec', spec: parseUnboundPartitionSpec(json.spec, `${where}.spec`) };
+    case 'set-default-spec':
+      return { action: 'set-default-spec', 'spec-id': int(json, 'spec-id', where) };
+    case 'add-sort-order': {
+      const order = json['sort-order'];
+      if (!isObj(order) || !Array.isArray(order.fields)) throw bad(`${where}.sort-order must be an object with fields`);
+      return { action: 'add-sort-order', 'sort-order': { 'order-id': typeof order['order-id'] === 'number' ? order['order-id'] : 0, fields: order.fields as SortOrder['fields'] } };
+    }
+    case 'set-default-sort-order':
+      return { action: 'set-default-sort-order', 'sort-order-id': int(json, 'sort-order-id', where) };
+    case 'add-snapshot':
+      return { action: 'add-snapshot', snapshot: parseSnapshot(json.snapshot, `${where}.snapshot`) };
+    case 'set-snapshot-ref': {
+      const type = str(json, 'type', where);
+      if (type !== 'branch' && type !== 'tag') throw bad(`${where}.type must be branch or tag`);
+      const update: TableUpdate = { action: 'set-snapshot-ref', 'ref-name': str(json, 'ref-name', where), type, 'snapshot-id': long(json['snapshot-id'], `${where}.snapshot-id`) };
+      for (const k of ['min-snapshots-to-keep', 'max-snapshot-age-ms', 'max-ref-age-ms'] as const) {
+        if (typeof json[k] === 'number') update[k] = json[k];
+      }
+      return update;
+    }
+    case 'remove-snapshot-ref':
+      return { action: 'remove-snapshot-ref', 'ref-name': str(json, 'ref-name', where) };
+    case 'remove-snapshots': {
+      const ids = json['snapshot-ids'];
+      if (!Array.isArray(ids)) throw bad(`${where}.snapshot-ids must be an array`);
+      return { action: 'remove-snapshots', 'snapshot-ids': ids.map((v, j) => long(v, `${where}.snapshot-ids[${j}]`)) };
+    }
+  }
+}
+
+// ---- requirements ----------------------------------------------------------------------------------------------
+
+/** Null when every requirement holds for `base`, else why not (a conflict: the client reloads and retries). */
+export function failedRequirement(base: TableMetadata, requirements: readonly TableRequirement[]): string | null {
+  for (const r of requirements) {
+    switch (r.type) {
+      case 'assert-create':
+        return 'the table already exists';
+      case 'assert-table-uuid':
+        if (r.uuid !== base['table-uuid']) return `table uuid is ${base['table-uuid']}, not ${r.uuid}`;
+        break;
+      case 'assert-ref-snapshot-id': {
+        const expected = r['snapshot-id'];
+        const actual = base.refs[r.ref]?.['snapshot-id'] ?? null;
+        if (expected !== actual) {
+          return expected === null ? `ref ${r.ref} was created concurrently (now ${actual})` : `ref ${r.ref} points at snapshot ${actual ?? 'none'}, not ${expected}`;
+        }
+        break;
+      }
+      case 'assert-last-assigned-field-id':
+        if (r['last-assigned-field-id'] !== base['last-column-id']) return `last assigned field id is ${base['last-column-id']}, not ${r['last-assigned-field-id']}`;
+        break;
+      case 'assert-current-schema-id':
+        if (r['current-schema-id'] !== base['current-schema-id']) return `current schema id is ${base['current-schema-id']}, not ${r['current-schema-id']}`;
+        break;
+      case 'assert-last-assigned-partition-id':
+        if (r['last-assigned-partition-id'] !== base['last-partition-id']) return `last assigned partition id is ${base['last-partition-id']}, not ${r['last-assigned-partition-id']}`;
+        break;
+      case 'assert-default-spec-id':
+        if (r['default-spec-id'] !== base['default-spec-id']) return `default spec id is ${base['default-spec-id']}, not ${r['default-spec-id']}`;
+        break;
+      case 'assert-default-sort-order-id':
+        if (r['default-sort-order-id'] !== base['default-sort-order-id']) return `default sort order id is ${base['default-sort-order-id']}, not ${r['default-sort-order-id']}`;
+        break;
+    }
+  }
+  return null;
+}
+
+// ---- schema evolution: only changes that never need a data rewrite ---------------------------------------------
+
+function fieldsById(fields: NestedField[], out = new Map<number, NestedField>()): Map<number, NestedField> {
+  for (const f of fields) {
+    out.set(f.id, f);
+    if (typeof f.type !== 'string' && f.type.type === 'struct') fieldsById(f.type.fields, out);
+  }
+  return out;
+}
+
+/** Throws InvalidInputError when `to` cannot replace `from` without rewriting data (spec: Schema Evolution). */
+export function checkSchemaEvolution(from: IcebergSchema, to: IcebergSchema): void {
+  const before = fieldsById(from.fields);
+  for (const [id, field] of fieldsById(to.fields)) {
+    const old = before.get(id);
+    if (!old) {
+      if (field.required) throw bad(`new field ${field.name} (id ${id}) must be optional: existing rows have no value for it`);
+      continue;
+    }
+    const [a, b] = [old.type, field.type];
+    if (typeof a === 'string' && typeof b === 'string') {
+      if (!isAllowedPromotion(a, b)) throw bad(`field ${old.name} (id ${id}) cannot change type from ${a} to ${b}: only int→long, float→double and widening decimal precision are allowed`);
+    } else if (typeof a !== typeof b || (typeof a !== 'string' && typeof b !== 'string' && a.type !== b.type)) {
+      throw bad(`field ${old.name} (id ${id}) cannot change between primitive and nested types`);
+    }
+    if (field.required && !old.required) throw bad(`field ${old.name} (id ${id}) cannot become required: existing rows may hold nulls`);
+  }
+}
+
+/** Binds a client's spec to `schema`, assigning missing field ids from `nextFieldId` as the reference implementation does. */
+export function bindPartitionSpec(spec: UnboundPartitionSpec, schema: IcebergSchema, nextFieldId: number, where = 'partition-spec'): PartitionSpec {
+  let next = nextFieldId;
+  const fields = spec.fields.map((f) => {
+    const fieldId = f['field-id'] ?? next;
+    next = Math.max(next, fieldId + 1);
+    return { 'source-id': f['source-id'], 'field-id': fieldId, name: f.name, transform: f.transform };
+  });
+  const bound: PartitionSpec = { 'spec-id': spec['spec-id'] ?? 0, fields };
+  try {
+    resolvePartitionSpec(schema, bound);
+  } catch (err) {
+    throw bad(`${where}: ${(err as Error).message}`);
+  }
+  return bound;
+}
+
+// ---- applying updates ------------------------------------------------------------------------------------------
+
+/**
+ * Applies `updates` to `base` and returns the new metadata (`base` is untouched). Anything that would move or
+ * re-identify the table (set-location elsewhere, another uuid, another format version) is refused with
+ * InvalidInputError; an update that no longer fits a base another writer changed (a stale sequence number, a parent
+ * that was expired) is a CommitConflictError. The metadata-log and last-updated-ms are the commit engine's job.
+ */
+export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[]): TableMetadata {
+  const m: TableMetadata = structuredClone(base);
+  let lastAddedSchemaId: number | undefined;
+  let lastAddedSpecId: number | undefined;
+  let lastAddedOrderId: number | undefined;
+  for (const [i, u] of updates.entries()) {
+    const where = `updates[${i}] (${u.action})`;
+    switch (u.action) {
+      case 'assign-uuid':
+        if (u.uuid !== m['table-uuid']) throw bad('a table keeps its uuid; assign-uuid may only repeat it');
+        break;
+      case 'upgrade-format-version':
+        if (u['format-version'] !== 2) throw bad('Atoll tables are format version 2; no other version can be set');
+        break;
+      case 'set-location':
+        if (u.location.replace(/\/+$/, '') !== m.location) throw bad('the catalog decides where tables live; set-location cannot move a table');
+        break;
+      case 'set-properties':
+        checkProperties(u.updates);
+        Object.assign(m.properties, u.updates);
+        break;
+      case 'remove-properties':
+        for (const k of u.removals) delete m.properties[k];
+        break;
+      case 'add-schema': {
+        const schema = u.schema;
+        checkSchemaEvolution(currentSchema(m), schema);
+        // Spec: reuse the id of an identical earlier schema instead of adding a duplicate.
+        const same = m.schemas.find((s) => JSON.stringify(s.fields) === JSON.stringify(schema.fields));
+        if (same) {
+          lastAddedSchemaId = same['schema-id'];
+          break;
+        }
+        const id = Math.max(...m.schemas.map((s) => s['schema-id'])) + 1;
+        m.schemas.push({ ...schema, 'schema-id': id });
+        const maxId = Math.max(...fieldsById(schema.fields).keys(), 0);
+        m['last-column-id'] = Math.max(m['last-column-id'], maxId, u['last-column-id'] ?? 0);
+        lastAddedSchemaId = id;
+        break;
+      }
+      case 'set-current-schema': {
+        let id = u['schema-id'];
+        if (id === -1) {
+          if (lastAddedSchemaId === undefined) throw bad('set-current-schema -1 needs an add-schema before it');
+          id = lastAddedSchemaId;
+        }
+        if (!m.schemas.some((s) => s['schema-id'] === id)) throw bad(`schema ${id} does not exist`);
+        m['current-schema-id'] = id;
+        break;
+      }
+      case 'add-spec': {
+        const spec = bindPartitionSpec(u.spec, currentSchema(m), m['last-partition-id'] + 1, `${where}.spec`);
+        const id = Math.max(...m['partition-specs'].map((s) => s['spec-id'])) + 1;
+        m['partition-specs'].push({ ...spec, 'spec-id': id });
+        m['last-partition-id'] = Math.max(m['last-partition-id'], ...spec.fields.map((f) => f['field-id']));
+        lastAddedSpecId = id;
+        break;
+      }
+      case 'set-default-spec': {
+        let id = u['spec-id'];
+        if (id === -1) {
+          if (lastAddedSpecId === undefined) throw bad('set-default-spec -1 needs an add-spec before it');
+          id = lastAddedSpecId;
+        }
+        if (!m['partition-specs'].some((s) => s['spec-id'] === id)) throw bad(`partition spec ${id} does not exist`);
+        m['default-spec-id'] = id;
+        break;
+      }
+      case 'add-sort-order': {
+        const fields = u['sort-order'].fields;
+        const id = fields.length === 0 ? 0 : Math.max(...m['sort-orders'].map((s) => s['order-id'])) + 1;
+        if (id !== 0) m['sort-orders'].push({ 'order-id': id, fields });
+        lastAddedOrderId = id;
+        break;
+      }
+      case 'set-default-sort-order': {
+        let id = u['sort-order-id'];
+        if (id === -1) {
+          if (lastAddedOrderId === undefined) throw bad('set-default-sort-order -1 needs an add-sort-order before it');
+          id = lastAddedOrderId;
+        }
+        if (!m['sort-orders'].some((s) => s['order-id'] === id)) throw bad(`sort order ${id} does not exist`);
+        m['default-sort-order-id'] = id;
+        break;
+      }
+      case 'add-snapshot': {
+        const snapshot = u.snapshot;
+        if (snapshotById(m, snapshot['snapshot-id'])) throw new CommitConflictError(`snapshot ${snapshot['snapshot-id']} already exists`);
+        if (snapshot['sequence-number'] <= m['last-sequence-number']) {
+          // The writer built on an older base; its manifests carry stale sequence numbers.
+          throw new CommitConflictError(`snapshot sequence number ${snapshot['sequence-number']} is not above the table's ${m['last-sequence-number']}; reload and retry`);
+        }
+        if (!snapshot['manifest-list'].startsWith(`${m.location}/`)) throw bad(`the manifest list must be under the table location ${m.location}/`);
+        const parent = snapshot['parent-snapshot-id'];
+        if (parent !== undefined && !snapshotById(m, parent)) throw new CommitConflictError(`parent snapshot ${parent} does not exist (expired concurrently?)`);
+        m.snapshots.push(snapshot);
+        m['last-sequence-number'] = snapshot['sequence-number'];
+        break;
+      }
+      case 'set-snapshot-ref': {
+        const name = u['ref-name'];
+        if (name === 'main' && u.type !== 'branch') throw bad('main is a branch');
+        const snap = snapshotById(m, u['snapshot-id']);
+        if (!snap) throw bad(`snapshot ${u['snapshot-id']} does not exist`);
+        const ref: SnapshotRef = { 'snapshot-id': u['snapshot-id'], type: u.type };
+        for (const k of ['min-snapshots-to-keep', 'max-snapshot-age-ms', 'max-ref-age-ms'] as const) {
+          if (u[k] !== undefined) ref[k] = u[k];
+        }
+        m.refs[name] = ref;
+        if (name === 'main' && m['current-snapshot-id'] !== ref['snapshot-id']) {
+          m['current-snapshot-id'] = ref['snapshot-id'];
+          m['snapshot-log'].push({ 'timestamp-ms': Math.max(snap['timestamp-ms'], ...m['snapshot-log'].map((e) => e['timestamp-ms'])), 'snapshot-id': ref['snapshot-id'] });
+        }
+        break;
+      }
+      case 'remove-snapshot-ref':
+        delete m.refs[u['ref-name']];
+        if (u['ref-name'] === 'main') m['current-snapshot-id'] = null;
+        break;
+      case 'remove-snapshots': {
+        const remove = new Set(u['snapshot-ids']);
+        for (const [name, ref] of Object.entries(m.refs)) {
+          if (remove.has(ref['snapshot-id'])) throw bad(`snapshot ${ref['snapshot-id']} is still referenced by ${name}`);
+        }
+        m.snapshots = m.snapshots.filter((s) => !remove.has(s['snapshot-id']));
+        m['snapshot-log'] = m['snapshot-log'].filter((e) => !remove.has(e['snapshot-id']));
+        // Statistics files of removed snapshots describe snapshots no reader can load any more.
+        const live = (v: unknown): boolean => {
+          const sid = (v as { 'snapshot-id'?: unknown } | null)?.['snapshot-id'];
+          return !((typeof sid === 'number' || typeof sid === 'bigint') && remove.has(BigInt(sid)));
+        };
+        if (m.statistics) m.statistics = m.statistics.filter(live);
+        if (m['partition-statistics']) m['partition-statistics'] = m['partition-statistics'].filter(live);
+        break;
+      }
+    }
+  }
+  return m;
+}
+
+/** Snapshots in `next` that `base` does not have: what a commit adds. */
+export function addedSnapshots(base: TableMetadata, next: TableMetadata): Snapshot[] {
+  const before = new Set(base.snapshots.map((s) => s['snapshot-id']));
+  return next.snapshots.filter((s) => !before.has(s['snapshot-id']));
+}
