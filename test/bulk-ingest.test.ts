@@ -4,7 +4,9 @@
 // announced twice ingest once; a file no notification announced is found by the reconciler.
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,6 +66,13 @@ let fx: LakeFixture;
 const storeFor = (c: BulkCredentials): ObjectStore => new ObjectStore({ endpoint: c.endpoint, region: c.region, accessKey: c.accessKeyId, secretKey: c.secretAccessKey });
 const root = (): ObjectStore => new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_ROOT_USER!, secretKey: env.ATOLL_S3_ROOT_PASSWORD! });
 
+/** The multipart uploads in progress under a prefix, as an S3 client lists them before resuming one. */
+async function incompleteUploads(store: ObjectStore, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const u of store.client.listIncompleteUploads(STAGING, prefix, true)) keys.push((u as { key: string }).key);
+  return keys;
+}
+
 async function denied(what: string, p: Promise<unknown>): Promise<void> {
   try {
     await p;
@@ -89,6 +98,8 @@ const CRASH_ROUNDS = 20;
 const crashSeed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 let crashState = crashSeed;
 const crashRand = (): number => (crashState = (crashState * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+
+let python: string;
 
 async function settled(file: string, timeoutMs = 90_000): Promise<Ingest> {
   return waitUntil(`ingest of ${file} settled`, async () => (await ingests(provider.http)).find((i) => i.file === file && i.status !== 'pending'), timeoutMs);
@@ -144,7 +155,7 @@ function sumDecimals(values: string[]): string {
 beforeAll(async () => {
   corpus = join(tmpdir(), `atoll-bulk-corpus-${randomUUID()}`);
   await mkdir(corpus, { recursive: true });
-  const python = run(process.execPath, [join(import.meta.dirname, '..', 'packages', 'iceberg', 'interop', 'ensure-venv.mjs'), 'bulk-corpus']);
+  python = run(process.execPath, [join(import.meta.dirname, '..', 'packages', 'iceberg', 'interop', 'ensure-venv.mjs'), 'bulk-corpus']);
   run(python, [join(here, 'make_corpus.py'), corpus]);
   expected = JSON.parse(await readFile(join(corpus, 'expected.json'), 'utf8')) as Record<string, Expected>;
 
@@ -201,6 +212,39 @@ describe('bulk credentials', () => {
     await denied('list a cleanroom bucket', key.listObjects(`atoll-cr-${uniq()}`, ''));
     await denied('put into a cleanroom bucket', key.putObject(`atoll-cr-${uniq()}`, 'x', 'x'));
   });
+
+  it('loads a file put in parts (boto3 multipart) with the scoped key, and hides other providers\' uploads in progress', async () => {
+    const file = join(corpus, 'big.csv');
+    const rows = 1_000_000;
+    const out = createWriteStream(file);
+    out.write('user_id,amount,qty,ok,day,at,note\n');
+    for (let i = 0; i < rows; i++) {
+      if (!out.write(`user-big-${i % 1000},${(i % 10_000) / 100},${5_000_000 + i},${i % 2 === 0},2026-02-01,2026-02-01T00:00:00Z,some free text for row ${i}\n`)) await once(out, 'drain');
+    }
+    out.end();
+    await once(out, 'finish');
+    expect((await stat(file)).size).toBeGreaterThan(64 * 1024 * 1024);
+    const name = `purchases/big/${uniq()}.csv`;
+    // boto3, as a provider's backend would run it: a multipart upload (8 MiB parts) with the scoped key.
+    const script = [
+      'import os, sys, boto3',
+      'from boto3.s3.transfer import TransferConfig',
+      'from botocore.config import Config',
+      's3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name=os.environ["S3_REGION"], config=Config(s3={"addressing_style": "path"}))',
+      's3.upload_file(sys.argv[1], sys.argv[2], sys.argv[3], Config=TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024))',
+    ].join('\n');
+    // The key goes in the environment, as boto3 reads it, never on a command line an error could print.
+    const put = spawnSync(python, ['-c', script, file, STAGING, `${provider.id}/${name}`], {
+      encoding: 'utf8',
+      env: { ...process.env, S3_ENDPOINT: creds.endpoint, S3_REGION: creds.region, AWS_ACCESS_KEY_ID: creds.accessKeyId, AWS_SECRET_ACCESS_KEY: creds.secretAccessKey },
+    });
+    expect(put.status, put.stderr).toBe(0);
+    const report = await settled(name, 240_000);
+    expect(report).toMatchObject({ status: 'loaded', records: rows, rowsRead: rows });
+    const [loaded] = await rawRows<{ n: bigint }>('SELECT count(*) AS n FROM rows WHERE qty BETWEEN 5000000 AND 5999999');
+    expect(Number(loaded!.n)).toBe(rows);
+    await denied("list another provider's uploads in progress", incompleteUploads(key, `${other.id}/`));
+  }, 300_000);
 
   it('rotate (earlier keys live until expiry or revocation) and revoke at once; another provider cannot revoke', async () => {
     const first = await provider.http.call<BulkCredentials>('POST', '/v1/bulk-credentials', { body: { ttlSeconds: 3600 } });

@@ -3,7 +3,7 @@
 //   node ensure-venv.mjs            PyIceberg + pyarrow (pyiceberg-venv)
 //   node ensure-venv.mjs duckdb     stock DuckDB with its httpfs, iceberg and avro extensions as wheels (duckdb-venv):
 //                                   the extension files come from PyPI, so nothing is downloaded when DuckDB runs.
-//   node ensure-venv.mjs bulk-corpus pyarrow + fastavro (bulk-corpus-venv): independent writers of the bulk-ingest
+//   node ensure-venv.mjs bulk-corpus pyarrow + fastavro + boto3 (bulk-corpus-venv): independent writers of the bulk-ingest
 //                                   test's Parquet and Avro files (files written by other tools, not by Atoll).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -20,8 +20,9 @@ const DUCKDB_EXTENSIONS_VERSION = '1.4.4.20260205';
 // DuckDB's Python client needs pytz to return TIMESTAMPTZ values.
 const PYTZ_VERSION = '2025.2';
 const FASTAVRO_VERSION = '1.13.1';
+const BOTO3_VERSION = '1.44.8';
 const VENVS = {
-  'bulk-corpus': { dir: 'bulk-corpus-venv', requirements: [`pyarrow==${PYARROW_VERSION}`, `fastavro==${FASTAVRO_VERSION}`] },
+  'bulk-corpus': { dir: 'bulk-corpus-venv', requirements: [`pyarrow==${PYARROW_VERSION}`, `fastavro==${FASTAVRO_VERSION}`, `boto3==${BOTO3_VERSION}`] },
   pyiceberg: { dir: 'pyiceberg-venv', requirements: [`pyiceberg[pyarrow]==${PYICEBERG_VERSION}`, `pyarrow==${PYARROW_VERSION}`] },
   duckdb: {
     dir: 'duckdb-venv',
