@@ -1,6 +1,6 @@
 // TypeBox schemas of the Iceberg REST catalog routes (feed validation and /openapi.json). Bodies carrying table
 // metadata are left open here: 64-bit snapshot ids arrive as bigint and are checked in code.
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 
 export const TAG = 'iceberg';
 
@@ -45,3 +45,18 @@ export const CommitTableResult = Type.Object({
 });
 
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
+
+/**
+ * An optional field that may also arrive as JSON null: Iceberg Java serialises absent optionals as null
+ * (`"location": null`, `"write-order": null`), and the spec's schemas do not forbid it. Routes treat null as absent.
+ */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+
+/** null → undefined, for fields declared with Nullable. */
+export const orUndefined = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
+
+export const PageQuery = {
+  pageToken: Type.Optional(Type.String({ maxLength: 4096, description: 'an empty value starts paging; then the previous answer\'s next-page-token' })),
+  pageSize: Type.Optional(Type.Integer({ minimum: 1, description: 'at most this many items (capped at 1000)' })),
+};
+export const NextPageToken = Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'present when paging was asked for; null on the last page' }));

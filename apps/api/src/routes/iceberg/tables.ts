@@ -1,5 +1,6 @@
-// Table routes of the Iceberg REST catalog: list, create, load (with vended credentials), exists, commit, drop and
-// …/credentials. Metadata goes out through stringifyJson so 64-bit snapshot ids stay exact.
+// Table routes of the Iceberg REST catalog: list, create, load (with vended credentials), exists, commit, drop (and
+// purge), rename, register and …/credentials. Metadata goes out through stringifyJson so 64-bit snapshot ids stay exact.
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -9,6 +10,7 @@ import {
   dropTable,
   loadTable,
   parseSchema,
+  readTableMetadata,
   stringifyJson,
   tableMetadataToJson,
   TableNotFoundError,
@@ -18,12 +20,14 @@ import {
   type TableIdentifier,
   type TableMetadata,
 } from '@atoll/iceberg';
+import { commitJobs } from '@atoll/queue';
 import type { ApiDeps } from '../../deps.js';
 import { BUILT_IN_NAMESPACES, callerOf, parseNamespaceParam, validName, type CatalogAccess, type NamespaceScope } from './access.js';
 import { checkProperties, commitTable, parseCommitRequest } from './commit.js';
 import { IcebergRestError, badRequest, forbidden } from './errors.js';
 import { parsePartitionSpecJson } from './partition-spec.js';
-import { CommitTableResult, JsonObject, LoadTableResult, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors } from './schemas.js';
+import type { PageTokens } from './pagination.js';
+import { CommitTableResult, JsonObject, LoadTableResult, NextPageToken, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors, orUndefined } from './schemas.js';
 
 const DELEGATION_HEADER = 'x-iceberg-access-delegation';
 
@@ -42,19 +46,30 @@ interface ResolvedTable {
 
 const noSuchTable = (named: string): IcebergRestError => new IcebergRestError('NoSuchTableException', `table ${named} does not exist`);
 
+/**
+ * How long a purge waits after the drop before it deletes: a commit that loaded the table before the drop finishes
+ * (its compare-and-swap then fails, the row being gone) well within it, so no metadata file it writes is left behind.
+ */
+export const PURGE_SETTLE_MS = 5_000;
+
+const isWritersNamespace = (ns: readonly string[]): boolean => ns.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(ns[0]!);
+/** A key under one of the writers' namespaces (raw/…, published/…): no catalog-made table may live or be registered there. */
+const isWritersKey = (key: string): boolean => BUILT_IN_NAMESPACES.some((ns) => key === ns || key.startsWith(`${ns}/`));
+const S3_LOCATION_RE = /^s3:\/\/([^/]+)\/(.+?)\/*$/;
+
 function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.type('application/json').send(stringifyJson(body));
 }
 
-export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: CatalogAccess): FastifyPluginAsync {
+export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: ObjectIO, access: CatalogAccess, pages: PageTokens): FastifyPluginAsync {
   const catalog = new PgCatalogStore(deps.pool);
 
   /**
    * The table as the caller names it (`named`, for answers and logs) and as the catalog store keys it (`id`): they
    * differ for cleanrooms, whose `cr_<hex>` namespace is kept as ['cleanroom', <hex>].
    */
-  async function resolve(request: FastifyRequest, params: { namespace: string; table: string }): Promise<ResolvedTable> {
-    const ns = parseNamespaceParam(params.namespace);
+  async function resolve(request: FastifyRequest, params: { namespace: string | string[]; table: string }): Promise<ResolvedTable> {
+    const ns = Array.isArray(params.namespace) ? params.namespace.map((l) => validName('namespace level', l)) : parseNamespaceParam(params.namespace);
     const scope = await access.scope(callerOf(request), ns);
     const name = validName('table name', params.table);
     return { scope, id: { namespace: scope.storageNamespace, name }, named: [...ns, name].join('.') };
@@ -85,6 +100,15 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
     if (!scope.writable) throw forbidden('cleanroom tables are read-only through the catalog');
   }
 
+  function requireCatalogOwned(id: TableIdentifier): void {
+    if (isWritersNamespace(id.namespace)) throw forbidden(`tables in ${id.namespace[0]} belong to Atoll's writers and cannot be dropped, renamed or registered through the catalog`);
+  }
+
+  /** Whether any object lies under `location` (a dropped table's files, or anything else). */
+  async function holdsFiles(location: string): Promise<boolean> {
+    return (await io.list!(`${location}/`)).length > 0;
+  }
+
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -95,14 +119,22 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
           tags: [TAG],
           summary: 'List the tables of a namespace',
           params: Type.Object({ namespace: TableParams.properties.namespace }),
-          querystring: Type.Object({ pageToken: Type.Optional(Type.String()), pageSize: Type.Optional(Type.Integer({ minimum: 1 })) }),
-          response: { 200: Type.Object({ identifiers: Type.Array(TableIdentifierSchema), 'next-page-token': Type.Optional(Type.Null()) }), ...icebergErrors },
+          querystring: Type.Object(PageQuery),
+          response: { 200: Type.Object({ identifiers: Type.Array(TableIdentifierSchema), 'next-page-token': NextPageToken }), ...icebergErrors },
         },
       },
       async (request) => {
         const ns = parseNamespaceParam(request.params.namespace);
-        const scope = await access.scope(callerOf(request), ns);
-        return { identifiers: (await catalog.list(scope.storageNamespace)).map((t) => ({ namespace: ns, name: t.name })) };
+        const caller = callerOf(request);
+        const scope = await access.scope(caller, ns);
+        // The store lists by name in Postgres order; paging compares in code, so sort the same way here.
+        const names = (await catalog.list(scope.storageNamespace)).map((t) => t.name).sort();
+        const listing = `tables:${caller.kind === 'consumer' ? caller.consumerId : 'lake'}:${ns.join('\u001f')}`;
+        const page = pages.page({ listing, sorted: names, keyOf: (n) => n, pageToken: request.query.pageToken, pageSize: request.query.pageSize });
+        return {
+          identifiers: page.items.map((name) => ({ namespace: ns, name })),
+          ...(page.nextPageToken !== undefined ? { 'next-page-token': page.nextPageToken } : {}),
+        };
       },
     );
 
@@ -112,15 +144,16 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         schema: {
           tags: [TAG],
           summary: 'Create a table (operators, lake namespaces); its location is s3://<lake bucket>/<namespace levels>/<name>',
+          description: 'Optional fields may be absent or null. When the default location still holds files (a table dropped without purge), the catalog picks a fresh one, s3://<lake bucket>/<namespace levels>/<name>-<uuid>.',
           params: Type.Object({ namespace: TableParams.properties.namespace }),
           body: Type.Object({
             name: Type.String({ minLength: 1, maxLength: 128 }),
-            location: Type.Optional(Type.String()),
+            location: Nullable(Type.String()),
             schema: JsonObject,
-            'partition-spec': Type.Optional(JsonObject),
-            'write-order': Type.Optional(JsonObject),
-            'stage-create': Type.Optional(Type.Boolean()),
-            properties: Type.Optional(Properties),
+            'partition-spec': Nullable(JsonObject),
+            'write-order': Nullable(JsonObject),
+            'stage-create': Nullable(Type.Boolean()),
+            properties: Nullable(Properties),
           }),
           response: { 200: LoadTableResult, ...icebergErrors },
         },
@@ -131,19 +164,29 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         const { scope, id, named } = target;
         requireWritable(scope);
         if (body['stage-create']) throw new IcebergRestError('UnsupportedOperationException', 'staged table creation is not supported; create the table, then commit');
-        const location = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
-        if (body.location !== undefined && body.location.replace(/\/+$/, '') !== location) throw badRequest(`tables in ${id.namespace.join('.')} live at ${location}; a different location cannot be chosen`);
+        const home = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
+        const asked = orUndefined(body.location)?.replace(/\/+$/, '');
+        if (asked !== undefined && asked !== home) throw badRequest(`tables in ${id.namespace.join('.')} live at ${home}; a different location cannot be chosen`);
         let schema: IcebergSchema;
         try {
           schema = parseSchema(body.schema, 'schema');
         } catch (err) {
           throw badRequest((err as Error).message);
         }
-        const order = body['write-order'];
+        const order = orUndefined(body['write-order']);
         if (order && Array.isArray(order.fields) && order.fields.length > 0) throw new IcebergRestError('UnsupportedOperationException', 'sort orders are not supported at creation; tables are unsorted');
-        const partitionSpec = parsePartitionSpecJson(body['partition-spec'], schema, 'partition-spec');
-        checkProperties(body.properties ?? {});
-        const table = await createTable({ io, catalog, id, location, schema, partitionSpec, properties: body.properties ?? {} });
+        const partitionSpec = parsePartitionSpecJson(orUndefined(body['partition-spec']), schema, 'partition-spec');
+        const properties = orUndefined(body.properties) ?? {};
+        checkProperties(properties);
+        if (await catalog.load(id)) throw new IcebergRestError('AlreadyExistsException', `table ${named} already exists`);
+        // A table dropped without purge leaves its files at the default location; a new table of that name must not
+        // share them (its versions would interleave with theirs), so it gets a location of its own.
+        let location = home;
+        if (await holdsFiles(home)) {
+          if (asked !== undefined) throw new IcebergRestError('AlreadyExistsException', `location ${home} still holds the files of a dropped table; leave location unset and the catalog picks a fresh one`);
+          location = `${home}-${randomUUID().replaceAll('-', '')}`;
+        }
+        const table = await createTable({ io, catalog, id, location, schema, partitionSpec, properties });
         request.log.info({ op: 'iceberg.table.created', table: named }, 'table created');
         return sendJson(reply, await tableResult(request, target, table));
       },
@@ -230,7 +273,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
       {
         schema: {
           tags: [TAG],
-          summary: 'Drop a table from the catalog (files stay for orphan-file maintenance; purge is not supported)',
+          summary: 'Drop a table from the catalog; with purgeRequested=true its files (data and metadata) are removed too, a few seconds later, once commits in flight have settled',
           params: TableParams,
           querystring: Type.Object({ purgeRequested: Type.Optional(Type.Boolean()) }),
           response: { 204: Type.Null(), ...icebergErrors },
@@ -239,15 +282,92 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
       async (request, reply) => {
         const { scope, id, named } = await resolve(request, request.params);
         requireWritable(scope);
-        if (id.namespace.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(id.namespace[0]!)) {
-          throw forbidden(`tables in ${id.namespace[0]} belong to Atoll's writers and cannot be dropped through the catalog`);
+        requireCatalogOwned(id);
+        if (request.query.purgeRequested) {
+          // The api holds no delete right on the lake: the writer purges. Enqueued before the drop so a failure leaves the
+          // table in place (the client retries); a purge whose table was not dropped after all finds its location still
+          // in the catalog and deletes nothing.
+          const { metadata } = await load({ scope, id, named });
+          await deps.producer.enqueue(commitJobs.purge, { v: 1, namespace: id.namespace, name: id.name, location: metadata.location, tableUuid: metadata['table-uuid'] }, { delay: PURGE_SETTLE_MS });
         }
-        if (request.query.purgeRequested) throw new IcebergRestError('UnsupportedOperationException', 'purge is not supported: the api holds no delete right on the lake; drop without purge');
         if (!(await dropTable({ catalog, id }))) throw noSuchTable(named);
-        request.log.info({ op: 'iceberg.table.dropped', table: named }, 'table dropped');
+        request.log.info({ op: 'iceberg.table.dropped', table: named, purge: request.query.purgeRequested === true }, 'table dropped');
         return reply.status(204).send(null);
       },
     );
 
+    app.post(
+      '/v1/tables/rename',
+      {
+        schema: {
+          tags: [TAG],
+          summary: 'Rename a table, within or across lake namespaces (the catalog entry moves; its files stay where they are)',
+          body: Type.Object({ source: TableIdentifierSchema, destination: TableIdentifierSchema }),
+          response: { 204: Type.Null(), ...icebergErrors },
+        },
+      },
+      async (request, reply) => {
+        const source = await resolve(request, { namespace: request.body.source.namespace, table: request.body.source.name });
+        const destination = await resolve(request, { namespace: request.body.destination.namespace, table: request.body.destination.name });
+        for (const t of [source, destination]) {
+          requireWritable(t.scope);
+          requireCatalogOwned(t.id);
+        }
+        let renamed: number;
+        try {
+          const res = await deps.pool.query(
+            'UPDATE iceberg_tables SET namespace = $3, name = $4, updated_at = now() WHERE namespace = $1 AND name = $2',
+            [source.id.namespace.join('.'), source.id.name, destination.id.namespace.join('.'), destination.id.name],
+          );
+          renamed = res.rowCount ?? 0;
+        } catch (err) {
+          if ((err as { code?: string }).code === '23505') throw new IcebergRestError('AlreadyExistsException', `table ${destination.named} already exists`);
+          throw err;
+        }
+        if (renamed !== 1) throw noSuchTable(source.named);
+        request.log.info({ op: 'iceberg.table.renamed', from: source.named, to: destination.named }, 'table renamed');
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/namespaces/:namespace/register',
+      {
+        schema: {
+          tags: [TAG],
+          summary: 'Register an existing table by its metadata file (operators); the file and the table\'s location must lie in the lake bucket, outside the writers\' namespaces and any other table',
+          params: Type.Object({ namespace: TableParams.properties.namespace }),
+          body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }), 'metadata-location': Type.String({ minLength: 1, maxLength: 2048 }), overwrite: Nullable(Type.Boolean()) }),
+          response: { 200: LoadTableResult, ...icebergErrors },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const target = await resolve(request, { namespace: request.params.namespace, table: body.name });
+        const { scope, id, named } = target;
+        requireWritable(scope);
+        requireCatalogOwned(id);
+        if (body.overwrite) throw new IcebergRestError('UnsupportedOperationException', 'register with overwrite is not supported; drop the table first');
+        const metadataLocation = body['metadata-location'];
+        const file = S3_LOCATION_RE.exec(metadataLocation);
+        if (!file || file[1] !== scope.bucket) throw forbidden(`${metadataLocation} is outside the warehouse this catalog owns (s3://${scope.bucket}/)`);
+        if (!file[2]!.endsWith('.metadata.json')) throw badRequest(`${metadataLocation} is not a table metadata file (*.metadata.json)`);
+        if (await catalog.load(id)) throw new IcebergRestError('AlreadyExistsException', `table ${named} already exists`);
+        const metadata = await readTableMetadata(io, metadataLocation).catch((err: unknown) => {
+          throw badRequest(`${metadataLocation} cannot be registered: ${(err as Error).message}`);
+        });
+        const home = S3_LOCATION_RE.exec(metadata.location);
+        if (!home || home[1] !== scope.bucket) throw forbidden(`the table's location ${metadata.location} is outside the warehouse this catalog owns (s3://${scope.bucket}/)`);
+        const location = `s3://${home[1]}/${home[2]}`;
+        if (!metadataLocation.startsWith(`${location}/metadata/`)) throw badRequest(`${metadataLocation} does not lie under its table's location ${location}/metadata/`);
+        if (isWritersKey(home[2]!)) throw forbidden(`${location} belongs to Atoll's writers; their tables cannot be registered a second time`);
+        // Two entries sharing one location would interleave their metadata versions.
+        const { rows } = await deps.pool.query<{ namespace: string; name: string }>('SELECT namespace, name FROM iceberg_tables WHERE starts_with(metadata_location, $1) LIMIT 1', [`${location}/`]);
+        if (rows[0]) throw new IcebergRestError('AlreadyExistsException', `location ${location} already belongs to table ${rows[0].namespace}.${rows[0].name}`);
+        await catalog.create(id, metadataLocation);
+        request.log.info({ op: 'iceberg.table.registered', table: named, metadataLocation }, 'table registered');
+        return sendJson(reply, await tableResult(request, target, { metadataLocation, metadata }));
+      },
+    );
   };
 }
