@@ -1,7 +1,7 @@
 // Stock Spark 4.0 + Iceberg 1.10 against Atoll's REST catalog (/iceberg) with vended credentials, as docs/engines.md
 // attaches it: Spark creates a namespace and a partitioned table, appends, adds a column and reads back exact rows;
-// it reads a table Atoll's writer made; Atoll (its own reader) and PyIceberg read what Spark wrote; DROP … PURGE
-// removes the table's files from MinIO.
+// it reads a table Atoll's writer made; Atoll (its own reader) and PyIceberg read what Spark wrote; a drop with
+// purge (Iceberg's REST client asking the catalog) removes the table's files from MinIO.
 import { execFile, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,10 +68,10 @@ function startSpark(args: string[]): { next(): Promise<Record<string, unknown>>;
   const done = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
   return {
     async next() {
-      const { value, done: ended } = await lines.next();
-      if (ended) throw new Error(`Spark exited without an answer; stderr:\n${stderr}`);
-      const parsed = JSON.parse(value as string) as Record<string, unknown>;
-      if (parsed.error) throw new Error(`Spark failed: ${String(parsed.error)}: ${String(parsed.message)}\n${String(parsed.trace)}`);
+      const line: IteratorResult<string> = await lines.next();
+      if (line.done) throw new Error(`Spark exited without an answer; stderr:\n${stderr}`);
+      const parsed = JSON.parse(line.value) as Record<string, unknown> & { error?: string; message?: string; trace?: string };
+      if (parsed.error) throw new Error(`Spark failed: ${parsed.error}: ${parsed.message ?? ''}\n${parsed.trace ?? ''}`);
       return parsed;
     },
     proceed: () => child.stdin.write('\n'),
@@ -112,7 +112,7 @@ describe('Spark through the REST catalog', () => {
     await writerLake.store.removeObjects(lakeBucket(), objects.map((o) => o.key));
   }, 60_000);
 
-  it('creates, appends, evolves, reads; Atoll and PyIceberg read what it wrote; DROP … PURGE removes the files', async () => {
+  it('creates, appends, evolves, reads; Atoll and PyIceberg read what it wrote; a purge drop removes the files', async () => {
     const spark = startSpark([`${api.url}/iceberg`, opToken, sparkJars, ns, `${atollNs}.ledger`]);
     try {
       const phase1 = (await spark.next()) as { rows: unknown[]; partitions: string[]; tables: string[]; atoll_rows: Array<{ value: number }>; location: string };
@@ -147,8 +147,8 @@ describe('Spark through the REST catalog', () => {
       const { key } = parseS3Uri(phase1.location);
       expect((await writerLake.store.listObjects(lakeBucket(), `${key}/`)).length).toBeGreaterThan(0);
       spark.proceed();
-      const phase2 = (await spark.next()) as { namespace_gone: boolean };
-      expect(phase2.namespace_gone).toBe(true);
+      const phase2 = (await spark.next()) as { dropped: boolean; namespace_gone: boolean };
+      expect(phase2).toEqual({ phase: 2, dropped: true, namespace_gone: true });
       expect(await spark.done).toBe(0);
       // The writer purges a few seconds after the drop, once commits in flight have settled.
       const deadline = Date.now() + 60_000;

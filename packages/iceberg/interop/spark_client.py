@@ -9,7 +9,7 @@ It runs in two phases and speaks JSON lines on stdout:
   1. creates <namespace> and a partitioned table <namespace>.spark_events, appends, adds a column, appends again,
      reads it back and reads Atoll's table; prints {"phase": 1, ...} and waits for a line on stdin
      (meanwhile the caller checks what Spark wrote with other readers);
-  2. drops the table with PURGE and the namespace; prints {"phase": 2, ...}.
+  2. drops the table with purge (the catalog removes its files) and the namespace; prints {"phase": 2, ...}.
 On failure prints {"error": <exception type>, "message": ...} and exits with status 3.
 """
 
@@ -64,10 +64,15 @@ def main():
     print(json.dumps({"phase": 1, "rows": written, "partitions": partitions, "tables": tables, "atoll_rows": atoll_rows, "location": location}), flush=True)
 
     sys.stdin.readline()
-    spark.sql(f"DROP TABLE {table} PURGE")
+    # Spark's `DROP TABLE … PURGE` with Iceberg 1.10 deletes client-side (it drops, then deletes the reachable files
+    # with the table's FileIO); vended credentials hold no delete right, so the files would stay. Iceberg's own REST
+    # client asks the catalog to purge instead (DELETE …?purgeRequested=true): call it on Spark's catalog.
+    jvm = spark.sparkContext._jvm
+    iceberg_catalog = spark._jsparkSession.sessionState().catalogManager().catalog("atoll").icebergCatalog()
+    dropped = iceberg_catalog.dropTable(jvm.org.apache.iceberg.catalog.TableIdentifier.parse(f"{namespace}.spark_events"), True)
     spark.sql(f"DROP NAMESPACE atoll.{namespace}")
     namespaces = sorted(r["namespace"] for r in rows(spark.sql("SHOW NAMESPACES IN atoll")))
-    print(json.dumps({"phase": 2, "namespace_gone": namespace not in namespaces}), flush=True)
+    print(json.dumps({"phase": 2, "dropped": dropped, "namespace_gone": namespace not in namespaces}), flush=True)
     spark.stop()
 
 

@@ -75,6 +75,23 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
     return { scope, id: { namespace: scope.storageNamespace, name }, named: [...ns, name].join('.') };
   }
 
+  /**
+   * resolve() for operations on an existing table: a missing namespace means a missing table (the spec's 404 for load,
+   * exists, commit and drop is NoSuchTableException). Spark depends on it: it resolves `db.t.partitions` by first
+   * loading table `partitions` in namespace `db.t`, and only a NoSuchTableException sends it on to the metadata table.
+   */
+  async function resolveExisting(request: FastifyRequest, params: { namespace: string | string[]; table: string }): Promise<ResolvedTable> {
+    try {
+      return await resolve(request, params);
+    } catch (err) {
+      if (err instanceof IcebergRestError && err.type === 'NoSuchNamespaceException') {
+        const ns = Array.isArray(params.namespace) ? params.namespace : params.namespace.split('\u001f');
+        throw noSuchTable([...ns, params.table].join('.'));
+      }
+      throw err;
+    }
+  }
+
   /** The table's metadata; a missing table is named as the caller named it, not by its key in the store. */
   async function load({ id, named }: ResolvedTable): Promise<LoadedTable> {
     try {
@@ -206,7 +223,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         },
       },
       async (request, reply) => {
-        const target = await resolve(request, request.params);
+        const target = await resolveExisting(request, request.params);
         return sendJson(reply, await tableResult(request, target, await load(target)));
       },
     );
@@ -215,7 +232,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
       '/v1/namespaces/:namespace/tables/:table',
       { schema: { tags: [TAG], summary: 'Whether a table exists (204) or not (404)', params: TableParams } },
       async (request, reply) => {
-        const { id, named } = await resolve(request, request.params);
+        const { id, named } = await resolveExisting(request, request.params);
         if (!(await catalog.load(id))) throw noSuchTable(named);
         return reply.status(204).send();
       },
@@ -232,7 +249,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         },
       },
       async (request) => {
-        const target = await resolve(request, request.params);
+        const target = await resolveExisting(request, request.params);
         const { scope, id, named } = target;
         const table = await load(target);
         const config = access.credentialConfig(await access.vend(scope, id.name, table.metadata.location));
@@ -258,7 +275,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         },
       },
       async (request, reply) => {
-        const { scope, id, named } = await resolve(request, request.params);
+        const { scope, id, named } = await resolveExisting(request, request.params);
         requireWritable(scope);
         const ident = request.body.identifier;
         if (ident && (ident.name !== id.name || ident.namespace.join('\u001f') !== scope.namespace.join('\u001f'))) throw badRequest('the identifier in the body names another table than the path');
@@ -275,15 +292,16 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
           tags: [TAG],
           summary: 'Drop a table from the catalog; with purgeRequested=true its files (data and metadata) are removed too, a few seconds later, once commits in flight have settled',
           params: TableParams,
-          querystring: Type.Object({ purgeRequested: Type.Optional(Type.Boolean()) }),
+          querystring: Type.Object({ purgeRequested: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' })) }),
           response: { 204: Type.Null(), ...icebergErrors },
         },
       },
       async (request, reply) => {
-        const { scope, id, named } = await resolve(request, request.params);
+        const { scope, id, named } = await resolveExisting(request, request.params);
         requireWritable(scope);
         requireCatalogOwned(id);
-        if (request.query.purgeRequested) {
+        const purge = request.query.purgeRequested === 'true';
+        if (purge) {
           // The api holds no delete right on the lake: the writer purges. Enqueued before the drop so a failure leaves the
           // table in place (the client retries); a purge whose table was not dropped after all finds its location still
           // in the catalog and deletes nothing.
@@ -291,7 +309,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
           await deps.producer.enqueue(commitJobs.purge, { v: 1, namespace: id.namespace, name: id.name, location: metadata.location, tableUuid: metadata['table-uuid'] }, { delay: PURGE_SETTLE_MS });
         }
         if (!(await dropTable({ catalog, id }))) throw noSuchTable(named);
-        request.log.info({ op: 'iceberg.table.dropped', table: named, purge: request.query.purgeRequested === true }, 'table dropped');
+        request.log.info({ op: 'iceberg.table.dropped', table: named, purge }, 'table dropped');
         return reply.status(204).send(null);
       },
     );
@@ -307,7 +325,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         },
       },
       async (request, reply) => {
-        const source = await resolve(request, { namespace: request.body.source.namespace, table: request.body.source.name });
+        const source = await resolveExisting(request, { namespace: request.body.source.namespace, table: request.body.source.name });
         const destination = await resolve(request, { namespace: request.body.destination.namespace, table: request.body.destination.name });
         for (const t of [source, destination]) {
           requireWritable(t.scope);
