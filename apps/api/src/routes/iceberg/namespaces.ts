@@ -4,7 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../../deps.js';
 import { BUILT_IN_NAMESPACES, CLEANROOM_LEVEL, CLEANROOM_NAMESPACE_PREFIX, callerOf, isCleanroomNamespace, noSuchNamespace, parseNamespaceParam, validName, type CatalogAccess, type Caller } from './access.js';
-import { IcebergRestError, forbidden } from './errors.js';
+import { IcebergRestError, forbidden, namespaceAlreadyExists, namespaceNotEmpty } from './errors.js';
 import type { PageTokens } from './pagination.js';
 import { Namespace, NamespaceParams, NextPageToken, Nullable, PageQuery, Properties, TAG, icebergErrors, orUndefined } from './schemas.js';
 
@@ -69,10 +69,10 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
         if (isCleanroomNamespace(ns)) {
           throw new IcebergRestError('BadRequestException', `namespaces named ${CLEANROOM_LEVEL} or starting with ${CLEANROOM_NAMESPACE_PREFIX} are reserved for cleanrooms`);
         }
-        if (isBuiltIn(ns)) throw new IcebergRestError('AlreadyExistsException', `namespace ${ns.join('.')} already exists`);
+        if (isBuiltIn(ns)) throw namespaceAlreadyExists(ns.join('.'));
         const properties = orUndefined(request.body.properties) ?? {};
         const res = await deps.pool.query('INSERT INTO iceberg_namespaces (namespace, properties) VALUES ($1, $2) ON CONFLICT (namespace) DO NOTHING', [ns.join('.'), properties]);
-        if (res.rowCount !== 1) throw new IcebergRestError('AlreadyExistsException', `namespace ${ns.join('.')} already exists`);
+        if (res.rowCount !== 1) throw namespaceAlreadyExists(ns.join('.'));
         request.log.info({ op: 'iceberg.namespace.created', namespace: ns.join('.') }, 'namespace created');
         return { namespace: ns, properties };
       },
@@ -119,7 +119,7 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
           [key],
         );
         if (res.rowCount !== 1) {
-          if (await access.lakeNamespaceExists(ns)) throw new IcebergRestError('NamespaceNotEmptyException', `namespace ${key} still holds tables`);
+          if (await access.lakeNamespaceExists(ns)) throw namespaceNotEmpty(key);
           throw noSuchNamespace(ns);
         }
         request.log.info({ op: 'iceberg.namespace.dropped', namespace: key }, 'namespace dropped');

@@ -24,7 +24,7 @@ import { commitJobs } from '@atoll/queue';
 import type { ApiDeps } from '../../deps.js';
 import { BUILT_IN_NAMESPACES, callerOf, parseNamespaceParam, validName, type CatalogAccess, type NamespaceScope } from './access.js';
 import { checkProperties, commitTable, parseCommitRequest } from './commit.js';
-import { IcebergRestError, badRequest, forbidden } from './errors.js';
+import { IcebergRestError, badRequest, forbidden, noSuchTable, tableAlreadyExists } from './errors.js';
 import { parsePartitionSpecJson } from './partition-spec.js';
 import type { PageTokens } from './pagination.js';
 import { CommitTableResult, JsonObject, LoadTableResult, NextPageToken, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors, orUndefined } from './schemas.js';
@@ -44,7 +44,6 @@ interface ResolvedTable {
   named: string;
 }
 
-const noSuchTable = (named: string): IcebergRestError => new IcebergRestError('NoSuchTableException', `table ${named} does not exist`);
 
 /**
  * How long a purge waits after the drop before it deletes: a commit that loaded the table before the drop finishes
@@ -195,12 +194,12 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         const partitionSpec = parsePartitionSpecJson(orUndefined(body['partition-spec']), schema, 'partition-spec');
         const properties = orUndefined(body.properties) ?? {};
         checkProperties(properties);
-        if (await catalog.load(id)) throw new IcebergRestError('AlreadyExistsException', `table ${named} already exists`);
+        if (await catalog.load(id)) throw tableAlreadyExists(named);
         // A table dropped without purge leaves its files at the default location; a new table of that name must not
         // share them (its versions would interleave with theirs), so it gets a location of its own.
         let location = home;
         if (await holdsFiles(home)) {
-          if (asked !== undefined) throw new IcebergRestError('AlreadyExistsException', `location ${home} still holds the files of a dropped table; leave location unset and the catalog picks a fresh one`);
+          if (asked !== undefined) throw tableAlreadyExists(named, `location ${home} still holds the files of a dropped table; leave location unset and the catalog picks a fresh one`);
           location = `${home}-${randomUUID().replaceAll('-', '')}`;
         }
         const table = await createTable({ io, catalog, id, location, schema, partitionSpec, properties });
@@ -339,7 +338,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
           );
           renamed = res.rowCount ?? 0;
         } catch (err) {
-          if ((err as { code?: string }).code === '23505') throw new IcebergRestError('AlreadyExistsException', `table ${destination.named} already exists`);
+          if ((err as { code?: string }).code === '23505') throw tableAlreadyExists(destination.named);
           throw err;
         }
         if (renamed !== 1) throw noSuchTable(source.named);
@@ -370,7 +369,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         const file = S3_LOCATION_RE.exec(metadataLocation);
         if (!file || file[1] !== scope.bucket) throw forbidden(`${metadataLocation} is outside the warehouse this catalog owns (s3://${scope.bucket}/)`);
         if (!file[2]!.endsWith('.metadata.json')) throw badRequest(`${metadataLocation} is not a table metadata file (*.metadata.json)`);
-        if (await catalog.load(id)) throw new IcebergRestError('AlreadyExistsException', `table ${named} already exists`);
+        if (await catalog.load(id)) throw tableAlreadyExists(named);
         const metadata = await readTableMetadata(io, metadataLocation).catch((err: unknown) => {
           throw badRequest(`${metadataLocation} cannot be registered: ${(err as Error).message}`);
         });
