@@ -29,11 +29,13 @@ export class PageTokens {
    * Without `pageToken` and `pageSize`, everything in one answer with no next-page-token (the spec's non-paginated
    * form); an empty `pageToken` starts paging.
    */
-  page<T>(opts: { listing: string; sorted: T[]; keyOf: (item: T) => string; pageToken?: string | undefined; pageSize?: number | undefined }): Page<T> {
+  page<T>(opts: { listing: string; sorted: T[]; keyOf: (item: T) => string; pageToken?: string | undefined; pageSize?: string | number | undefined }): Page<T> {
     const { listing, sorted, keyOf, pageToken, pageSize } = opts;
     if (pageToken === undefined && pageSize === undefined) return { items: sorted };
     const after = pageToken ? this.open(pageToken, listing) : undefined;
-    const size = Math.min(pageSize ?? MAX_PAGE_SIZE, MAX_PAGE_SIZE);
+    const asked = pageSize === undefined ? MAX_PAGE_SIZE : Number(pageSize);
+    if (!Number.isInteger(asked) || asked < 1) throw badRequest('pageSize must be a positive integer');
+    const size = Math.min(asked, MAX_PAGE_SIZE);
     const start = after === undefined ? 0 : sorted.findIndex((item) => keyOf(item) > after);
     const rest = start < 0 ? [] : sorted.slice(start);
     const items = rest.slice(0, size);
@@ -53,6 +55,7 @@ export class PageTokens {
     if (extra !== undefined || !payload || !given || !expected || given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw badRequest('pageToken is not a token this catalog issued (altered or truncated); start again without it');
     }
+    // Signed by us, so it parses; a key rotation (another ATOLL_TID_KEY) fails the signature check above instead.
     const body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { v?: unknown; l?: unknown; a?: unknown };
     if (body.v !== 1 || typeof body.a !== 'string') throw badRequest('pageToken is not a token this catalog issued');
     if (body.l !== listing) throw badRequest('pageToken belongs to another listing (another namespace, parent or caller)');

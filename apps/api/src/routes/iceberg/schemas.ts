@@ -57,6 +57,7 @@ export const orUndefined = <T>(value: T | null | undefined): T | undefined => (v
 
 export const PageQuery = {
   pageToken: Type.Optional(Type.String({ maxLength: 4096, description: 'an empty value starts paging; then the previous answer\'s next-page-token' })),
-  pageSize: Type.Optional(Type.Integer({ minimum: 1, description: 'at most this many items (capped at 1000)' })),
+  // A string: query strings are not coerced in this scope; pagination.ts reads the number.
+  pageSize: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'at most this many items, a positive integer (capped at 1000)' })),
 };
 export const NextPageToken = Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'present when paging was asked for; null on the last page' }));
