@@ -25,6 +25,7 @@ import type { ApiDeps } from '../../deps.js';
 import { BUILT_IN_NAMESPACES, callerOf, parseNamespaceParam, validName, type CatalogAccess, type NamespaceScope } from './access.js';
 import { checkProperties, commitTable, parseCommitRequest } from './commit.js';
 import { IcebergRestError, badRequest, forbidden, noSuchTable, tableAlreadyExists } from './errors.js';
+import { assignFreshIds, remapSpecSources } from './fresh-ids.js';
 import { parsePartitionSpecJson } from './partition-spec.js';
 import type { PageTokens } from './pagination.js';
 import { CommitTableResult, JsonObject, LoadTableResult, NextPageToken, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors, orUndefined } from './schemas.js';
@@ -191,7 +192,10 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         }
         const order = orUndefined(body['write-order']);
         if (order && Array.isArray(order.fields) && order.fields.length > 0) throw new IcebergRestError('UnsupportedOperationException', 'sort orders are not supported at creation; tables are unsorted');
-        const partitionSpec = parsePartitionSpecJson(orUndefined(body['partition-spec']), schema, 'partition-spec');
+        // The client's ids are its own; the table's are numbered afresh, and the spec follows its columns.
+        const { schema: freshSchema, ids } = assignFreshIds(schema);
+        schema = freshSchema;
+        const partitionSpec = parsePartitionSpecJson(remapSpecSources(orUndefined(body['partition-spec']), ids), schema, 'partition-spec');
         const properties = orUndefined(body.properties) ?? {};
         checkProperties(properties);
         if (await catalog.load(id)) throw tableAlreadyExists(named);
