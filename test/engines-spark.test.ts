@@ -115,7 +115,7 @@ describe('Spark through the REST catalog', () => {
   it('creates, appends, evolves, reads; Atoll and PyIceberg read what it wrote; a purge drop removes the files', async () => {
     const spark = startSpark([`${api.url}/iceberg`, opToken, sparkJars, ns, `${atollNs}.ledger`]);
     try {
-      const phase1 = (await spark.next()) as { rows: unknown[]; partitions: string[]; tables: string[]; atoll_rows: Array<{ value: number }>; location: string };
+      const phase1 = (await spark.next()) as { rows: unknown[]; partitions: string[]; tables: string[]; atoll_rows: Array<{ value: number }>; ctas_rows: unknown[]; location: string };
       const expected = [
         { id: 1, country: 'fr', amount: 1.5, note: null },
         { id: 2, country: 'fr', amount: 2.5, note: null },
@@ -126,6 +126,8 @@ describe('Spark through the REST catalog', () => {
       expect(phase1.rows).toEqual(expected);
       expect(phase1.partitions).toEqual(['de', 'fr', 'nz']);
       expect(phase1.tables).toEqual(['spark_events']);
+      // CREATE TABLE … AS SELECT: a staged create and the commit that creates the table with its first snapshot.
+      expect(phase1.ctas_rows).toEqual([{ id: 3, country: 'nz' }, { id: 4, country: 'nz' }]);
       expect(phase1.atoll_rows.sort((a, b) => a.value - b.value)).toEqual(atollRows);
       expect(phase1.location).toBe(`s3://${lakeBucket()}/${ns}/spark_events`);
 

@@ -7,7 +7,7 @@ because Spark's own resolver cannot download here.
 Usage: spark_client.py <catalog uri> <bearer token> <jars, comma-separated> <namespace> <atoll table: ns.name>
 It runs in two phases and speaks JSON lines on stdout:
   1. creates <namespace> and a partitioned table <namespace>.spark_events, appends, adds a column, appends again,
-     reads it back and reads Atoll's table; prints {"phase": 1, ...} and waits for a line on stdin
+     reads it back, reads Atoll's table, and makes <namespace>.spark_ctas with CREATE TABLE … AS SELECT; prints {"phase": 1, ...} and waits for a line on stdin
      (meanwhile the caller checks what Spark wrote with other readers);
   2. drops the table with purge (the catalog removes its files) and the namespace; prints {"phase": 2, ...}.
 On failure prints {"error": <exception type>, "message": ...} and exits with status 3.
@@ -60,8 +60,11 @@ def main():
     partitions = sorted(r["country"] for r in rows(spark.sql(f"SELECT partition.country AS country FROM {table}.partitions")))
     tables = sorted(r["tableName"] for r in rows(spark.sql(f"SHOW TABLES IN atoll.{namespace}")))
     atoll_rows = rows(spark.sql(f"SELECT * FROM atoll.{atoll_table}"))
+    # CREATE TABLE … AS SELECT goes through a staged create: data files first, then one commit that creates the table.
+    spark.sql(f"CREATE TABLE atoll.{namespace}.spark_ctas USING iceberg AS SELECT id, country FROM {table} WHERE country = 'nz'")
+    ctas_rows = rows(spark.sql(f"SELECT id, country FROM atoll.{namespace}.spark_ctas ORDER BY id"))
     location = rows(spark.sql(f"DESCRIBE TABLE EXTENDED {table}").filter("col_name = 'Location'"))[0]["data_type"]
-    print(json.dumps({"phase": 1, "rows": written, "partitions": partitions, "tables": tables, "atoll_rows": atoll_rows, "location": location}), flush=True)
+    print(json.dumps({"phase": 1, "rows": written, "partitions": partitions, "tables": tables, "atoll_rows": atoll_rows, "ctas_rows": ctas_rows, "location": location}), flush=True)
 
     sys.stdin.readline()
     # Spark's `DROP TABLE … PURGE` with Iceberg 1.10 deletes client-side (it drops, then deletes the reachable files
@@ -70,6 +73,7 @@ def main():
     jvm = spark.sparkContext._jvm
     iceberg_catalog = spark._jsparkSession.sessionState().catalogManager().catalog("atoll").icebergCatalog()
     dropped = iceberg_catalog.dropTable(jvm.org.apache.iceberg.catalog.TableIdentifier.parse(f"{namespace}.spark_events"), True)
+    iceberg_catalog.dropTable(jvm.org.apache.iceberg.catalog.TableIdentifier.parse(f"{namespace}.spark_ctas"), True)
     spark.sql(f"DROP NAMESPACE atoll.{namespace}")
     namespaces = sorted(r["namespace"] for r in rows(spark.sql("SHOW NAMESPACES IN atoll")))
     print(json.dumps({"phase": 2, "dropped": dropped, "namespace_gone": namespace not in namespaces}), flush=True)

@@ -31,7 +31,7 @@ export const TableIdentifierSchema = Type.Object({ namespace: Namespace, name: T
 
 export const LoadTableResult = Type.Object(
   {
-    'metadata-location': Type.String(),
+    'metadata-location': Type.Optional(Type.String({ description: 'absent for a staged create (nothing is written until its commit)' })),
     metadata: Type.Object({}, { additionalProperties: true, description: 'table metadata as in vN.metadata.json' }),
     config: Type.Optional(Properties),
     'storage-credentials': Type.Optional(Type.Array(Type.Object({ prefix: Type.String(), config: Properties }))),

@@ -9,6 +9,7 @@ import {
   createTable,
   dropTable,
   loadTable,
+  newTableMetadata,
   parseSchema,
   readTableMetadata,
   stringifyJson,
@@ -27,6 +28,7 @@ import { checkProperties, commitTable, parseCommitRequest } from './commit.js';
 import { IcebergRestError, badRequest, forbidden, noSuchTable, tableAlreadyExists } from './errors.js';
 import { assignFreshIds, remapSpecSources } from './fresh-ids.js';
 import { parsePartitionSpecJson } from './partition-spec.js';
+import { commitCreateTransaction, isCreateTransaction } from './staged-create.js';
 import type { PageTokens } from './pagination.js';
 import { CommitTableResult, JsonObject, LoadTableResult, NextPageToken, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors, orUndefined } from './schemas.js';
 
@@ -102,8 +104,12 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
     }
   }
 
-  async function tableResult(request: FastifyRequest, { scope, id, named }: ResolvedTable, loaded: { metadataLocation: string; metadata: TableMetadata }): Promise<Record<string, unknown>> {
-    const body: Record<string, unknown> = { 'metadata-location': loaded.metadataLocation, metadata: tableMetadataToJson(loaded.metadata), config: {} };
+  async function tableResult(request: FastifyRequest, { scope, id, named }: ResolvedTable, loaded: { metadataLocation?: string; metadata: TableMetadata }): Promise<Record<string, unknown>> {
+    const body: Record<string, unknown> = {
+      ...(loaded.metadataLocation !== undefined ? { 'metadata-location': loaded.metadataLocation } : {}),
+      metadata: tableMetadataToJson(loaded.metadata),
+      config: {},
+    };
     if (wantsVendedCredentials(request)) {
       const config = access.credentialConfig(await access.vend(scope, id.name, loaded.metadata.location));
       body.config = config;
@@ -180,7 +186,6 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         const target = await resolve(request, { namespace: request.params.namespace, table: body.name });
         const { scope, id, named } = target;
         requireWritable(scope);
-        if (body['stage-create']) throw new IcebergRestError('UnsupportedOperationException', 'staged table creation is not supported; create the table, then commit');
         const home = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
         const asked = orUndefined(body.location)?.replace(/\/+$/, '');
         if (asked !== undefined && asked !== home) throw badRequest(`tables in ${id.namespace.join('.')} live at ${home}; a different location cannot be chosen`);
@@ -205,6 +210,11 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         if (await holdsFiles(home)) {
           if (asked !== undefined) throw tableAlreadyExists(named, `location ${home} still holds the files of a dropped table; leave location unset and the catalog picks a fresh one`);
           location = `${home}-${randomUUID().replaceAll('-', '')}`;
+        }
+        if (body['stage-create']) {
+          // Nothing is written: the commit that ends the client's transaction creates the table (staged-create.ts).
+          request.log.info({ op: 'iceberg.table.staged', table: named }, 'table creation staged');
+          return sendJson(reply, await tableResult(request, target, { metadata: newTableMetadata({ location, schema, partitionSpec, properties }) }));
         }
         const table = await createTable({ io, catalog, id, location, schema, partitionSpec, properties });
         request.log.info({ op: 'iceberg.table.created', table: named }, 'table created');
@@ -282,7 +292,21 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         requireWritable(scope);
         const ident = request.body.identifier;
         if (ident && (ident.name !== id.name || ident.namespace.join('\u001f') !== scope.namespace.join('\u001f'))) throw badRequest('the identifier in the body names another table than the path');
-        const result = await commitTable({ io, catalog, id, request: parseCommitRequest(request.body) });
+        const parsed = parseCommitRequest(request.body);
+        const home = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
+        // assert-create on a table that does not exist yet ends a create transaction; on one that exists it fails as
+        // any failed requirement does (commitTable).
+        const result =
+          isCreateTransaction(parsed) && !(await catalog.load(id))
+            ? await commitCreateTransaction({
+                io,
+                catalog,
+                id,
+                request: parsed,
+                defaultLocation: home,
+                allowedLocation: (l) => l === home || (l.startsWith(`${home}-`) && /^[0-9a-f]{32}$/.test(l.slice(home.length + 1))),
+              })
+            : await commitTable({ io, catalog, id, request: parsed });
         request.log.info({ op: 'iceberg.table.committed', table: named, metadataLocation: result.metadataLocation }, 'table committed');
         return sendJson(reply, { 'metadata-location': result.metadataLocation, metadata: tableMetadataToJson(result.metadata) });
       },
