@@ -353,7 +353,9 @@ describe('operator: the lake through /iceberg', () => {
   it('unknown namespace or table → 404, no token → 401, provider token → 403', async () => {
     const noNs = await rest('GET', `/v1/namespaces/nope_${uniq()}/tables/events`);
     expect(noNs.status).toBe(404);
-    expect(noNs.body.error.type).toBe('NoSuchNamespaceException');
+    // The spec's 404 for loading a table is NoSuchTableException, also when its namespace is missing (Spark relies on it).
+    expect(noNs.body.error.type).toBe('NoSuchTableException');
+    expect((await rest('GET', `/v1/namespaces/nope_${uniq()}`)).body.error.type).toBe('NoSuchNamespaceException');
     const noTable = await rest('GET', `/v1/namespaces/${ns}/tables/nope`);
     expect(noTable.status).toBe(404);
     expect(noTable.body.error.type).toBe('NoSuchTableException');

@@ -1,5 +1,5 @@
 // Entry point of the writer: ingest (staging → lake file), commit (pending files → one snapshot per table), prepare
-// (raw → published dataset) and maintenance (per-table job schedulers) workers.
+// (raw → published dataset), maintenance (per-table job schedulers) and purge (tables the catalog dropped) workers.
 import { join } from 'node:path';
 import { WriterConfigSchema, loadConfig } from '@atoll/config';
 import { createPool } from '@atoll/db';
@@ -14,6 +14,7 @@ import { processIngest, type WriterContext } from './ingest.js';
 import { processMaintenance, scheduleAllMaintenance, scheduleTableMaintenance, type MaintenanceContext } from './maintenance.js';
 import { lakeMaintenanceTasks } from './maintenance-tasks.js';
 import { processPrepare } from './prepare.js';
+import { processPurge } from './purge.js';
 
 const config = loadConfig(WriterConfigSchema);
 const log = createLogger({ name: 'writer', level: config.ATOLL_LOG_LEVEL });
@@ -58,6 +59,7 @@ const workers = [
   // Maintenance rewrites whole tables: one at a time per replica keeps it from starving ingest.
   startWorker(commitJobs.maintenance, (job) => processMaintenance(maintenanceCtx, job), { connection: workerRedis, concurrency: 1 }),
   startWorker(bulkJobs.reconcile, () => reconcileStaging(ctx), { connection: workerRedis, concurrency: 1 }),
+  startWorker(commitJobs.purge, (job) => processPurge(ctx, job), { connection: workerRedis, concurrency: 1 }),
   startWorker(jobs.prepare, (job) => processPrepare({ ...ctx, tidKey: config.ATOLL_TID_KEY }, job), { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY }),
 ];
 for (const w of workers) {

@@ -5,6 +5,7 @@
 //                                   the extension files come from PyPI, so nothing is downloaded when DuckDB runs.
 //   node ensure-venv.mjs bulk-corpus pyarrow + fastavro + boto3 (bulk-corpus-venv): independent writers of the bulk-ingest
 //                                   test's Parquet and Avro files (files written by other tools, not by Atoll).
+//   node ensure-venv.mjs spark      PySpark (spark-venv); its Iceberg jars come from ensure-spark-jars.mjs.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -21,8 +22,11 @@ const DUCKDB_EXTENSIONS_VERSION = '1.4.4.20260205';
 const PYTZ_VERSION = '2025.2';
 const FASTAVRO_VERSION = '1.13.1';
 const BOTO3_VERSION = '1.44.8';
+// The Spark line Iceberg 1.10's iceberg-spark-runtime-4.0_2.13 is built for (see ensure-spark-jars.mjs).
+const PYSPARK_VERSION = '4.0.1';
 const VENVS = {
   'bulk-corpus': { dir: 'bulk-corpus-venv', requirements: [`pyarrow==${PYARROW_VERSION}`, `fastavro==${FASTAVRO_VERSION}`, `boto3==${BOTO3_VERSION}`] },
+  spark: { dir: 'spark-venv', requirements: [`pyspark==${PYSPARK_VERSION}`] },
   pyiceberg: { dir: 'pyiceberg-venv', requirements: [`pyiceberg[pyarrow]==${PYICEBERG_VERSION}`, `pyarrow==${PYARROW_VERSION}`] },
   duckdb: {
     dir: 'duckdb-venv',

@@ -17,6 +17,7 @@ export {
   currentSnapshot,
   defaultSpec,
   metadataVersion,
+  newTableMetadata,
   newSnapshotId,
   parseTableMetadata,
   serializeTableMetadata,

@@ -246,6 +246,21 @@ export interface MaintenanceJob {
   name: string;
 }
 
+/**
+ * Removes every file of a table the catalog dropped with `purgeRequested` (the REST catalog's drop). The api holds no
+ * delete right on the lake, so the writer does it; the job is delayed so commits in flight when the table was dropped
+ * have settled, and it deletes nothing while any catalog entry still points under `location`.
+ */
+export interface PurgeTableJob {
+  v: 1;
+  namespace: string[];
+  name: string;
+  /** The table's location as its metadata recorded it (s3://<lake bucket>/<key>). */
+  location: string;
+  /** The dropped table's uuid: one purge per table, however often the drop is retried. */
+  tableUuid: string;
+}
+
 const tableKey = (namespace: string[], name: string): string => [...namespace, name].join('.');
 
 export const commitJobs = {
@@ -261,6 +276,11 @@ export const commitJobs = {
     jobId: (d: MaintenanceJob) => `maintenance-${tableKey(d.namespace, d.name)}`,
     options: { attempts: 3, backoff: { type: 'exponential', delay: 5000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
   } satisfies JobDefinition<MaintenanceJob>,
+  purge: {
+    queue: 'purge',
+    jobId: (d: PurgeTableJob) => `purge-${d.tableUuid}`,
+    options: retrying,
+  } satisfies JobDefinition<PurgeTableJob>,
 } as const;
 
 /** Creates or updates the repeating maintenance job of one table (one BullMQ job scheduler per table). */

@@ -185,7 +185,7 @@ export class CatalogAccess {
 }
 
 export function noSuchNamespace(namespace: string[]): IcebergRestError {
-  return new IcebergRestError('NoSuchNamespaceException', `namespace ${namespace.join('.')} does not exist`);
+  return new IcebergRestError('NoSuchNamespaceException', `Namespace does not exist: ${namespace.join('.')}`);
 }
 
 /**

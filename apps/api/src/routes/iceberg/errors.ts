@@ -58,6 +58,14 @@ export const badRequest = (message: string): IcebergRestError => new IcebergRest
 export const forbidden = (message: string): IcebergRestError => new IcebergRestError('ForbiddenException', message);
 export const commitFailed = (message: string): IcebergRestError => new IcebergRestError('CommitFailedException', message);
 
+// Messages worded as Iceberg's own catalogs word them ("Table does not exist: ns.t"): clients and Iceberg's REST
+// Compatibility Kit match on these prefixes.
+export const noSuchTable = (named: string): IcebergRestError => new IcebergRestError('NoSuchTableException', `Table does not exist: ${named}`);
+export const tableAlreadyExists = (named: string, detail?: string): IcebergRestError =>
+  new IcebergRestError('AlreadyExistsException', `Table already exists: ${named}${detail ? ` (${detail})` : ''}`);
+export const namespaceAlreadyExists = (named: string): IcebergRestError => new IcebergRestError('AlreadyExistsException', `Namespace already exists: ${named}`);
+export const namespaceNotEmpty = (named: string): IcebergRestError => new IcebergRestError('NamespaceNotEmptyException', `Namespace ${named} is not empty: it still holds tables`);
+
 /** Maps anything thrown under /iceberg to the REST error model; unknown errors become a 500 with a correlation id. */
 export function toIcebergError(error: unknown, requestId: string): { err: IcebergRestError; internal: boolean } {
   if (error instanceof IcebergRestError) return { err: error, internal: false };

@@ -4,8 +4,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../../deps.js';
 import { BUILT_IN_NAMESPACES, CLEANROOM_LEVEL, CLEANROOM_NAMESPACE_PREFIX, callerOf, isCleanroomNamespace, noSuchNamespace, parseNamespaceParam, validName, type CatalogAccess, type Caller } from './access.js';
-import { IcebergRestError, forbidden } from './errors.js';
-import { Namespace, NamespaceParams, Properties, TAG, icebergErrors } from './schemas.js';
+import { IcebergRestError, forbidden, namespaceAlreadyExists, namespaceNotEmpty } from './errors.js';
+import type { PageTokens } from './pagination.js';
+import { Namespace, NamespaceParams, NextPageToken, Nullable, PageQuery, Properties, TAG, icebergErrors, orUndefined } from './schemas.js';
 
 function requireOperator(caller: Caller): void {
   if (caller.kind !== 'operator') throw forbidden('only operators manage namespaces; a consumer\'s namespaces are its cleanrooms');
@@ -13,7 +14,7 @@ function requireOperator(caller: Caller): void {
 
 const isBuiltIn = (ns: string[]): boolean => ns.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(ns[0]!);
 
-export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAccess): FastifyPluginAsync {
+export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAccess, pages: PageTokens): FastifyPluginAsync {
   /** The namespace's properties if the caller can see it (itself, or as the parent of one it can see). */
   async function visible(caller: Caller, ns: string[]): Promise<Record<string, string>> {
     try {
@@ -34,15 +35,20 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
         schema: {
           tags: [TAG],
           summary: 'List namespaces (children of `parent`, or top-level ones)',
-          querystring: Type.Object({ parent: Type.Optional(Type.String({ maxLength: 1100 })), pageToken: Type.Optional(Type.String()), pageSize: Type.Optional(Type.Integer({ minimum: 1 })) }),
-          response: { 200: Type.Object({ namespaces: Type.Array(Namespace), 'next-page-token': Type.Optional(Type.Null()) }), ...icebergErrors },
+          querystring: Type.Object({ parent: Type.Optional(Type.String({ maxLength: 1100 })), ...PageQuery }),
+          response: { 200: Type.Object({ namespaces: Type.Array(Namespace), 'next-page-token': NextPageToken }), ...icebergErrors },
         },
       },
       async (request) => {
         const caller = callerOf(request);
         const parent = request.query.parent ? parseNamespaceParam(request.query.parent) : [];
         if (parent.length > 0) await visible(caller, parent);
-        return { namespaces: await access.childNamespaces(caller, parent) };
+        // Levels joined by 0x1F sort like the level lists and cannot collide (names never hold 0x1F).
+        const keyOf = (ns: string[]): string => ns.join('\u001f');
+        const sorted = (await access.childNamespaces(caller, parent)).sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+        const listing = `namespaces:${caller.kind === 'consumer' ? caller.consumerId : 'lake'}:${keyOf(parent)}`;
+        const page = pages.page({ listing, sorted, keyOf, pageToken: request.query.pageToken, pageSize: request.query.pageSize });
+        return { namespaces: page.items, ...(page.nextPageToken !== undefined ? { 'next-page-token': page.nextPageToken } : {}) };
       },
     );
 
@@ -52,7 +58,7 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
         schema: {
           tags: [TAG],
           summary: 'Create a lake namespace (operators); its tables live under s3://<lake bucket>/<level>/…/<table>',
-          body: Type.Object({ namespace: Namespace, properties: Type.Optional(Properties) }),
+          body: Type.Object({ namespace: Namespace, properties: Nullable(Properties) }),
           response: { 200: Type.Object({ namespace: Namespace, properties: Properties }), ...icebergErrors },
         },
       },
@@ -63,10 +69,10 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
         if (isCleanroomNamespace(ns)) {
           throw new IcebergRestError('BadRequestException', `namespaces named ${CLEANROOM_LEVEL} or starting with ${CLEANROOM_NAMESPACE_PREFIX} are reserved for cleanrooms`);
         }
-        if (isBuiltIn(ns)) throw new IcebergRestError('AlreadyExistsException', `namespace ${ns.join('.')} already exists`);
-        const properties = request.body.properties ?? {};
+        if (isBuiltIn(ns)) throw namespaceAlreadyExists(ns.join('.'));
+        const properties = orUndefined(request.body.properties) ?? {};
         const res = await deps.pool.query('INSERT INTO iceberg_namespaces (namespace, properties) VALUES ($1, $2) ON CONFLICT (namespace) DO NOTHING', [ns.join('.'), properties]);
-        if (res.rowCount !== 1) throw new IcebergRestError('AlreadyExistsException', `namespace ${ns.join('.')} already exists`);
+        if (res.rowCount !== 1) throw namespaceAlreadyExists(ns.join('.'));
         request.log.info({ op: 'iceberg.namespace.created', namespace: ns.join('.') }, 'namespace created');
         return { namespace: ns, properties };
       },
@@ -113,7 +119,7 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
           [key],
         );
         if (res.rowCount !== 1) {
-          if (await access.lakeNamespaceExists(ns)) throw new IcebergRestError('NamespaceNotEmptyException', `namespace ${key} still holds tables`);
+          if (await access.lakeNamespaceExists(ns)) throw namespaceNotEmpty(key);
           throw noSuchNamespace(ns);
         }
         request.log.info({ op: 'iceberg.namespace.dropped', namespace: key }, 'namespace dropped');
@@ -128,7 +134,7 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
           tags: [TAG],
           summary: 'Set and remove namespace properties',
           params: NamespaceParams,
-          body: Type.Object({ removals: Type.Optional(Type.Array(Type.String())), updates: Type.Optional(Properties) }),
+          body: Type.Object({ removals: Nullable(Type.Array(Type.String())), updates: Nullable(Properties) }),
           response: { 200: Type.Object({ updated: Type.Array(Type.String()), removed: Type.Array(Type.String()), missing: Type.Array(Type.String()) }), ...icebergErrors },
         },
       },

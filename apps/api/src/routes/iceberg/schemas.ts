@@ -1,6 +1,6 @@
 // TypeBox schemas of the Iceberg REST catalog routes (feed validation and /openapi.json). Bodies carrying table
 // metadata are left open here: 64-bit snapshot ids arrive as bigint and are checked in code.
-import { Type } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 
 export const TAG = 'iceberg';
 
@@ -31,7 +31,7 @@ export const TableIdentifierSchema = Type.Object({ namespace: Namespace, name: T
 
 export const LoadTableResult = Type.Object(
   {
-    'metadata-location': Type.String(),
+    'metadata-location': Type.Optional(Type.String({ description: 'absent for a staged create (nothing is written until its commit)' })),
     metadata: Type.Object({}, { additionalProperties: true, description: 'table metadata as in vN.metadata.json' }),
     config: Type.Optional(Properties),
     'storage-credentials': Type.Optional(Type.Array(Type.Object({ prefix: Type.String(), config: Properties }))),
@@ -45,3 +45,19 @@ export const CommitTableResult = Type.Object({
 });
 
 export const JsonObject = Type.Record(Type.String(), Type.Unknown());
+
+/**
+ * An optional field that may also arrive as JSON null: Iceberg Java serialises absent optionals as null
+ * (`"location": null`, `"write-order": null`), and the spec's schemas do not forbid it. Routes treat null as absent.
+ */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
+
+/** null → undefined, for fields declared with Nullable. */
+export const orUndefined = <T>(value: T | null | undefined): T | undefined => (value === null ? undefined : value);
+
+export const PageQuery = {
+  pageToken: Type.Optional(Type.String({ maxLength: 4096, description: 'an empty value starts paging; then the previous answer\'s next-page-token' })),
+  // A string: query strings are not coerced in this scope; pagination.ts reads the number.
+  pageSize: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'at most this many items, a positive integer (capped at 1000)' })),
+};
+export const NextPageToken = Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'present when paging was asked for; null on the last page' }));

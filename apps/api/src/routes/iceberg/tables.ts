@@ -1,5 +1,6 @@
-// Table routes of the Iceberg REST catalog: list, create, load (with vended credentials), exists, commit, drop and
-// …/credentials. Metadata goes out through stringifyJson so 64-bit snapshot ids stay exact.
+// Table routes of the Iceberg REST catalog: list, create, load (with vended credentials), exists, commit, drop (and
+// purge), rename, register and …/credentials. Metadata goes out through stringifyJson so 64-bit snapshot ids stay exact.
+import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
@@ -8,7 +9,9 @@ import {
   createTable,
   dropTable,
   loadTable,
+  newTableMetadata,
   parseSchema,
+  readTableMetadata,
   stringifyJson,
   tableMetadataToJson,
   TableNotFoundError,
@@ -18,12 +21,16 @@ import {
   type TableIdentifier,
   type TableMetadata,
 } from '@atoll/iceberg';
+import { commitJobs } from '@atoll/queue';
 import type { ApiDeps } from '../../deps.js';
 import { BUILT_IN_NAMESPACES, callerOf, parseNamespaceParam, validName, type CatalogAccess, type NamespaceScope } from './access.js';
 import { checkProperties, commitTable, parseCommitRequest } from './commit.js';
-import { IcebergRestError, badRequest, forbidden } from './errors.js';
+import { IcebergRestError, badRequest, forbidden, noSuchTable, tableAlreadyExists } from './errors.js';
+import { assignFreshIds, remapSpecSources } from './fresh-ids.js';
 import { parsePartitionSpecJson } from './partition-spec.js';
-import { CommitTableResult, JsonObject, LoadTableResult, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors } from './schemas.js';
+import { commitCreateTransaction, isCreateTransaction } from './staged-create.js';
+import type { PageTokens } from './pagination.js';
+import { CommitTableResult, JsonObject, LoadTableResult, NextPageToken, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors, orUndefined } from './schemas.js';
 
 const DELEGATION_HEADER = 'x-iceberg-access-delegation';
 
@@ -40,24 +47,51 @@ interface ResolvedTable {
   named: string;
 }
 
-const noSuchTable = (named: string): IcebergRestError => new IcebergRestError('NoSuchTableException', `table ${named} does not exist`);
+
+/**
+ * How long a purge waits after the drop before it deletes: a commit that loaded the table before the drop finishes
+ * (its compare-and-swap then fails, the row being gone) well within it, so no metadata file it writes is left behind.
+ */
+export const PURGE_SETTLE_MS = 5_000;
+
+const isWritersNamespace = (ns: readonly string[]): boolean => ns.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(ns[0]!);
+/** A key under one of the writers' namespaces (raw/…, published/…): no catalog-made table may live or be registered there. */
+const isWritersKey = (key: string): boolean => BUILT_IN_NAMESPACES.some((ns) => key === ns || key.startsWith(`${ns}/`));
+const S3_LOCATION_RE = /^s3:\/\/([^/]+)\/(.+?)\/*$/;
 
 function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
   return reply.type('application/json').send(stringifyJson(body));
 }
 
-export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: CatalogAccess): FastifyPluginAsync {
+export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: ObjectIO, access: CatalogAccess, pages: PageTokens): FastifyPluginAsync {
   const catalog = new PgCatalogStore(deps.pool);
 
   /**
    * The table as the caller names it (`named`, for answers and logs) and as the catalog store keys it (`id`): they
    * differ for cleanrooms, whose `cr_<hex>` namespace is kept as ['cleanroom', <hex>].
    */
-  async function resolve(request: FastifyRequest, params: { namespace: string; table: string }): Promise<ResolvedTable> {
-    const ns = parseNamespaceParam(params.namespace);
+  async function resolve(request: FastifyRequest, params: { namespace: string | string[]; table: string }): Promise<ResolvedTable> {
+    const ns = Array.isArray(params.namespace) ? params.namespace.map((l) => validName('namespace level', l)) : parseNamespaceParam(params.namespace);
     const scope = await access.scope(callerOf(request), ns);
     const name = validName('table name', params.table);
     return { scope, id: { namespace: scope.storageNamespace, name }, named: [...ns, name].join('.') };
+  }
+
+  /**
+   * resolve() for operations on an existing table: a missing namespace means a missing table (the spec's 404 for load,
+   * exists, commit and drop is NoSuchTableException). Spark depends on it: it resolves `db.t.partitions` by first
+   * loading table `partitions` in namespace `db.t`, and only a NoSuchTableException sends it on to the metadata table.
+   */
+  async function resolveExisting(request: FastifyRequest, params: { namespace: string | string[]; table: string }): Promise<ResolvedTable> {
+    try {
+      return await resolve(request, params);
+    } catch (err) {
+      if (err instanceof IcebergRestError && err.type === 'NoSuchNamespaceException') {
+        const ns = Array.isArray(params.namespace) ? params.namespace : params.namespace.split('\u001f');
+        throw noSuchTable([...ns, params.table].join('.'));
+      }
+      throw err;
+    }
   }
 
   /** The table's metadata; a missing table is named as the caller named it, not by its key in the store. */
@@ -70,8 +104,12 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
     }
   }
 
-  async function tableResult(request: FastifyRequest, { scope, id, named }: ResolvedTable, loaded: { metadataLocation: string; metadata: TableMetadata }): Promise<Record<string, unknown>> {
-    const body: Record<string, unknown> = { 'metadata-location': loaded.metadataLocation, metadata: tableMetadataToJson(loaded.metadata), config: {} };
+  async function tableResult(request: FastifyRequest, { scope, id, named }: ResolvedTable, loaded: { metadataLocation?: string; metadata: TableMetadata }): Promise<Record<string, unknown>> {
+    const body: Record<string, unknown> = {
+      ...(loaded.metadataLocation !== undefined ? { 'metadata-location': loaded.metadataLocation } : {}),
+      metadata: tableMetadataToJson(loaded.metadata),
+      config: {},
+    };
     if (wantsVendedCredentials(request)) {
       const config = access.credentialConfig(await access.vend(scope, id.name, loaded.metadata.location));
       body.config = config;
@@ -85,6 +123,15 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
     if (!scope.writable) throw forbidden('cleanroom tables are read-only through the catalog');
   }
 
+  function requireCatalogOwned(id: TableIdentifier): void {
+    if (isWritersNamespace(id.namespace)) throw forbidden(`tables in ${id.namespace[0]} belong to Atoll's writers and cannot be dropped, renamed or registered through the catalog`);
+  }
+
+  /** Whether any object lies under `location` (a dropped table's files, or anything else). */
+  async function holdsFiles(location: string): Promise<boolean> {
+    return (await io.list!(`${location}/`)).length > 0;
+  }
+
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -95,14 +142,22 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
           tags: [TAG],
           summary: 'List the tables of a namespace',
           params: Type.Object({ namespace: TableParams.properties.namespace }),
-          querystring: Type.Object({ pageToken: Type.Optional(Type.String()), pageSize: Type.Optional(Type.Integer({ minimum: 1 })) }),
-          response: { 200: Type.Object({ identifiers: Type.Array(TableIdentifierSchema), 'next-page-token': Type.Optional(Type.Null()) }), ...icebergErrors },
+          querystring: Type.Object(PageQuery),
+          response: { 200: Type.Object({ identifiers: Type.Array(TableIdentifierSchema), 'next-page-token': NextPageToken }), ...icebergErrors },
         },
       },
       async (request) => {
         const ns = parseNamespaceParam(request.params.namespace);
-        const scope = await access.scope(callerOf(request), ns);
-        return { identifiers: (await catalog.list(scope.storageNamespace)).map((t) => ({ namespace: ns, name: t.name })) };
+        const caller = callerOf(request);
+        const scope = await access.scope(caller, ns);
+        // The store lists by name in Postgres order; paging compares in code, so sort the same way here.
+        const names = (await catalog.list(scope.storageNamespace)).map((t) => t.name).sort();
+        const listing = `tables:${caller.kind === 'consumer' ? caller.consumerId : 'lake'}:${ns.join('\u001f')}`;
+        const page = pages.page({ listing, sorted: names, keyOf: (n) => n, pageToken: request.query.pageToken, pageSize: request.query.pageSize });
+        return {
+          identifiers: page.items.map((name) => ({ namespace: ns, name })),
+          ...(page.nextPageToken !== undefined ? { 'next-page-token': page.nextPageToken } : {}),
+        };
       },
     );
 
@@ -112,15 +167,16 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         schema: {
           tags: [TAG],
           summary: 'Create a table (operators, lake namespaces); its location is s3://<lake bucket>/<namespace levels>/<name>',
+          description: 'Optional fields may be absent or null. When the default location still holds files (a table dropped without purge), the catalog picks a fresh one, s3://<lake bucket>/<namespace levels>/<name>-<uuid>.',
           params: Type.Object({ namespace: TableParams.properties.namespace }),
           body: Type.Object({
             name: Type.String({ minLength: 1, maxLength: 128 }),
-            location: Type.Optional(Type.String()),
+            location: Nullable(Type.String()),
             schema: JsonObject,
-            'partition-spec': Type.Optional(JsonObject),
-            'write-order': Type.Optional(JsonObject),
-            'stage-create': Type.Optional(Type.Boolean()),
-            properties: Type.Optional(Properties),
+            'partition-spec': Nullable(JsonObject),
+            'write-order': Nullable(JsonObject),
+            'stage-create': Nullable(Type.Boolean()),
+            properties: Nullable(Properties),
           }),
           response: { 200: LoadTableResult, ...icebergErrors },
         },
@@ -130,20 +186,37 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         const target = await resolve(request, { namespace: request.params.namespace, table: body.name });
         const { scope, id, named } = target;
         requireWritable(scope);
-        if (body['stage-create']) throw new IcebergRestError('UnsupportedOperationException', 'staged table creation is not supported; create the table, then commit');
-        const location = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
-        if (body.location !== undefined && body.location.replace(/\/+$/, '') !== location) throw badRequest(`tables in ${id.namespace.join('.')} live at ${location}; a different location cannot be chosen`);
+        const home = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
+        const asked = orUndefined(body.location)?.replace(/\/+$/, '');
+        if (asked !== undefined && asked !== home) throw badRequest(`tables in ${id.namespace.join('.')} live at ${home}; a different location cannot be chosen`);
         let schema: IcebergSchema;
         try {
           schema = parseSchema(body.schema, 'schema');
         } catch (err) {
           throw badRequest((err as Error).message);
         }
-        const order = body['write-order'];
+        const order = orUndefined(body['write-order']);
         if (order && Array.isArray(order.fields) && order.fields.length > 0) throw new IcebergRestError('UnsupportedOperationException', 'sort orders are not supported at creation; tables are unsorted');
-        const partitionSpec = parsePartitionSpecJson(body['partition-spec'], schema, 'partition-spec');
-        checkProperties(body.properties ?? {});
-        const table = await createTable({ io, catalog, id, location, schema, partitionSpec, properties: body.properties ?? {} });
+        // The client's ids are its own; the table's are numbered afresh, and the spec follows its columns.
+        const { schema: freshSchema, ids } = assignFreshIds(schema);
+        schema = freshSchema;
+        const partitionSpec = parsePartitionSpecJson(remapSpecSources(orUndefined(body['partition-spec']), ids), schema, 'partition-spec');
+        const properties = orUndefined(body.properties) ?? {};
+        checkProperties(properties);
+        if (await catalog.load(id)) throw tableAlreadyExists(named);
+        // A table dropped without purge leaves its files at the default location; a new table of that name must not
+        // share them (its versions would interleave with theirs), so it gets a location of its own.
+        let location = home;
+        if (await holdsFiles(home)) {
+          if (asked !== undefined) throw tableAlreadyExists(named, `location ${home} still holds the files of a dropped table; leave location unset and the catalog picks a fresh one`);
+          location = `${home}-${randomUUID().replaceAll('-', '')}`;
+        }
+        if (body['stage-create']) {
+          // Nothing is written: the commit that ends the client's transaction creates the table (staged-create.ts).
+          request.log.info({ op: 'iceberg.table.staged', table: named }, 'table creation staged');
+          return sendJson(reply, await tableResult(request, target, { metadata: newTableMetadata({ location, schema, partitionSpec, properties }) }));
+        }
+        const table = await createTable({ io, catalog, id, location, schema, partitionSpec, properties });
         request.log.info({ op: 'iceberg.table.created', table: named }, 'table created');
         return sendJson(reply, await tableResult(request, target, table));
       },
@@ -163,7 +236,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         },
       },
       async (request, reply) => {
-        const target = await resolve(request, request.params);
+        const target = await resolveExisting(request, request.params);
         return sendJson(reply, await tableResult(request, target, await load(target)));
       },
     );
@@ -172,7 +245,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
       '/v1/namespaces/:namespace/tables/:table',
       { schema: { tags: [TAG], summary: 'Whether a table exists (204) or not (404)', params: TableParams } },
       async (request, reply) => {
-        const { id, named } = await resolve(request, request.params);
+        const { id, named } = await resolveExisting(request, request.params);
         if (!(await catalog.load(id))) throw noSuchTable(named);
         return reply.status(204).send();
       },
@@ -189,7 +262,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         },
       },
       async (request) => {
-        const target = await resolve(request, request.params);
+        const target = await resolveExisting(request, request.params);
         const { scope, id, named } = target;
         const table = await load(target);
         const config = access.credentialConfig(await access.vend(scope, id.name, table.metadata.location));
@@ -215,11 +288,25 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
         },
       },
       async (request, reply) => {
-        const { scope, id, named } = await resolve(request, request.params);
+        const { scope, id, named } = await resolveExisting(request, request.params);
         requireWritable(scope);
         const ident = request.body.identifier;
         if (ident && (ident.name !== id.name || ident.namespace.join('\u001f') !== scope.namespace.join('\u001f'))) throw badRequest('the identifier in the body names another table than the path');
-        const result = await commitTable({ io, catalog, id, request: parseCommitRequest(request.body) });
+        const parsed = parseCommitRequest(request.body);
+        const home = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
+        // assert-create on a table that does not exist yet ends a create transaction; on one that exists it fails as
+        // any failed requirement does (commitTable).
+        const result =
+          isCreateTransaction(parsed) && !(await catalog.load(id))
+            ? await commitCreateTransaction({
+                io,
+                catalog,
+                id,
+                request: parsed,
+                defaultLocation: home,
+                allowedLocation: (l) => l === home || (l.startsWith(`${home}-`) && /^[0-9a-f]{32}$/.test(l.slice(home.length + 1))),
+              })
+            : await commitTable({ io, catalog, id, request: parsed });
         request.log.info({ op: 'iceberg.table.committed', table: named, metadataLocation: result.metadataLocation }, 'table committed');
         return sendJson(reply, { 'metadata-location': result.metadataLocation, metadata: tableMetadataToJson(result.metadata) });
       },
@@ -230,24 +317,102 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: C
       {
         schema: {
           tags: [TAG],
-          summary: 'Drop a table from the catalog (files stay for orphan-file maintenance; purge is not supported)',
+          summary: 'Drop a table from the catalog; with purgeRequested=true its files (data and metadata) are removed too, a few seconds later, once commits in flight have settled',
           params: TableParams,
-          querystring: Type.Object({ purgeRequested: Type.Optional(Type.Boolean()) }),
+          querystring: Type.Object({ purgeRequested: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')], { default: 'false' })) }),
           response: { 204: Type.Null(), ...icebergErrors },
         },
       },
       async (request, reply) => {
-        const { scope, id, named } = await resolve(request, request.params);
+        const { scope, id, named } = await resolveExisting(request, request.params);
         requireWritable(scope);
-        if (id.namespace.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(id.namespace[0]!)) {
-          throw forbidden(`tables in ${id.namespace[0]} belong to Atoll's writers and cannot be dropped through the catalog`);
+        requireCatalogOwned(id);
+        const purge = request.query.purgeRequested === 'true';
+        if (purge) {
+          // The api holds no delete right on the lake: the writer purges. Enqueued before the drop so a failure leaves the
+          // table in place (the client retries); a purge whose table was not dropped after all finds its location still
+          // in the catalog and deletes nothing.
+          const { metadata } = await load({ scope, id, named });
+          await deps.producer.enqueue(commitJobs.purge, { v: 1, namespace: id.namespace, name: id.name, location: metadata.location, tableUuid: metadata['table-uuid'] }, { delay: PURGE_SETTLE_MS });
         }
-        if (request.query.purgeRequested) throw new IcebergRestError('UnsupportedOperationException', 'purge is not supported: the api holds no delete right on the lake; drop without purge');
         if (!(await dropTable({ catalog, id }))) throw noSuchTable(named);
-        request.log.info({ op: 'iceberg.table.dropped', table: named }, 'table dropped');
+        request.log.info({ op: 'iceberg.table.dropped', table: named, purge }, 'table dropped');
         return reply.status(204).send(null);
       },
     );
 
+    app.post(
+      '/v1/tables/rename',
+      {
+        schema: {
+          tags: [TAG],
+          summary: 'Rename a table, within or across lake namespaces (the catalog entry moves; its files stay where they are)',
+          body: Type.Object({ source: TableIdentifierSchema, destination: TableIdentifierSchema }),
+          response: { 204: Type.Null(), ...icebergErrors },
+        },
+      },
+      async (request, reply) => {
+        const source = await resolveExisting(request, { namespace: request.body.source.namespace, table: request.body.source.name });
+        const destination = await resolve(request, { namespace: request.body.destination.namespace, table: request.body.destination.name });
+        for (const t of [source, destination]) {
+          requireWritable(t.scope);
+          requireCatalogOwned(t.id);
+        }
+        let renamed: number;
+        try {
+          const res = await deps.pool.query(
+            'UPDATE iceberg_tables SET namespace = $3, name = $4, updated_at = now() WHERE namespace = $1 AND name = $2',
+            [source.id.namespace.join('.'), source.id.name, destination.id.namespace.join('.'), destination.id.name],
+          );
+          renamed = res.rowCount ?? 0;
+        } catch (err) {
+          if ((err as { code?: string }).code === '23505') throw tableAlreadyExists(destination.named);
+          throw err;
+        }
+        if (renamed !== 1) throw noSuchTable(source.named);
+        request.log.info({ op: 'iceberg.table.renamed', from: source.named, to: destination.named }, 'table renamed');
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      '/v1/namespaces/:namespace/register',
+      {
+        schema: {
+          tags: [TAG],
+          summary: 'Register an existing table by its metadata file (operators); the file and the table\'s location must lie in the lake bucket, outside the writers\' namespaces and any other table',
+          params: Type.Object({ namespace: TableParams.properties.namespace }),
+          body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 128 }), 'metadata-location': Type.String({ minLength: 1, maxLength: 2048 }), overwrite: Nullable(Type.Boolean()) }),
+          response: { 200: LoadTableResult, ...icebergErrors },
+        },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        const target = await resolve(request, { namespace: request.params.namespace, table: body.name });
+        const { scope, id, named } = target;
+        requireWritable(scope);
+        requireCatalogOwned(id);
+        if (body.overwrite) throw new IcebergRestError('UnsupportedOperationException', 'register with overwrite is not supported; drop the table first');
+        const metadataLocation = body['metadata-location'];
+        const file = S3_LOCATION_RE.exec(metadataLocation);
+        if (!file || file[1] !== scope.bucket) throw forbidden(`${metadataLocation} is outside the warehouse this catalog owns (s3://${scope.bucket}/)`);
+        if (!file[2]!.endsWith('.metadata.json')) throw badRequest(`${metadataLocation} is not a table metadata file (*.metadata.json)`);
+        if (await catalog.load(id)) throw tableAlreadyExists(named);
+        const metadata = await readTableMetadata(io, metadataLocation).catch((err: unknown) => {
+          throw badRequest(`${metadataLocation} cannot be registered: ${(err as Error).message}`);
+        });
+        const home = S3_LOCATION_RE.exec(metadata.location);
+        if (!home || home[1] !== scope.bucket) throw forbidden(`the table's location ${metadata.location} is outside the warehouse this catalog owns (s3://${scope.bucket}/)`);
+        const location = `s3://${home[1]}/${home[2]}`;
+        if (!metadataLocation.startsWith(`${location}/metadata/`)) throw badRequest(`${metadataLocation} does not lie under its table's location ${location}/metadata/`);
+        if (isWritersKey(home[2]!)) throw forbidden(`${location} belongs to Atoll's writers; their tables cannot be registered a second time`);
+        // Two entries sharing one location would interleave their metadata versions.
+        const { rows } = await deps.pool.query<{ namespace: string; name: string }>('SELECT namespace, name FROM iceberg_tables WHERE starts_with(metadata_location, $1) LIMIT 1', [`${location}/`]);
+        if (rows[0]) throw new IcebergRestError('AlreadyExistsException', `location ${location} already belongs to table ${rows[0].namespace}.${rows[0].name}`);
+        await catalog.create(id, metadataLocation);
+        request.log.info({ op: 'iceberg.table.registered', table: named, metadataLocation }, 'table registered');
+        return sendJson(reply, await tableResult(request, target, { metadataLocation, metadata }));
+      },
+    );
   };
 }

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+// Copies (once per machine) the pinned Iceberg jars Spark needs into a cache and prints their paths, comma-separated,
+// for `spark.jars`. Spark's own `--packages` resolver (Ivy) cannot reach the registries from here; Maven can, so the
+// jars come through `mvn dependency:copy` (checksums verified by Maven against Maven Central).
+//   node ensure-spark-jars.mjs          iceberg-spark-runtime + iceberg-aws-bundle (spark-jars)
+//   node ensure-spark-jars.mjs rck      Apache Iceberg's REST Compatibility Kit and its test dependencies (rck-jars)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import process from 'node:process';
+
+// Pinned with PYSPARK_VERSION in ensure-venv.mjs (Spark 4.0, Scala 2.13); bump together and deliberately.
+export const ICEBERG_VERSION = '1.10.1';
+const SETS = {
+  spark: {
+    dir: 'spark-jars',
+    artifacts: [`org.apache.iceberg:iceberg-spark-runtime-4.0_2.13:${ICEBERG_VERSION}`, `org.apache.iceberg:iceberg-aws-bundle:${ICEBERG_VERSION}`],
+    transitive: false,
+  },
+  rck: {
+    dir: 'rck-jars',
+    // The kit is a JUnit 5 suite in iceberg-open-api's test jars; it needs iceberg-core's and iceberg-api's test classes,
+    // their runtime dependencies, and the console launcher that runs it.
+    artifacts: [
+      `org.apache.iceberg:iceberg-open-api:${ICEBERG_VERSION}:jar:tests`,
+      `org.apache.iceberg:iceberg-open-api:${ICEBERG_VERSION}:jar:test-fixtures`,
+      `org.apache.iceberg:iceberg-core:${ICEBERG_VERSION}:jar:tests`,
+      `org.apache.iceberg:iceberg-api:${ICEBERG_VERSION}:jar:tests`,
+      `org.apache.iceberg:iceberg-core:${ICEBERG_VERSION}`,
+      `org.apache.iceberg:iceberg-aws:${ICEBERG_VERSION}`,
+      `org.apache.iceberg:iceberg-aws-bundle:${ICEBERG_VERSION}`,
+      'org.junit.platform:junit-platform-console-standalone:1.13.4',
+      'org.assertj:assertj-core:3.27.6',
+      'org.mockito:mockito-core:5.20.0',
+      'org.awaitility:awaitility:4.3.0',
+      'org.apache.httpcomponents.client5:httpclient5:5.5',
+      'org.apache.hadoop:hadoop-common:3.4.2',
+    ],
+    transitive: true,
+  },
+};
+const which = process.argv[2] ?? 'spark';
+if (!Object.hasOwn(SETS, which)) {
+  process.stderr.write(`ensure-spark-jars: unknown set ${JSON.stringify(which)}; one of ${Object.keys(SETS).join(', ')}\n`);
+  process.exit(2);
+}
+const set = SETS[which];
+const MARKER = set.artifacts.join(' ');
+const cacheDir = process.env.ATOLL_CACHE_DIR || join(homedir(), '.cache', 'atoll');
+const jarDir = join(cacheDir, set.dir);
+const markerFile = join(jarDir, '.atoll-artifacts');
+const lockDir = `${jarDir}.lock`;
+const STALE_LOCK_MS = 15 * 60 * 1000;
+
+const jars = () => readdirSync(jarDir).filter((f) => f.endsWith('.jar')).sort().map((f) => join(jarDir, f));
+const ready = () => existsSync(markerFile) && readFileSync(markerFile, 'utf8') === MARKER;
+
+function run(cmd, args) {
+  const res = spawnSync(cmd, args, { stdio: ['ignore', process.stderr, process.stderr] });
+  if (res.error) throw new Error(`ensure-spark-jars: cannot run ${cmd}: ${res.error.message}`);
+  if (res.status !== 0) throw new Error(`ensure-spark-jars: ${cmd} ${args.join(' ')} exited with ${res.status}`);
+}
+
+function sleep(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function acquireLock() {
+  mkdirSync(cacheDir, { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lockDir);
+      return;
+    } catch (err) {
+      if (err.code !== 'EEXIST') throw err;
+      try {
+        if (Date.now() - statSync(lockDir).mtimeMs > STALE_LOCK_MS) rmSync(lockDir, { recursive: true, force: true });
+      } catch {
+        // lock vanished between the checks
+      }
+      sleep(1000);
+    }
+  }
+}
+
+function ensure() {
+  if (ready()) return jars();
+  acquireLock();
+  try {
+    if (ready()) return jars();
+    rmSync(jarDir, { recursive: true, force: true });
+    mkdirSync(jarDir, { recursive: true });
+    const mvn = process.env.ATOLL_MVN || 'mvn';
+    const common = ['-B', '-q', `-DoutputDirectory=${jarDir}`];
+    if (set.transitive) {
+      // copy-dependencies needs a project: write a throwaway pom listing the artifacts.
+      const deps = set.artifacts
+        .map((a) => {
+          const [g, art, v, , classifier] = a.split(':');
+          return `<dependency><groupId>${g}</groupId><artifactId>${art}</artifactId><version>${v}</version>${classifier ? `<classifier>${classifier}</classifier>` : ''}</dependency>`;
+        })
+        .join('');
+      const pomDir = join(jarDir, '.pom');
+      mkdirSync(pomDir, { recursive: true });
+      writeFileSync(
+        join(pomDir, 'pom.xml'),
+        `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>atoll</groupId><artifactId>${which}</artifactId><version>0</version><dependencies>${deps}</dependencies></project>`,
+      );
+      run(mvn, [...common, '-f', join(pomDir, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime']);
+      rmSync(pomDir, { recursive: true, force: true });
+    } else {
+      for (const artifact of set.artifacts) run(mvn, [...common, 'dependency:copy', `-Dartifact=${artifact}`]);
+    }
+    writeFileSync(markerFile, MARKER);
+    return jars();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+try {
+  process.stdout.write(`${ensure().join(',')}\n`);
+} catch (err) {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}

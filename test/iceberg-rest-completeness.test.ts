@@ -1,0 +1,263 @@
+// The Iceberg REST catalog (/iceberg) as real clients speak it, over plain HTTP against the real stack: null optional
+// fields (Iceberg Java), empty JSON bodies on DELETE, HEAD existence checks, signed pagination, rename, register, drop
+// with and without purge and re-creating a dropped name, all in the spec's error model.
+import { createPool, type Pool } from '@atoll/db';
+import { clientToken } from '@atoll/stack';
+import { ObjectStore, parseS3Uri } from '@atoll/storage';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { env, uniq } from './support/actors.js';
+import { startInProcessApi, type InProcessApi } from './support/inprocess-api.js';
+
+let api: InProcessApi;
+let pool: Pool;
+let opToken: string;
+let writerStore: ObjectStore;
+const lakeBucket = (): string => env.ATOLL_BUCKET_LAKE ?? 'atoll-lake';
+
+interface Answer {
+  status: number;
+  body: {
+    error?: { message: string; type: string; code: number };
+    namespaces?: string[][];
+    identifiers?: Array<{ namespace: string[]; name: string }>;
+    'next-page-token'?: string | null;
+    'metadata-location'?: string;
+    metadata?: { location: string; 'table-uuid': string; schemas: Array<{ fields: Array<{ id: number; name: string }> }> };
+  };
+}
+
+/** One request as an Iceberg client sends it: `raw` bodies go out as given, with Content-Type: application/json. */
+async function rest(method: string, path: string, opts: { body?: unknown; raw?: string; token?: string } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? opToken}` };
+  let body: string | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${api.url}/iceberg${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : {}) as Answer['body'] };
+}
+
+/** DELETE exactly as Iceberg Java sends it: Content-Type: application/json and an empty body. */
+async function javaDelete(path: string): Promise<number> {
+  const res = await fetch(`${api.url}/iceberg${path}`, { method: 'DELETE', headers: { authorization: `Bearer ${opToken}`, 'content-type': 'application/json', 'content-length': '0' } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+const SCHEMA = { type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'id', type: 'long', required: true }, { id: 2, name: 'label', type: 'string', required: false }] };
+
+/** The create-table body Iceberg Java (1.10) sends: every absent optional is null. */
+const javaCreate = (name: string): Record<string, unknown> => ({
+  name,
+  location: null,
+  schema: SCHEMA,
+  'partition-spec': { 'spec-id': 0, fields: [] },
+  'write-order': null,
+  'stage-create': false,
+  properties: null,
+});
+
+async function objectsUnder(location: string): Promise<string[]> {
+  const { bucket, key } = parseS3Uri(location);
+  return (await writerStore.listObjects(bucket, `${key}/`)).map((o) => o.key);
+}
+
+beforeAll(async () => {
+  api = await startInProcessApi();
+  pool = createPool(env.ATOLL_DATABASE_URL!, { max: 2, applicationName: 'iceberg-rest-completeness-test' });
+  opToken = await clientToken(env, env.ATOLL_OPERATOR_CLIENT_ID!, env.ATOLL_OPERATOR_CLIENT_SECRET!);
+  writerStore = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_WRITER_ACCESS_KEY!, secretKey: env.ATOLL_S3_WRITER_SECRET_KEY! });
+}, 120_000);
+
+afterAll(async () => {
+  await api?.[Symbol.asyncDispose]();
+  await pool?.end();
+});
+
+describe('what real clients send', () => {
+  const ns = `compl_${uniq()}`;
+  const other = `compl_${uniq()}`;
+
+  beforeAll(async () => {
+    for (const n of [ns, other]) expect((await rest('POST', '/v1/namespaces', { body: { namespace: [n], properties: null } })).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    for (const n of [ns, other]) {
+      const listed = await rest('GET', `/v1/namespaces/${n}/tables`);
+      for (const t of listed.body.identifiers ?? []) await javaDelete(`/v1/namespaces/${n}/tables/${t.name}`);
+      await javaDelete(`/v1/namespaces/${n}`);
+      const leftovers = await writerStore.listObjects(lakeBucket(), `${n}/`);
+      await writerStore.removeObjects(lakeBucket(), leftovers.map((o) => o.key));
+    }
+  }, 60_000);
+
+  it('create with null optional fields, HEAD 204/404, drop with an empty JSON body', async () => {
+    const created = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: javaCreate('nulls') });
+    expect(created.status).toBe(200);
+    expect(created.body.metadata?.location).toBe(`s3://${lakeBucket()}/${ns}/nulls`);
+    expect((await rest('HEAD', `/v1/namespaces/${ns}/tables/nulls`)).status).toBe(204);
+    expect((await rest('HEAD', `/v1/namespaces/${ns}/tables/absent`)).status).toBe(404);
+    expect((await rest('HEAD', `/v1/namespaces/${ns}`)).status).toBe(204);
+    expect((await rest('HEAD', `/v1/namespaces/no_such_${uniq()}`)).status).toBe(404);
+    // Loading a table in a namespace that does not exist is NoSuchTableException (Spark resolves metadata tables by it).
+    const missing = await rest('GET', `/v1/namespaces/no_such_${uniq()}/tables/t`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toMatchObject({ type: 'NoSuchTableException', code: 404 });
+    expect(missing.body.error?.message).toMatch(/^Table does not exist: /);
+    expect(await javaDelete(`/v1/namespaces/${ns}/tables/nulls`)).toBe(204);
+    expect((await rest('HEAD', `/v1/namespaces/${ns}/tables/nulls`)).status).toBe(404);
+    expect(await javaDelete(`/v1/namespaces/${ns}/tables/nulls`)).toBe(404);
+  });
+
+  it('bad bodies get the spec\'s error model and write nothing', async () => {
+    const cases: Array<{ raw?: string; body?: unknown }> = [
+      { raw: '' }, // a create needs a body
+      { raw: '{"name": "broken",' },
+      { body: { name: 'noschema', schema: null } },
+      { body: { ...javaCreate('badloc'), location: 42 } },
+    ];
+    for (const c of cases) {
+      const res = await rest('POST', `/v1/namespaces/${ns}/tables`, c);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ type: 'BadRequestException', code: 400 });
+      expect(typeof res.body.error?.message).toBe('string');
+    }
+    expect((await rest('GET', `/v1/namespaces/${ns}/tables`)).body.identifiers).toEqual([]);
+    const dup = await rest('POST', '/v1/namespaces', { body: { namespace: [ns] } });
+    expect(dup.status).toBe(409);
+    expect(dup.body.error).toEqual({ type: 'AlreadyExistsException', code: 409, message: `Namespace already exists: ${ns}` });
+  });
+
+  it('pagination: pages of pageSize, null on the last page, tampered or foreign tokens → 400', async () => {
+    const names = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    for (const n of names) expect((await rest('POST', `/v1/namespaces/${other}/tables`, { body: javaCreate(n) })).status).toBe(200);
+    // Without pageToken or pageSize: everything, and no next-page-token (the spec's non-paginated answer).
+    const all = await rest('GET', `/v1/namespaces/${other}/tables`);
+    expect(all.body.identifiers?.map((t) => t.name)).toEqual(names);
+    expect('next-page-token' in all.body).toBe(false);
+
+    const seen: string[] = [];
+    let token = '';
+    let pagesRead = 0;
+    for (;;) {
+      const page = await rest('GET', `/v1/namespaces/${other}/tables?pageSize=2&pageToken=${encodeURIComponent(token)}`);
+      expect(page.status).toBe(200);
+      seen.push(...(page.body.identifiers ?? []).map((t) => t.name));
+      pagesRead++;
+      if (page.body['next-page-token'] === null) break;
+      token = page.body['next-page-token']!;
+    }
+    expect(seen).toEqual(names);
+    expect(pagesRead).toBe(3);
+
+    const first = await rest('GET', `/v1/namespaces/${other}/tables?pageSize=2&pageToken=`);
+    const good = first.body['next-page-token']!;
+    const [payload, sig] = good.split('.');
+    const decoded = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as { l: string };
+    const forged = Buffer.from(JSON.stringify({ v: 1, l: decoded.l, a: 'p4' })).toString('base64url');
+    for (const bad of [`${forged}.${sig}`, `${payload}.${sig!.slice(0, -2)}AA`, 'garbage', `${payload}`]) {
+      const res = await rest('GET', `/v1/namespaces/${other}/tables?pageSize=2&pageToken=${encodeURIComponent(bad)}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error?.type).toBe('BadRequestException');
+    }
+    // A token of one listing does not page another.
+    expect((await rest('GET', `/v1/namespaces/${ns}/tables?pageSize=2&pageToken=${encodeURIComponent(good)}`)).status).toBe(400);
+    expect((await rest('GET', `/v1/namespaces?pageSize=2&pageToken=${encodeURIComponent(good)}`)).status).toBe(400);
+
+    // Namespaces page the same way.
+    const nsSeen: string[][] = [];
+    let nsToken = '';
+    for (;;) {
+      const page = await rest('GET', `/v1/namespaces?pageSize=3&pageToken=${encodeURIComponent(nsToken)}`);
+      expect(page.status).toBe(200);
+      nsSeen.push(...(page.body.namespaces ?? []));
+      if (page.body['next-page-token'] === null) break;
+      nsToken = page.body['next-page-token']!;
+    }
+    expect(nsSeen).toEqual((await rest('GET', '/v1/namespaces')).body.namespaces);
+    expect(nsSeen).toEqual(expect.arrayContaining([[ns], [other]]));
+  });
+
+  it('rename within and across namespaces; onto an existing table → 409; missing source → 404', async () => {
+    expect((await rest('POST', `/v1/namespaces/${ns}/tables`, { body: javaCreate('before') })).status).toBe(200);
+    expect((await rest('POST', `/v1/namespaces/${ns}/tables`, { body: javaCreate('taken') })).status).toBe(200);
+    const loaded = await rest('GET', `/v1/namespaces/${ns}/tables/before`);
+    const rename = (from: [string, string], to: [string, string]): Promise<Answer> =>
+      rest('POST', '/v1/tables/rename', { body: { source: { namespace: [from[0]], name: from[1] }, destination: { namespace: [to[0]], name: to[1] } } });
+
+    const onto = await rename([ns, 'before'], [ns, 'taken']);
+    expect(onto.status).toBe(409);
+    expect(onto.body.error).toMatchObject({ type: 'AlreadyExistsException', message: `Table already exists: ${ns}.taken` });
+    expect((await rename([ns, 'absent'], [ns, 'whatever'])).body.error).toMatchObject({ type: 'NoSuchTableException', code: 404 });
+    expect((await rename([ns, 'before'], [`no_such_${uniq()}`, 'x'])).body.error).toMatchObject({ type: 'NoSuchNamespaceException', code: 404 });
+    expect((await rename([ns, 'before'], ['raw', 'stolen'])).status).toBe(403);
+
+    expect((await rename([ns, 'before'], [ns, 'after'])).status).toBe(204);
+    expect((await rest('HEAD', `/v1/namespaces/${ns}/tables/before`)).status).toBe(404);
+    const after = await rest('GET', `/v1/namespaces/${ns}/tables/after`);
+    expect(after.body.metadata?.['table-uuid']).toBe(loaded.body.metadata?.['table-uuid']);
+    expect((await rename([ns, 'after'], [other, 'moved'])).status).toBe(204);
+    expect((await rest('GET', `/v1/namespaces/${other}/tables/moved`)).body['metadata-location']).toBe(loaded.body['metadata-location']);
+    // The old name is free again; its files are the moved table's, so the new table gets a location of its own.
+    const again = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: javaCreate('before') });
+    expect(again.status).toBe(200);
+    expect(again.body.metadata?.location).toMatch(new RegExp(`^s3://${lakeBucket()}/${ns}/before-[0-9a-f]{32}$`));
+  });
+
+  it('register: a metadata file of the warehouse registers; outside the warehouse, or a live table\'s, is refused', async () => {
+    const made = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: javaCreate('orig') });
+    const metadataLocation = made.body['metadata-location']!;
+    // Drop without purge keeps the files; registering the metadata file brings the table back under a new name.
+    expect(await javaDelete(`/v1/namespaces/${ns}/tables/orig`)).toBe(204);
+    const reg = (body: Record<string, unknown>): Promise<Answer> => rest('POST', `/v1/namespaces/${ns}/register`, { body });
+    const outside = await reg({ name: 'evil', 'metadata-location': `s3://some-other-bucket/x/metadata/00001-a.metadata.json` });
+    expect(outside.status).toBe(403);
+    expect(outside.body.error?.type).toBe('ForbiddenException');
+    expect((await reg({ name: 'evil', 'metadata-location': 'file:///etc/passwd' })).status).toBe(403);
+    const { rows } = await pool.query<{ metadata_location: string }>(`SELECT metadata_location FROM iceberg_tables WHERE namespace = 'raw' LIMIT 1`);
+    if (rows[0]) expect((await reg({ name: 'evil', 'metadata-location': rows[0].metadata_location })).status).toBe(403);
+    expect((await reg({ name: 'evil', 'metadata-location': `s3://${lakeBucket()}/${ns}/orig/metadata/nope.metadata.json` })).status).toBe(400);
+    expect((await rest('HEAD', `/v1/namespaces/${ns}/tables/evil`)).status).toBe(404);
+
+    const back = await reg({ name: 'restored', 'metadata-location': metadataLocation, overwrite: null });
+    expect(back.status).toBe(200);
+    expect(back.body['metadata-location']).toBe(metadataLocation);
+    expect(back.body.metadata?.['table-uuid']).toBe(made.body.metadata?.['table-uuid']);
+    // The same files cannot back a second entry.
+    const twice = await reg({ name: 'twice', 'metadata-location': metadataLocation });
+    expect(twice.status).toBe(409);
+    expect(twice.body.error?.type).toBe('AlreadyExistsException');
+    expect((await reg({ name: 'restored', 'metadata-location': metadataLocation })).status).toBe(409);
+  });
+
+  it('drop without purge keeps the files and the name can be created again; purge removes them', async () => {
+    const first = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: javaCreate('cycle') });
+    const firstLocation = first.body.metadata!.location;
+    expect(await javaDelete(`/v1/namespaces/${ns}/tables/cycle`)).toBe(204);
+    expect((await objectsUnder(firstLocation)).length).toBeGreaterThan(0);
+    // Asking for the occupied location explicitly is a clear 409; leaving it to the catalog gets a fresh one.
+    const asked = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: { ...javaCreate('cycle'), location: firstLocation } });
+    expect(asked.status).toBe(409);
+    const second = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: javaCreate('cycle') });
+    expect(second.status).toBe(200);
+    const secondLocation = second.body.metadata!.location;
+    expect(secondLocation).not.toBe(firstLocation);
+
+    const purged = await fetch(`${api.url}/iceberg/v1/namespaces/${ns}/tables/cycle?purgeRequested=true`, { method: 'DELETE', headers: { authorization: `Bearer ${opToken}`, 'content-type': 'application/json' } });
+    expect(purged.status).toBe(204);
+    expect((await rest('HEAD', `/v1/namespaces/${ns}/tables/cycle`)).status).toBe(404);
+    // The writer purges once commits in flight have settled (a few seconds); the first table's files stay (no purge).
+    const deadline = Date.now() + 60_000;
+    while ((await objectsUnder(secondLocation)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1000));
+    expect(await objectsUnder(secondLocation)).toEqual([]);
+    expect((await objectsUnder(firstLocation)).length).toBeGreaterThan(0);
+    // Purging a writer-owned table is refused before anything happens.
+    const { rows } = await pool.query<{ name: string }>(`SELECT name FROM iceberg_tables WHERE namespace = 'raw' LIMIT 1`);
+    if (rows[0]) {
+      const res = await fetch(`${api.url}/iceberg/v1/namespaces/raw/tables/${rows[0].name}?purgeRequested=true`, { method: 'DELETE', headers: { authorization: `Bearer ${opToken}` } });
+      expect(res.status).toBe(403);
+    }
+  }, 90_000);
+});
