@@ -44,7 +44,8 @@ export async function commitCreateTransaction(opts: {
   while (split < request.updates.length && CREATE_ACTIONS.has(String(request.updates[split]!.action))) split++;
   const head = request.updates.slice(0, split);
   const rest = request.updates.slice(split);
-  const last = (action: string): Record<string, unknown> | undefined => head.filter((u) => u.action === action).at(-1);
+  // Read as plain JSON: the create updates only describe the new table here (their parsing is the engine's).
+  const last = (action: string): Record<string, unknown> | undefined => head.filter((u) => u.action === action).at(-1) as Record<string, unknown> | undefined;
 
   const version = last('upgrade-format-version')?.['format-version'];
   if (version !== undefined && version !== 2) throw new IcebergRestError('UnsupportedOperationException', `format version ${JSON.stringify(version)} is not supported; tables are v2`);
