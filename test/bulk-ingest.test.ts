@@ -155,8 +155,13 @@ function sumDecimals(values: string[]): string {
 beforeAll(async () => {
   corpus = join(tmpdir(), `atoll-bulk-corpus-${randomUUID()}`);
   await mkdir(corpus, { recursive: true });
-  python = run(process.execPath, [join(import.meta.dirname, '..', 'packages', 'iceberg', 'interop', 'ensure-venv.mjs'), 'bulk-corpus']);
+  const ensureVenv = join(import.meta.dirname, '..', 'packages', 'iceberg', 'interop', 'ensure-venv.mjs');
+  python = run(process.execPath, [ensureVenv, 'bulk-corpus']);
   run(python, [join(here, 'make_corpus.py'), corpus]);
+  // Spark's own Parquet (INT96 timestamps) and ORC writers add their files (stock PySpark, no catalog, local[1]).
+  const sparkPython = run(process.execPath, [ensureVenv, 'spark']);
+  const spark = spawnSync(sparkPython, [join(here, 'spark_corpus.py'), corpus], { encoding: 'utf8', env: { ...process.env, PYSPARK_PYTHON: sparkPython }, maxBuffer: 16 * 1024 * 1024 });
+  if (spark.status !== 0) throw new Error(`spark_corpus.py failed: ${spark.stderr.slice(-4000)}`);
   expected = JSON.parse(await readFile(join(corpus, 'expected.json'), 'utf8')) as Record<string, Expected>;
 
   fx = await lakeFixture({ poolSize: 4 });
@@ -182,7 +187,7 @@ beforeAll(async () => {
   await op.call('POST', `/v1/schemas/${schema.id}/approve`);
   creds = await provider.http.call<BulkCredentials>('POST', '/v1/bulk-credentials');
   key = storeFor(creds);
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   await rm(corpus, { recursive: true, force: true });

@@ -6,8 +6,6 @@ sum and every timestamp to the microsecond), so the test compares what Atoll loa
 """
 import bz2
 import csv
-import datetime as dt
-import decimal
 import gzip
 import io
 import json
@@ -20,29 +18,9 @@ import pyarrow as pa
 import pyarrow.orc as orc
 import pyarrow.parquet as pq
 
+from corpus_rows import COLUMNS, expectation, iso, rows
+
 OUT = sys.argv[1]
-COLUMNS = ["user_id", "amount", "qty", "ok", "day", "at", "note"]
-EPOCH = dt.datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)
-
-
-def rows(offset, n):
-    out = []
-    for i in range(n):
-        k = offset + i
-        out.append({
-            "user_id": f"user-{k % 37:03d}",
-            "amount": decimal.Decimal(k * 7919 % 1000000) / 100 - decimal.Decimal("2500.00"),
-            "qty": k,
-            "ok": k % 3 == 0,
-            "day": dt.date(2026, 1, 1) + dt.timedelta(days=k % 400),
-            "at": EPOCH + dt.timedelta(seconds=k * 61, microseconds=k * 7),
-            "note": f"note, \"quoted\" {k}" if k % 5 == 0 else f"plain {k}",
-        })
-    return out
-
-
-def iso(ts):
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def csv_bytes(rs, header=COLUMNS):
@@ -133,12 +111,7 @@ good = [
 for n, (name, make) in enumerate(good):
     rs = rows(1000 * (n + 1), 40 + n)
     write(f"good/{name}", make(rs))
-    expected[name] = {
-        "rows": len(rs),
-        "amountSum": str(sum(r["amount"] for r in rs)),
-        "timestamps": sorted(iso(r["at"]) for r in rs),
-        "qtys": sorted(r["qty"] for r in rs),
-    }
+    expected[name] = expectation(rs)
 
 base = rows(1, 5)
 good_csv = csv_bytes(base).decode()
