@@ -94,6 +94,17 @@ async function ingests(http: AtollHttp, query = ''): Promise<Ingest[]> {
 }
 
 /** The bulk file's report row once it left `pending`. */
+/** The purchases schema every corpus file follows (test/support/bulk/corpus_rows.py). */
+const PURCHASE_COLUMNS = [
+  { name: 'user_id', type: 'string', role: 'user_id' },
+  { name: 'amount', type: 'decimal(12,2)' },
+  { name: 'qty', type: 'long' },
+  { name: 'ok', type: 'boolean' },
+  { name: 'day', type: 'date' },
+  { name: 'at', type: 'timestamp', role: 'event_time' },
+  { name: 'note', type: 'string' },
+];
+
 const CRASH_ROUNDS = 20;
 const crashSeed = Number(process.env.CRASH_SEED ?? Math.floor(Math.random() * 2 ** 31));
 let crashState = crashSeed;
@@ -173,15 +184,7 @@ beforeAll(async () => {
     body: {
       table: 'purchases',
       dataset,
-      columns: [
-        { name: 'user_id', type: 'string', role: 'user_id' },
-        { name: 'amount', type: 'decimal(12,2)' },
-        { name: 'qty', type: 'long' },
-        { name: 'ok', type: 'boolean' },
-        { name: 'day', type: 'date' },
-        { name: 'at', type: 'timestamp', role: 'event_time' },
-        { name: 'note', type: 'string' },
-      ],
+      columns: PURCHASE_COLUMNS,
     },
   });
   await op.call('POST', `/v1/schemas/${schema.id}/approve`);
@@ -229,7 +232,12 @@ describe('bulk credentials', () => {
     out.end();
     await once(out, 'finish');
     expect((await stat(file)).size).toBeGreaterThan(64 * 1024 * 1024);
-    const name = `purchases/big/${uniq()}.csv`;
+    // A table of its own: the format test below counts every row of purchases.
+    const schema = await provider.http.call<{ id: string }>('POST', '/v1/schemas', {
+      body: { table: 'purchases_big', dataset: `bulk_big_${uniq()}`, columns: PURCHASE_COLUMNS },
+    });
+    await op.call('POST', `/v1/schemas/${schema.id}/approve`);
+    const name = `purchases_big/${uniq()}.csv`;
     // boto3, as a provider's backend would run it: a multipart upload (8 MiB parts) with the scoped key.
     const script = [
       'import os, sys, boto3',
@@ -246,7 +254,7 @@ describe('bulk credentials', () => {
     expect(put.status, put.stderr).toBe(0);
     const report = await settled(name, 240_000);
     expect(report).toMatchObject({ status: 'loaded', records: rows, rowsRead: rows });
-    const [loaded] = await rawRows<{ n: bigint }>('SELECT count(*) AS n FROM rows WHERE qty BETWEEN 5000000 AND 5999999');
+    const [loaded] = await tableRows<{ n: bigint }>(rawTableId(provider.id, 'purchases_big'), 'SELECT count(*) AS n FROM rows WHERE qty BETWEEN 5000000 AND 5999999');
     expect(Number(loaded!.n)).toBe(rows);
     await denied("list another provider's uploads in progress", incompleteUploads(key, `${other.id}/`));
   }, 300_000);
