@@ -12,13 +12,14 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createGzip } from 'node:zlib';
 import avro from 'avsc';
-import { avroToNdjson, classifyStagedKey, unpackToFile, type BulkFormat, type InflateLimits } from '@atoll/bulk';
+import { avroToNdjson, classifyStagedKey, orcToParquet, unpackToFile, type BulkFormat, type InflateLimits } from '@atoll/bulk';
 import { createPool } from '@atoll/db';
 import { Duck, literal } from '@atoll/duck';
 import { appendFiles, dropTable, type TableIdentifier } from '@atoll/iceberg';
 import { Lake, writeDataFileForTable, type InputFormat, type SchemaColumn } from '@atoll/lake';
 import { ObjectStore } from '@atoll/storage';
 import { compare, median, type BenchResult } from './harness.js';
+import { pyarrowOrc, pyicebergPython } from './ingest.bench.js';
 
 /** The bulk test's purchases schema (test/bulk-ingest.test.ts). */
 export const bulkColumns: SchemaColumn[] = [
@@ -46,9 +47,7 @@ interface BulkData {
 /**
  * The formats benchmarked. A format is one entry: how to make its input from the cached data, the staged file's name
  * (its suffixes decide format and compression, exactly as for a provider's file) and DuckDB's own reader of it for the
- * baseline. ORC, once the bulk package reads it (branch `orc`), is one more entry plus its converter in `CONVERTERS`,
- * e.g. `{ name: 'orc', fileName: 'input.orc', make: orc file from the Parquet (pyarrow.orc in the bench venv),
- * baselineSource: the same rows' Parquet }`.
+ * baseline; a format the strict readers cannot load directly (Avro, ORC) also has its converter in `CONVERTERS`.
  */
 export interface BulkBenchFormat {
   name: string;
@@ -66,10 +65,23 @@ export const BULK_FORMATS: BulkBenchFormat[] = [
   { name: 'parquet', fileName: 'input.parquet', make: async () => undefined, baselineSource: (d) => ({ sql: `read_parquet(${literal(d.parquet)})` }) },
   // DuckDB has no Avro reader built in (extensions are never downloaded): its baseline reads the same rows as CSV.
   { name: 'avro', fileName: 'input.avro', make: (d, out) => csvToAvro(d.csv, out), baselineSource: (d) => ({ ...csvSource(d.csv), note: 'same rows as CSV (no DuckDB Avro reader)' }) },
+  // ORC written by pyarrow (zstd) from the same rows' Parquet; no DuckDB ORC reader either: the baseline reads that Parquet.
+  {
+    name: 'orc',
+    fileName: 'input.orc',
+    make: async (d, out) => void pyarrowOrc(pyicebergPython(), 'write', d.parquet, out),
+    baselineSource: (d) => ({ sql: `read_parquet(${literal(d.parquet)})`, note: 'same rows as Parquet (no DuckDB ORC reader)' }),
+  },
 ];
 
 /** Staged formats that need a conversion before the strict readers load them (the writer's prepareBulkInput). */
-const CONVERTERS: Partial<Record<BulkFormat, (file: string, dir: string) => Promise<{ input: string; format: InputFormat }>>> = {
+const CONVERTERS: Partial<Record<BulkFormat, (file: string, dir: string, orcConverter: string | undefined) => Promise<{ input: string; format: InputFormat }>>> = {
+  orc: async (file, dir, orcConverter) => {
+    if (!orcConverter) throw new Error('ORC needs the stack\'s converter (ATOLL_ORC_CONVERTER in .atoll/stack.env)');
+    const parquet = join(dir, 'orc.parquet');
+    await orcToParquet(file, parquet, { binary: orcConverter });
+    return { input: parquet, format: 'parquet' };
+  },
   avro: async (file, dir) => {
     const ndjson = join(dir, 'avro.ndjson');
     await avroToNdjson(file, ndjson);
@@ -200,6 +212,8 @@ export async function ingestStagedFile(opts: {
   threads: number;
   /** The rows the file holds: a run that commits any other count is wrong, not fast. */
   expectRows: number;
+  /** The writer's ORC converter binary (ATOLL_ORC_CONVERTER), for ORC files. */
+  orcConverter?: string;
 }): Promise<BulkRunTimes> {
   const staged = classifyStagedKey(opts.stagingKey);
   if (staged.kind !== 'file' || !staged.format) throw new Error(`not a bulk file name: ${opts.stagingKey}`);
@@ -226,7 +240,7 @@ export async function ingestStagedFile(opts: {
   const convert = CONVERTERS[staged.format];
   let read: { input: string; format: InputFormat };
   if (convert) {
-    read = await convert(file, opts.dir);
+    read = await convert(file, opts.dir, opts.orcConverter);
     await rm(file);
   } else if (staged.format === 'csv' || staged.format === 'parquet') {
     read = { input: file, format: staged.format };
@@ -355,7 +369,20 @@ export async function benchBulk(opts: BulkBenchOptions): Promise<BenchResult[]> 
           runBaseline: (i) => duckdbCopy({ source: source.sql, output: join(runDir, `baseline-${i}.parquet`), memoryLimit: opts.memoryLimit, threads: opts.threads, tempDirectory: join(runDir, 'tmp') }),
           runAtoll: async (i) => {
             const { id, location } = newTable(`${format.name}_${mb}`);
-            parts.push(await ingestStagedFile({ lake, stagingBucket: 'atoll-staging', stagingKey: key, id, location, dir: join(runDir, `atoll-${i}`), memoryLimit: opts.memoryLimit, threads: opts.threads, expectRows: data.rows }));
+            parts.push(
+              await ingestStagedFile({
+                lake,
+                stagingBucket: 'atoll-staging',
+                stagingKey: key,
+                id,
+                location,
+                dir: join(runDir, `atoll-${i}`),
+                memoryLimit: opts.memoryLimit,
+                threads: opts.threads,
+                expectRows: data.rows,
+                ...(opts.env.ATOLL_ORC_CONVERTER ? { orcConverter: opts.env.ATOLL_ORC_CONVERTER } : {}),
+              }),
+            );
           },
         });
         const csvMb = data.csvBytes / 2 ** 20;

@@ -74,7 +74,7 @@ async function ingestParquet(opts: { lake: Lake; id: TableIdentifier; location: 
   await rm(output, { force: true });
 }
 
-function pyicebergPython(): string {
+export function pyicebergPython(): string {
   const res = spawnSync(process.execPath, [join(here, 'py', 'ensure-bench-venv.mjs')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   if (res.status !== 0) throw new Error('could not prepare the PyIceberg bench venv');
   return res.stdout.trim();
@@ -89,7 +89,7 @@ function pyicebergAppend(python: string, opts: { warehouse: string; input: strin
 }
 
 /** pyarrow (from the PyIceberg bench venv) as the ORC writer of the input and as the baseline ORC → Parquet reader. */
-function pyarrowOrc(python: string, mode: 'write' | 'convert', input: string, output: string): number {
+export function pyarrowOrc(python: string, mode: 'write' | 'convert', input: string, output: string): number {
   const script = [
     'import sys, time, pyarrow.orc as orc, pyarrow.parquet as pq',
     't0 = time.perf_counter()',
