@@ -473,7 +473,8 @@ function servicePorts(ctx: StackContext, name: ServiceName): number[] {
   }
 }
 
-async function ensureService(ctx: StackContext, svc: Service, say: Say): Promise<void> {
+/** Makes `svc` run and healthy; a service this call had to start is added to `started` (before it is healthy). */
+async function ensureService(ctx: StackContext, svc: Service, say: Say, started: ServiceName[]): Promise<void> {
   const rec = readPid(svc.name);
   if (rec && isAlive(rec) && (await svc.healthy(ctx))) return;
   if (!(rec && isAlive(rec))) {
@@ -483,6 +484,7 @@ async function ensureService(ctx: StackContext, svc: Service, say: Say): Promise
       }
     }
     say(`starting ${svc.name}`);
+    started.push(svc.name);
     await svc.start(ctx, say);
   }
   await waitFor(svc.name, async () => {
@@ -511,14 +513,25 @@ export async function up(opts: { apps?: boolean; say?: Say } = {}): Promise<Stac
   await chmod(paths.dataDir, 0o711);
   const ctx = await loadContext({ install: true, say });
   await writeFile(paths.portsFile, JSON.stringify(Object.fromEntries(Object.entries(effectivePortEnv()).filter(([, v]) => v !== undefined))));
-  await Promise.all([ensureService(ctx, postgres, say), ensureService(ctx, redis, say), ensureService(ctx, minio, say), ensureService(ctx, stripeMock, say)]);
-  await provisionPostgres(ctx);
-  await ensureService(ctx, keycloak, say);
-  await importRealm(ctx, say);
-  await runInit(ctx, say);
-  await writeStackEnv(ctx);
-  if (opts.apps !== false) {
-    for (const app of ['api', 'writer', 'cleanroom'] as const) await ensureService(ctx, services[app], say);
+  // A start that fails stops what it started (and leaves alone what was running before it), so nothing is orphaned.
+  const started: ServiceName[] = [];
+  try {
+    const first = await Promise.allSettled([postgres, redis, minio, stripeMock].map((svc) => ensureService(ctx, svc, say, started)));
+    const failed = first.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    await provisionPostgres(ctx);
+    await ensureService(ctx, keycloak, say, started);
+    await importRealm(ctx, say);
+    await runInit(ctx, say);
+    await writeStackEnv(ctx);
+    if (opts.apps !== false) {
+      for (const app of ['api', 'writer', 'cleanroom'] as const) await ensureService(ctx, services[app], say, started);
+    }
+  } catch (err) {
+    for (const name of [...started].reverse()) {
+      if (await stopProcess(name).catch(() => false)) say(`stopped ${name} (started by this failed start)`);
+    }
+    throw err;
   }
   return ctx;
 }
