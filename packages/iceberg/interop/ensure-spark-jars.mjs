@@ -4,11 +4,10 @@
 // jars come through `mvn dependency:copy` (checksums verified by Maven against Maven Central).
 //   node ensure-spark-jars.mjs          iceberg-spark-runtime + iceberg-aws-bundle (spark-jars)
 //   node ensure-spark-jars.mjs rck      Apache Iceberg's REST Compatibility Kit and its test dependencies (rck-jars)
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
+import { cacheDir, installOnce, run } from './cache-install.mjs';
 
 // Pinned with PYSPARK_VERSION in ensure-venv.mjs (Spark 4.0, Scala 2.13); bump together and deliberately.
 export const ICEBERG_VERSION = '1.10.1';
@@ -47,48 +46,14 @@ if (!Object.hasOwn(SETS, which)) {
 }
 const set = SETS[which];
 const MARKER = set.artifacts.join(' ');
-const cacheDir = process.env.ATOLL_CACHE_DIR || join(homedir(), '.cache', 'atoll');
 const jarDir = join(cacheDir, set.dir);
 const markerFile = join(jarDir, '.atoll-artifacts');
-const lockDir = `${jarDir}.lock`;
-const STALE_LOCK_MS = 15 * 60 * 1000;
 
 const jars = () => readdirSync(jarDir).filter((f) => f.endsWith('.jar')).sort().map((f) => join(jarDir, f));
 const ready = () => existsSync(markerFile) && readFileSync(markerFile, 'utf8') === MARKER;
 
-function run(cmd, args) {
-  const res = spawnSync(cmd, args, { stdio: ['ignore', process.stderr, process.stderr] });
-  if (res.error) throw new Error(`ensure-spark-jars: cannot run ${cmd}: ${res.error.message}`);
-  if (res.status !== 0) throw new Error(`ensure-spark-jars: ${cmd} ${args.join(' ')} exited with ${res.status}`);
-}
-
-function sleep(ms) {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function acquireLock() {
-  mkdirSync(cacheDir, { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lockDir);
-      return;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      try {
-        if (Date.now() - statSync(lockDir).mtimeMs > STALE_LOCK_MS) rmSync(lockDir, { recursive: true, force: true });
-      } catch {
-        // lock vanished between the checks
-      }
-      sleep(1000);
-    }
-  }
-}
-
 function ensure() {
-  if (ready()) return jars();
-  acquireLock();
-  try {
-    if (ready()) return jars();
+  installOnce(jarDir, ready, () => {
     rmSync(jarDir, { recursive: true, force: true });
     mkdirSync(jarDir, { recursive: true });
     const mvn = process.env.ATOLL_MVN || 'mvn';
@@ -107,16 +72,14 @@ function ensure() {
         join(pomDir, 'pom.xml'),
         `<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion><groupId>atoll</groupId><artifactId>${which}</artifactId><version>0</version><dependencies>${deps}</dependencies></project>`,
       );
-      run(mvn, [...common, '-f', join(pomDir, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime']);
+      run('ensure-spark-jars', mvn, [...common, '-f', join(pomDir, 'pom.xml'), 'dependency:copy-dependencies', '-DincludeScope=runtime']);
       rmSync(pomDir, { recursive: true, force: true });
     } else {
-      for (const artifact of set.artifacts) run(mvn, [...common, 'dependency:copy', `-Dartifact=${artifact}`]);
+      for (const artifact of set.artifacts) run('ensure-spark-jars', mvn, [...common, 'dependency:copy', `-Dartifact=${artifact}`]);
     }
     writeFileSync(markerFile, MARKER);
-    return jars();
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
+  });
+  return jars();
 }
 
 try {

@@ -6,11 +6,10 @@
 //   node ensure-venv.mjs bulk-corpus pyarrow + fastavro + boto3 (bulk-corpus-venv): independent writers of the bulk-ingest
 //                                   test's Parquet and Avro files (files written by other tools, not by Atoll).
 //   node ensure-venv.mjs spark      PySpark (spark-venv); its Iceberg jars come from ensure-spark-jars.mjs.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
+import { cacheDir, installOnce, run } from './cache-install.mjs';
 
 // Pinned so the interop proof means the same thing on every machine; bump deliberately.
 const PYICEBERG_VERSION = '0.12.0';
@@ -41,61 +40,24 @@ if (!Object.hasOwn(VENVS, which)) {
 const REQUIREMENTS = VENVS[which].requirements;
 const MARKER = REQUIREMENTS.join(' ');
 
-const cacheDir = process.env.ATOLL_CACHE_DIR || join(homedir(), '.cache', 'atoll');
 const venvDir = join(cacheDir, VENVS[which].dir);
 const venvPython = join(venvDir, 'bin', 'python');
 const markerFile = join(venvDir, '.atoll-requirements');
-const lockDir = `${venvDir}.lock`;
-// A lock older than this belongs to a crashed installer; pip with wheels finishes well within it.
-const STALE_LOCK_MS = 15 * 60 * 1000;
 
 function ready() {
   return existsSync(venvPython) && existsSync(markerFile) && readFileSync(markerFile, 'utf8') === MARKER;
 }
 
-function run(cmd, args) {
-  // pip's progress goes to stderr so stdout stays a single line: the python path.
-  const res = spawnSync(cmd, args, { stdio: ['ignore', process.stderr, process.stderr] });
-  if (res.error) throw new Error(`ensure-venv: cannot run ${cmd}: ${res.error.message}`);
-  if (res.status !== 0) throw new Error(`ensure-venv: ${cmd} ${args.join(' ')} exited with ${res.status}`);
-}
-
-function sleep(ms) {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-function acquireLock() {
-  mkdirSync(cacheDir, { recursive: true });
-  for (;;) {
-    try {
-      mkdirSync(lockDir); // atomic: exactly one concurrent caller wins
-      return;
-    } catch (err) {
-      if (err.code !== 'EEXIST') throw err;
-      try {
-        if (Date.now() - statSync(lockDir).mtimeMs > STALE_LOCK_MS) rmSync(lockDir, { recursive: true, force: true });
-      } catch {
-        // lock vanished between the checks; loop and try again
-      }
-      sleep(1000);
-    }
-  }
-}
-
 function ensure() {
-  if (ready()) return venvPython;
-  acquireLock();
-  try {
-    if (ready()) return venvPython; // another process finished while we waited
+  installOnce(venvDir, ready, () => {
     rmSync(venvDir, { recursive: true, force: true });
     const basePython = process.env.ATOLL_PYTHON || 'python3';
-    run(basePython, ['-m', 'venv', venvDir]);
-    run(venvPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...REQUIREMENTS]);
+    run('ensure-venv', basePython, ['-m', 'venv', venvDir]);
+    // pip's progress goes to stderr so stdout stays a single line: the python path.
+    run('ensure-venv', venvPython, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', ...REQUIREMENTS]);
     writeFileSync(markerFile, MARKER);
-    return venvPython;
-  } finally {
-    rmSync(lockDir, { recursive: true, force: true });
-  }
+  });
+  return venvPython;
 }
 
 try {
