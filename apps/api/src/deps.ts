@@ -1,6 +1,7 @@
 // The api's collaborators, built once from config and closed on shutdown. Tests build the same thing.
 import type { ApiConfig } from '@atoll/config';
 import { createPool, type Pool } from '@atoll/db';
+import { createLogger } from '@atoll/log';
 import { DeviceTokenIssuer, KeycloakClientAdmin, KeycloakVerifier, SigningKeyRing } from '@atoll/identity';
 import { Producer, redisConnection } from '@atoll/queue';
 import { MinioAdmin, ObjectStore, type StorageAdmin } from '@atoll/storage';
@@ -23,7 +24,8 @@ export interface ApiDeps {
 }
 
 export function createDeps(config: Config): ApiDeps {
-  const pool = createPool(config.ATOLL_DATABASE_URL, { max: 10, applicationName: 'atoll-api' });
+  const log = createLogger({ name: 'api', level: config.ATOLL_LOG_LEVEL });
+  const pool = createPool(config.ATOLL_DATABASE_URL, { max: 10, applicationName: 'atoll-api', onError: (err) => log.warn({ op: 'db.pool.error', err: err.message }, 'a database connection was lost') });
   const redis = redisConnection(config.ATOLL_REDIS_URL);
   const producer = new Producer(redis);
   const s3 = { endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ACCESS_KEY, secretKey: config.ATOLL_S3_SECRET_KEY };

@@ -13,7 +13,7 @@ import { MinioAdmin, ObjectStore, provisionBulkKey, revokeBulkKey } from '@atoll
 
 const config = loadConfig(CleanroomConfigSchema);
 const log = createLogger({ name: 'cleanroom', level: config.ATOLL_LOG_LEVEL });
-const pool = createPool(config.ATOLL_DATABASE_URL, { max: 6 + 2 * config.ATOLL_WORKER_CONCURRENCY, applicationName: 'atoll-cleanroom' });
+const pool = createPool(config.ATOLL_DATABASE_URL, { max: 6 + 2 * config.ATOLL_WORKER_CONCURRENCY, applicationName: 'atoll-cleanroom', onError: (err) => log.warn({ op: 'db.pool.error', err: err.message }, 'a database connection was lost') });
 const s3 = { endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ACCESS_KEY, secretKey: config.ATOLL_S3_SECRET_KEY };
 const store = new ObjectStore(s3);
 const redis = redisConnection(config.ATOLL_REDIS_URL);

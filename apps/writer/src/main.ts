@@ -19,7 +19,7 @@ import { processPurge } from './purge.js';
 const config = loadConfig(WriterConfigSchema);
 const log = createLogger({ name: 'writer', level: config.ATOLL_LOG_LEVEL });
 // Commit and prepare jobs each hold a connection for their whole run and need a second one meanwhile.
-const pool = createPool(config.ATOLL_DATABASE_URL, { max: 4 + 3 * config.ATOLL_WORKER_CONCURRENCY, applicationName: 'atoll-writer' });
+const pool = createPool(config.ATOLL_DATABASE_URL, { max: 4 + 3 * config.ATOLL_WORKER_CONCURRENCY, applicationName: 'atoll-writer', onError: (err) => log.warn({ op: 'db.pool.error', err: err.message }, 'a database connection was lost') });
 const store = new ObjectStore({ endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ACCESS_KEY, secretKey: config.ATOLL_S3_SECRET_KEY });
 const redis = redisConnection(config.ATOLL_REDIS_URL);
 const workerRedis = redisConnection(config.ATOLL_REDIS_URL, { forWorker: true });
