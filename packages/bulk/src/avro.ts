@@ -6,6 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import avro from 'avsc';
 import { UnpackError } from './unpack.js';
+import { isEnvironmentFailure } from '@atoll/errors';
 
 type Schema = string | { [key: string]: unknown } | Schema[];
 type Logical = { kind: 'decimal'; scale: number } | { kind: 'timestamp'; unit: 'millis' | 'micros' } | { kind: 'date' } | { kind: 'bytes' } | { kind: 'plain' };
@@ -106,7 +107,7 @@ export async function avroToNdjson(input: string, output: string): Promise<{ fie
       if (!out.write(`${JSON.stringify(obj)}\n`)) await once(out, 'drain');
     }
   } catch (e) {
-    if (e instanceof UnpackError) throw e;
+    if (e instanceof UnpackError || isEnvironmentFailure(e)) throw e;
     throw new UnpackError(`not a readable Avro file${records > 0 ? ` (after record ${records})` : ''}: ${(e as Error).message.split('\n')[0]}`);
   } finally {
     out.end();

@@ -8,6 +8,7 @@ import { createGunzip } from 'node:zlib';
 import unbzip2 from 'unbzip2-stream';
 import yauzl from 'yauzl';
 import type { BulkCompression } from './objects.js';
+import { isEnvironmentFailure } from '@atoll/errors';
 
 /** The file cannot be unpacked; `message` is the reason shown in the ingest report. */
 export class UnpackError extends Error {}
@@ -39,7 +40,7 @@ async function inflateStream(source: Readable, decoder: NodeJS.ReadWriteStream, 
   try {
     await pipeline(source, decoder, new InflateLimiter(compressedBytes, limits), createWriteStream(output, { mode: 0o600 }));
   } catch (e) {
-    if (e instanceof UnpackError) throw e;
+    if (e instanceof UnpackError || isEnvironmentFailure(e)) throw e;
     throw new UnpackError(`not a readable ${what} stream: ${(e as Error).message.split('\n')[0]}`);
   }
 }

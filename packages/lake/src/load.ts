@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Duck, ident, literal } from '@atoll/duck';
+import { isEnvironmentFailure } from '@atoll/errors';
 import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, newDataFileUri, type CommitResult, type DataFile, type IcebergSchema, type TableIdentifier } from '@atoll/iceberg';
 import { parseS3Uri } from '@atoll/storage';
 import { rawSchema, type SchemaColumn } from './columns.js';
@@ -78,6 +79,7 @@ async function writeAllRows(duck: Duck, opts: WriteDataFileOptions, relation: st
   try {
     await duck.run(`COPY (${strictSelect(relation, opts.columns, sources)}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(schema)})`);
   } catch (e) {
+    if (isEnvironmentFailure(e)) throw e;
     const message = (e as Error).message;
     let reason = describeReadError(message);
     if (!/CSV Error on Line/.test(message)) {
@@ -102,6 +104,7 @@ async function writeGoodRows(duck: Duck, opts: WriteDataFileOptions, relation: s
   try {
     await duck.run(`CREATE TEMP TABLE staged AS SELECT row_number() OVER () AS _rn, ${which} AS _bad, * FROM ${relation}`);
   } catch (e) {
+    if (isEnvironmentFailure(e)) throw e;
     throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${describeReadError((e as Error).message)}`);
   }
   // CSV lines the reader could not split into the schema's columns (stored by store_rejects). An unterminated quote
@@ -173,6 +176,7 @@ async function checkedRelation(duck: Duck, opts: WriteDataFileOptions): Promise<
     try {
       checked = await parquetProblem(duck, opts.input, opts.columns);
     } catch (e) {
+      if (isEnvironmentFailure(e)) throw e;
       throw new FileDoesNotMatchSchemaError(`not a readable Parquet file: ${describeReadError((e as Error).message)}`);
     }
     if ('problem' in checked) throw new FileDoesNotMatchSchemaError(`the file does not match the schema: ${checked.problem}`);
