@@ -536,6 +536,21 @@ export async function up(opts: { apps?: boolean; say?: Say } = {}): Promise<Stac
   return ctx;
 }
 
+/**
+ * Stops one service with `signal` (SIGKILL: a crash; SIGTERM/SIGINT: a clean stop, SIGKILL after 30 s), leaving the
+ * rest running. For chaos and crash tests; `ensureServices` brings it back.
+ */
+export async function stopService(name: ServiceName, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
+  return stopProcess(name, 30_000, signal);
+}
+
+/** Starts each of `names` that is not running (in the order given) and waits until it is healthy, as `up` does. */
+export async function ensureServices(names: ServiceName[], opts: { say?: Say } = {}): Promise<void> {
+  const say = opts.say ?? defaultSay;
+  const ctx = await loadContext({ install: false, say });
+  for (const name of names) await ensureService(ctx, services[name], say, []);
+}
+
 export async function down(opts: { say?: Say } = {}): Promise<void> {
   const say = opts.say ?? defaultSay;
   for (const name of [...serviceNames].reverse()) {

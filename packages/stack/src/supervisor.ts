@@ -90,8 +90,11 @@ export async function startProcess(spec: StartSpec): Promise<PidRecord> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** SIGTERM the process group, wait, then SIGKILL. Only acts on pids recorded by startProcess that still match. */
-export async function stopProcess(name: string, timeoutMs = 30_000): Promise<boolean> {
+/**
+ * `signal` (SIGTERM unless told) to the process group, wait, then SIGKILL. Only acts on pids recorded by startProcess
+ * that still match. SIGKILL at once is a crash (chaos and crash tests); PostgreSQL stops fast on SIGINT.
+ */
+export async function stopProcess(name: string, timeoutMs = 30_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<boolean> {
   const rec = readPid(name);
   if (!rec) return false;
   if (isAlive(rec)) {
@@ -106,7 +109,7 @@ export async function stopProcess(name: string, timeoutMs = 30_000): Promise<boo
         }
       }
     };
-    signalGroup('SIGTERM');
+    signalGroup(signal);
     const deadline = Date.now() + timeoutMs;
     while (isAlive(rec) && Date.now() < deadline) await sleep(100);
     if (isAlive(rec)) {
