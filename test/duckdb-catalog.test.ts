@@ -196,6 +196,26 @@ describe('DuckDB ATTACH (TYPE iceberg) as a consumer', () => {
     expect(errorOf(b.results?.[1])).toMatch(/does not exist|not found|Catalog Error/i);
   }, 60_000);
 
+  it('cannot write its own cleanroom through the catalog: INSERT, DELETE and CREATE TABLE are refused and change nothing', async () => {
+    const a = nsOf(roomA.id);
+    const out = await duckdb(
+      catalogRequest(consumerA, [
+        `INSERT INTO atoll.${a}.purchases VALUES ('tid_forged', 1.00, NULL, 'forged')`,
+        `DELETE FROM atoll.${a}.purchases WHERE tid = 'tid_a1'`,
+        `CREATE TABLE atoll.${a}.forged (x INTEGER)`,
+        `SELECT tid FROM atoll.${a}.purchases ORDER BY tid`,
+        `SELECT count(*) AS n FROM iceberg_snapshots(atoll.${a}.purchases)`,
+      ]),
+    );
+    expect(out.error, out.message).toBeUndefined();
+    // The commits reach the catalog and are answered 403 ForbiddenException (cleanroom tables are read-only there).
+    for (const i of [0, 1, 2]) expect(errorOf(out.results?.[i])).toMatch(/403|Forbidden|read-only/i);
+    expect(rowsOf(out.results?.[3])).toEqual(PURCHASE_ROWS.map((r) => ({ tid: r.tid })));
+    expect(rowsOf(out.results?.[4])).toEqual([{ n: 1 }]);
+    const listed = await fetch(`${api.url}/iceberg/v1/namespaces/${a}/tables`, { headers: { authorization: `Bearer ${consumerA.token}` } });
+    expect(((await listed.json()) as { identifiers: Array<{ name: string }> }).identifiers.map((t) => t.name)).toEqual(['purchases', 'visits']);
+  }, 60_000);
+
   it('over HTTP, another consumer\'s cleanroom is a 404 like a missing one, and the lake a 403', async () => {
     const get = (path: string, token: string) => fetch(`${api.url}/iceberg/v1${path}`, { headers: { authorization: `Bearer ${token}` } });
     const foreign = await get(`/namespaces/${nsOf(roomB.id)}/tables/purchases`, consumerA.token);
