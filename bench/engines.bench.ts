@@ -10,16 +10,17 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createPool } from '@atoll/db';
 import { Duck, literal } from '@atoll/duck';
 import { appendFiles, createTable, dataFileFromParquet, dropTable, duckdbFieldIds, parseJson, type DataFile, type IcebergSchema, type TableIdentifier } from '@atoll/iceberg';
 import { Lake } from '@atoll/lake';
-import { clientToken } from '@atoll/stack';
+import { clientToken, paths, readStackEnvFile } from '@atoll/stack';
 import { ObjectStore, parseS3Uri } from '@atoll/storage';
-import { median, type BenchResult } from './harness.js';
+import { median, printTable, type BenchResult } from './harness.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -257,4 +258,15 @@ export async function benchEngines(opts: { env: Record<string, string>; workDir:
     await pool.end();
   }
   return results;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  printTable(
+    await benchEngines({
+      env: readStackEnvFile(paths.envFile),
+      workDir: join(process.env.BENCH_WORK_DIR ?? tmpdir(), 'atoll-bench'),
+      repeats: Number(process.env.BENCH_REPEATS ?? 3),
+      threads: Number(process.env.BENCH_THREADS ?? 2),
+    }),
+  );
 }
