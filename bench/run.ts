@@ -2,7 +2,7 @@
 // benchmark beside its baseline, prints a table and writes bench/results/latest.json.
 // BENCH_SIZES_MB (comma list, default 10; 1000 for the ≥ 1 GB ingest is opt-in: ~4.5 min per repeat on 2 cores), BENCH_REPEATS (3),
 // BENCH_THREADS (2), BENCH_COMMITS (commits per throughput run, 64), BENCH_SMALL_APPENDS (1000),
-// BENCH_ONLY (comma list of ingest,bulk,commits,compaction,tokens,licenses,delivery,billing); the delivery benchmark reads
+// BENCH_ONLY (comma list of ingest,bulk,commits,compaction,tokens,licenses,delivery,billing,engines); the delivery benchmark reads
 // BENCH_DELIVERY_ROWS (1,000,000), BENCH_DELIVERY_SUBJECTS (20,000), BENCH_DELIVERY_FILES (4), BENCH_DELIVERY_MEMORY
 // (1GB) and BENCH_ESTIMATES (20); the billing one BENCH_BILLING_ENTRIES (10000) and BENCH_BILLING_RUNS (200).
 // The bulk benchmark (per format: csv, csv.gz, parquet, avro) runs 100 MB by default; BENCH_LARGE=1 adds 1 GiB and
@@ -55,5 +55,6 @@ if (want('billing')) {
   const entries = Number(process.env.BENCH_BILLING_ENTRIES ?? 10_000);
   report(await (await import('./billing.bench.js')).benchBilling({ env, repeats: Math.min(repeats, 2), entries, runs: Number(process.env.BENCH_BILLING_RUNS ?? 200) }));
 }
+if (want('engines')) report(await (await import('./engines.bench.js')).benchEngines({ env, workDir, repeats, threads }));
 printTable(results);
 process.stdout.write(`\nwritten to ${await writeResults(results)}\n`);

@@ -2,24 +2,19 @@
 // time) attaches Atoll's Iceberg REST catalog with its own API key (OAuth2 client credentials at Keycloak) and vended
 // credentials, lists and reads exactly its own cleanroom tables — not another consumer's, not the lake — and reads
 // the same table path-based with its static cleanroom key; PyIceberg reads the same table by the same identifier.
-import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { createPool, type Pool } from '@atoll/db';
-import { Duck, literal } from '@atoll/duck';
-import { appendFiles, createTable, dataFileFromParquet, duckdbFieldIds, duckdbSelectList, newDataFileUri, type IcebergSchema, type TableIdentifier } from '@atoll/iceberg';
+import type { IcebergSchema, TableIdentifier } from '@atoll/iceberg';
 import { Lake, cleanroomTableId, tableLocation } from '@atoll/lake';
 import { clientToken } from '@atoll/stack';
-import { ObjectStore, parseS3Uri } from '@atoll/storage';
+import { ObjectStore } from '@atoll/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env, operator, uniq } from './support/actors.js';
+import { INTEROP_DIR, appendRows, duckCatalogRequest, enginePython, errorOf, python, rowsOf, runDuckdb, tokenUrl, type DuckOutput } from './support/engines.js';
 import { startInProcessApi, type InProcessApi } from './support/inprocess-api.js';
 
-const run = promisify(execFile);
-const INTEROP_DIR = fileURLToPath(new URL('../packages/iceberg/interop/', import.meta.url));
 
 /** A cleanroom table as the cleanroom worker writes one: tid required, a decimal, a timestamptz. */
 const SCHEMA: IcebergSchema = {
@@ -63,13 +58,6 @@ interface Cleanroom {
   accessKeyId: string;
   secretAccessKey: string;
 }
-type QueryResult = { columns: string[]; rows: Array<Record<string, unknown>> } | { error: string; message: string };
-interface DuckOutput {
-  tables?: string[][];
-  results?: QueryResult[];
-  error?: string;
-  message?: string;
-}
 
 let api: InProcessApi;
 let pool: Pool;
@@ -81,7 +69,6 @@ let writerLake: Lake;
 
 const s3 = (accessKey: string, secretKey: string): ObjectStore => new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey, secretKey });
 const nsOf = (cleanroomId: string): string => `cr_${cleanroomId.replaceAll('-', '')}`;
-const tokenUrl = (): string => `${env.ATOLL_KEYCLOAK_URL}/realms/${env.ATOLL_REALM}/protocol/openid-connect/token`;
 
 async function newConsumerKey(): Promise<ApiKey> {
   const op = await operator();
@@ -100,69 +87,12 @@ async function newCleanroom(key: ApiKey): Promise<Cleanroom> {
   return (await res.json()) as Cleanroom;
 }
 
-/** Creates the table and appends one snapshot the way apps/cleanroom/src/run.ts does (DuckDB COPY with field ids). */
-async function writeTable(opts: { lake: Lake; id: TableIdentifier; location: string; rows: typeof PURCHASES }): Promise<void> {
-  const table = await createTable({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, location: opts.location, schema: SCHEMA, ifNotExists: true });
-  const output = join(work, `${uniq()}.parquet`);
-  const values = opts.rows.map((r) => `(${r.map((v) => (v === null ? 'NULL' : literal(v))).join(', ')})`).join(', ');
-  const duck = await Duck.open({ threads: 1, memoryLimit: '256MB' });
-  try {
-    await duck.run(`CREATE TABLE result AS SELECT * FROM (VALUES ${values}) AS t(tid, amount, bought_at, item)`);
-    await duck.run(`COPY (SELECT ${duckdbSelectList(SCHEMA)} FROM result) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(SCHEMA)})`);
-    const uri = newDataFileUri(table.metadata);
-    const dataFile = await dataFileFromParquet(output, { uri, schema: SCHEMA, connection: duck.connection });
-    const { bucket, key } = parseS3Uri(uri);
-    await opts.lake.store.putFile(bucket, key, output, { contentType: 'application/vnd.apache.parquet' });
-    await appendFiles({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, files: [dataFile], commitId: `test:${uniq()}` });
-  } finally {
-    duck.close();
-  }
-}
+const writeTable = (opts: { lake: Lake; id: TableIdentifier; location: string; rows: typeof PURCHASES }): Promise<unknown> =>
+  appendRows({ ...opts, schema: SCHEMA, columns: ['tid', 'amount', 'bought_at', 'item'], workDir: work });
 
-/** Runs a Python interop script with `input` on stdin (keys stay out of argv) and no AWS_* variables inherited. */
-async function python<T>(interpreter: string, args: string[], input: unknown): Promise<T> {
-  const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  const child = spawn(interpreter, args, { env: childEnv, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(JSON.stringify(input));
-  await new Promise<void>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', () => resolve());
-  });
-  try {
-    return JSON.parse(stdout) as T;
-  } catch {
-    throw new Error(`${args[0]} printed no JSON: ${stdout}${stderr}`);
-  }
-}
-
-const duckdb = (request: Record<string, unknown>): Promise<DuckOutput> => python<DuckOutput>(duckPython, [join(INTEROP_DIR, 'duckdb_client.py')], request);
-
-function catalogRequest(key: ApiKey, queries: string[]): Record<string, unknown> {
-  return {
-    mode: 'catalog',
-    endpoint: `${api.url}/iceberg`,
-    oauth2_server_uri: tokenUrl(),
-    // Keycloak refuses DuckDB's default scope (PRINCIPAL_ROLE:ALL); any scope the client has works.
-    oauth2_scope: 'openid',
-    client_id: key.clientId,
-    client_secret: key.clientSecret,
-    queries,
-  };
-}
-
-function rowsOf(result: QueryResult | undefined): Array<Record<string, unknown>> {
-  if (!result || 'error' in result) throw new Error(`query failed: ${JSON.stringify(result)}`);
-  return result.rows;
-}
-
-function errorOf(result: QueryResult | undefined): string {
-  if (!result || !('error' in result)) throw new Error(`query was expected to fail: ${JSON.stringify(result)}`);
-  return `${result.error}: ${result.message}`;
-}
+const duckdb = (request: Record<string, unknown>): Promise<DuckOutput> => runDuckdb(duckPython, request);
+const catalogRequest = (key: ApiKey, queries: string[]): Record<string, unknown> =>
+  duckCatalogRequest({ catalogUrl: `${api.url}/iceberg`, clientId: key.clientId, clientSecret: key.clientSecret, queries });
 
 let consumerA: ApiKey;
 let consumerB: ApiKey;
@@ -172,9 +102,8 @@ let opToken: string;
 const lakeNs = `duck_${uniq()}`;
 
 beforeAll(async () => {
-  const ensure = (which: string[]) => run(process.execPath, [join(INTEROP_DIR, 'ensure-venv.mjs'), ...which], { maxBuffer: 16 * 1024 * 1024 }).then((r) => r.stdout.trim());
-  duckPython = await ensure(['duckdb']);
-  pyicebergPython = await ensure([]);
+  duckPython = await enginePython('duckdb');
+  pyicebergPython = await enginePython();
   work = mkdtempSync(join(tmpdir(), 'atoll-duckdb-catalog-'));
   api = await startInProcessApi();
   pool = createPool(env.ATOLL_DATABASE_URL!, { max: 4, applicationName: 'duckdb-catalog-test' });
@@ -265,6 +194,26 @@ describe('DuckDB ATTACH (TYPE iceberg) as a consumer', () => {
     expect(b.tables).toEqual([[nsOf(roomB.id), 'purchases']]);
     expect(rowsOf(b.results?.[0])).toEqual([{ tid: 'tid_b1', amount: '99.99', item: 'secret of b' }]);
     expect(errorOf(b.results?.[1])).toMatch(/does not exist|not found|Catalog Error/i);
+  }, 60_000);
+
+  it('cannot write its own cleanroom through the catalog: INSERT, DELETE and CREATE TABLE are refused and change nothing', async () => {
+    const a = nsOf(roomA.id);
+    const out = await duckdb(
+      catalogRequest(consumerA, [
+        `INSERT INTO atoll.${a}.purchases VALUES ('tid_forged', 1.00, NULL, 'forged')`,
+        `DELETE FROM atoll.${a}.purchases WHERE tid = 'tid_a1'`,
+        `CREATE TABLE atoll.${a}.forged (x INTEGER)`,
+        `SELECT tid FROM atoll.${a}.purchases ORDER BY tid`,
+        `SELECT count(*) AS n FROM iceberg_snapshots(atoll.${a}.purchases)`,
+      ]),
+    );
+    expect(out.error, out.message).toBeUndefined();
+    // The commits reach the catalog and are answered 403 ForbiddenException (cleanroom tables are read-only there).
+    for (const i of [0, 1, 2]) expect(errorOf(out.results?.[i])).toMatch(/403|Forbidden|read-only/i);
+    expect(rowsOf(out.results?.[3])).toEqual(PURCHASE_ROWS.map((r) => ({ tid: r.tid })));
+    expect(rowsOf(out.results?.[4])).toEqual([{ n: 1 }]);
+    const listed = await fetch(`${api.url}/iceberg/v1/namespaces/${a}/tables`, { headers: { authorization: `Bearer ${consumerA.token}` } });
+    expect(((await listed.json()) as { identifiers: Array<{ name: string }> }).identifiers.map((t) => t.name)).toEqual(['purchases', 'visits']);
   }, 60_000);
 
   it('over HTTP, another consumer\'s cleanroom is a 404 like a missing one, and the lake a 403', async () => {

@@ -4,6 +4,8 @@
 // jars come through `mvn dependency:copy` (checksums verified by Maven against Maven Central).
 //   node ensure-spark-jars.mjs          iceberg-spark-runtime + iceberg-aws-bundle (spark-jars)
 //   node ensure-spark-jars.mjs rck      Apache Iceberg's REST Compatibility Kit and its test dependencies (rck-jars)
+//   node ensure-spark-jars.mjs spark-s3a  the spark set plus Hadoop's S3A (hadoop-aws, matching PySpark 4.0.1's Hadoop
+//                                         3.4.1) for the engines benchmark's direct Parquet reads (spark-s3a-jars)
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import process from 'node:process';
@@ -15,6 +17,13 @@ const SETS = {
   spark: {
     dir: 'spark-jars',
     artifacts: [`org.apache.iceberg:iceberg-spark-runtime-4.0_2.13:${ICEBERG_VERSION}`, `org.apache.iceberg:iceberg-aws-bundle:${ICEBERG_VERSION}`],
+    transitive: false,
+  },
+  'spark-s3a': {
+    dir: 'spark-s3a-jars',
+    // S3A finds the AWS SDK v2 classes it needs in iceberg-aws-bundle (SDK 2.33.0) plus that SDK's transfer manager; the
+    // full SDK bundle (~600 MB) is not needed to read.
+    artifacts: [`org.apache.iceberg:iceberg-spark-runtime-4.0_2.13:${ICEBERG_VERSION}`, `org.apache.iceberg:iceberg-aws-bundle:${ICEBERG_VERSION}`, 'org.apache.hadoop:hadoop-aws:3.4.1', 'software.amazon.awssdk:s3-transfer-manager:2.33.0'],
     transitive: false,
   },
   rck: {

@@ -11,5 +11,6 @@ export {
   type TemporaryCredentials,
 } from './storage-admin.js';
 export { MinioAdmin, type MinioAdminOptions } from './minio-admin.js';
+export { StsCredentialCache, type StsCredentialCacheOptions } from './sts-cache.js';
 export { decryptAdminPayload, encryptAdminPayload, isAdminPayloadEncrypted, UnsupportedPayloadError } from './madmin-crypto.js';
 export { NotAuthenticError } from './sio-stream.js';

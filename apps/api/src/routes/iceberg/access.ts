@@ -7,7 +7,7 @@
 // under ['cleanroom', <hex>] (`cleanroomTableId()` in @atoll/lake); this file maps between the two.
 import type { ClientPrincipal } from '@atoll/identity';
 import { cleanroomTableId } from '@atoll/lake';
-import type { PolicyDocument, TemporaryCredentials } from '@atoll/storage';
+import { StsCredentialCache, type PolicyDocument, type TemporaryCredentials } from '@atoll/storage';
 import { principalOf } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
 import { IcebergRestError, forbidden } from './errors.js';
@@ -33,6 +33,12 @@ export function isCleanroomNamespace(namespace: readonly string[]): boolean {
 export const BUILT_IN_NAMESPACES = ['raw', 'published'] as const;
 /** The shortest lifetime MinIO STS grants; clients refresh through loadTable or …/credentials. */
 export const VENDED_CREDENTIALS_SECONDS = 900;
+/**
+ * Vended credentials for the same table and rights are reused while at least this much of their lifetime remains
+ * (so for their first 5 minutes): every client still gets 10 minutes or more, and concurrent loads of one table no
+ * longer each wait for an STS call that MinIO persists.
+ */
+export const VENDED_CREDENTIALS_MIN_REMAINING_SECONDS = 600;
 
 // Namespace levels and table names become S3 key segments: keep them to a safe, unambiguous alphabet.
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
@@ -76,10 +82,14 @@ export interface NamespaceScope {
 const sameLevels = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export class CatalogAccess {
+  readonly #sts: StsCredentialCache;
+
   constructor(
     private readonly config: Config,
     private readonly deps: Pick<ApiDeps, 'pool' | 'storageAdmin'>,
-  ) {}
+  ) {
+    this.#sts = new StsCredentialCache(deps.storageAdmin, { minRemainingSeconds: VENDED_CREDENTIALS_MIN_REMAINING_SECONDS });
+  }
 
   /** Cleanrooms of a consumer, keyed by the id without dashes (the suffix of its namespace). */
   async cleanroomsOf(consumerId: string): Promise<Map<string, { id: string; bucket: string }>> {
@@ -166,7 +176,8 @@ export class CatalogAccess {
       if (!scope.writable && m[2] !== key && !m[2]!.startsWith(`${key}/`)) throw forbidden('the table lives outside its cleanroom path; no credentials are vended for it');
       key = m[2]!;
     }
-    return this.deps.storageAdmin.assumeRole({ policy: tablePolicy(scope.bucket, key, scope.writable), durationSeconds: VENDED_CREDENTIALS_SECONDS });
+    // The policy alone decides what the keys reach, and the caller's right to that scope is checked above.
+    return this.#sts.assumeRole({ policy: tablePolicy(scope.bucket, key, scope.writable), durationSeconds: VENDED_CREDENTIALS_SECONDS });
   }
 
   /** The FileIO properties an Iceberg client needs for those credentials. */
