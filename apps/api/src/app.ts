@@ -20,6 +20,7 @@ import { agreementRoutes } from './routes/agreements/index.js';
 import { logRoutes } from './routes/log/index.js';
 import { uploadRoute } from './uploads/route.js';
 import { billingRoutes } from './routes/billing/index.js';
+import { portalRoutes } from './routes/portal/index.js';
 
 export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Logger }): Promise<FastifyInstance> {
   const app = Fastify({
@@ -62,5 +63,6 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
   await app.register(logRoutes(config, deps));
   await app.register(uploadRoute(config, deps, metrics));
   await app.register(billingRoutes(config, deps));
+  await app.register(portalRoutes(config));
   return app;
 }

@@ -3,4 +3,4 @@ export { paths, repoRoot, stateDir, cacheDir } from './paths.js';
 export { versions } from './versions.js';
 export { AtollHttp, ApiError, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from './client.js';
 export { runDemo, demoRecords, demoBulkRecords, type DemoResult } from './demo.js';
-export { keycloakAdmin, KeycloakAdmin, STEP_UP_CLIENT_ID, STEP_UP_FLOW } from './step-up-realm.js';
+export { keycloakAdmin, KeycloakAdmin, PORTAL_CLIENT_ID, STEP_UP_CLIENT_ID, STEP_UP_FLOW } from './step-up-realm.js';
