@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Builds the portal with Vite into apps/portal/dist when the build is missing or older than its sources (or always
+// with --force). Called by scripts/bootstrap.mjs before `npm start`, `npm test` and `npm run stack`, and by the
+// Dockerfile. Prints nothing when the build is current.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const stamp = join(here, 'dist', 'index.html');
+const sources = [join(here, 'src'), join(here, 'index.html'), join(here, 'vite.config.ts'), join(here, 'package.json')];
+
+function newest(path) {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.mtimeMs;
+  return Math.max(s.mtimeMs, ...readdirSync(path).map((e) => newest(join(path, e))));
+}
+
+export function portalIsStale() {
+  return !existsSync(stamp) || Math.max(...sources.map(newest)) > statSync(stamp).mtimeMs;
+}
+
+export async function buildPortal({ force = false, quiet = false } = {}) {
+  if (!force && !portalIsStale()) return false;
+  const { build } = await import('vite');
+  await build({ configFile: join(here, 'vite.config.ts'), logLevel: quiet ? 'warn' : 'info' });
+  return true;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await buildPortal({ force: process.argv.includes('--force'), quiet: process.argv.includes('--quiet') });
+}
