@@ -57,13 +57,19 @@ export async function signInThroughPortal(page: Page, apiUrl: string, person: Pe
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
-export async function completeOtpIfAsked(page: Page, person: Person): Promise<void> {
+/** Gives Keycloak the person's one-time code when its form asks for one; `required` fails when it does not. */
+export async function completeOtpIfAsked(page: Page, person: Person, required = false): Promise<void> {
   const otp = page.locator('#otp');
-  const back = page.waitForURL((u) => u.pathname.startsWith('/portal/'), { timeout: 30_000 }).then(() => 'portal' as const);
-  const asked = otp.waitFor({ timeout: 30_000 }).then(() => 'otp' as const);
-  if ((await Promise.race([back, asked])) === 'otp') {
+  // The loser of the race times out later: its rejection is caught here, not left unhandled.
+  const back = page.waitForURL((u) => u.pathname.startsWith('/portal/'), { timeout: 30_000 }).then(() => 'portal' as const, () => 'timeout' as const);
+  const asked = otp.waitFor({ timeout: 30_000 }).then(() => 'otp' as const, () => 'timeout' as const);
+  const first = await Promise.race([back, asked]);
+  if (first === 'otp') {
     await otp.fill(totp(person.otpSecret));
     await page.click('#kc-login');
+    await page.waitForURL((u) => u.pathname.startsWith('/portal/'), { timeout: 30_000 });
+  } else if (required || first === 'timeout') {
+    throw new Error(`Keycloak did not ask for the one-time code (${first}) at ${page.url()}`);
   }
 }
 
