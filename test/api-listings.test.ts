@@ -2,7 +2,7 @@
 // with their use cases and a status filter; a consumer's cleanrooms (never a key) and subscriptions, each consumer
 // seeing only its own; the wrong role and bad filters refused with the SPEC's error shape.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { newConsumer, operator, uniq } from './support/actors.js';
+import { newConsumer, newProvider, operator, uniq } from './support/actors.js';
 import type { Http } from './support/market.js';
 
 let op: Http;
@@ -58,5 +58,25 @@ describe('GET /v1/cleanrooms and GET /v1/subscriptions (consumer)', () => {
     expect(await b.http.call('GET', '/v1/subscriptions')).toEqual({ subscriptions: [] });
     expectError(await op.raw('GET', '/v1/subscriptions'), 403, 'FORBIDDEN');
     expectError(await op.raw('GET', '/v1/cleanrooms'), 403, 'FORBIDDEN');
+  });
+});
+
+describe('GET /v1/schemas (provider: its own; operator: all)', () => {
+  it('lists schemas with their state and reason, filtered by status, each provider only its own', async () => {
+    const p = await newProvider(op);
+    const other = await newProvider(op);
+    const columns = [{ name: 'user_id', type: 'string', role: 'user_id' }, { name: 'plan', type: 'string' }];
+    const kept = await p.http.call<{ id: string }>('POST', '/v1/schemas', { body: { table: 'plans', dataset: `plans_${uniq()}`, columns } });
+    const refused = await p.http.call<{ id: string }>('POST', '/v1/schemas', { body: { table: 'trials', dataset: `trials_${uniq()}`, columns } });
+    await op.call('POST', `/v1/schemas/${refused.id}/reject`, { body: { reason: 'no trial data yet' } });
+    const own = await p.http.call<{ schemas: Array<{ id: string; status: string; reason: string | null; columns: unknown[]; providerId: string }> }>('GET', '/v1/schemas');
+    expect(own.schemas.map((x) => [x.id, x.status, x.reason]).sort()).toEqual([[kept.id, 'pending', null], [refused.id, 'rejected', 'no trial data yet']].sort());
+    expect(own.schemas.find((x) => x.id === kept.id)?.columns).toEqual(columns);
+    expect((await other.http.call<{ schemas: unknown[] }>('GET', '/v1/schemas')).schemas).toEqual([]);
+    const pending = await op.call<{ schemas: Array<{ id: string; status: string }> }>('GET', '/v1/schemas?status=pending');
+    expect(pending.schemas.some((x) => x.id === kept.id)).toBe(true);
+    expect(pending.schemas.some((x) => x.id === refused.id)).toBe(false);
+    expectError(await op.raw('GET', '/v1/schemas?status=maybe'), 400, 'VALIDATION_FAILED');
+    expectError(await a.http.raw('GET', '/v1/schemas'), 403, 'FORBIDDEN');
   });
 });

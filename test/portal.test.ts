@@ -240,6 +240,35 @@ describe('the portal', () => {
     await tab.context.close();
   }, 300_000);
 
+  it('a provider proposes a schema, an operator rejects it with a reason, and the provider reads the reason', async () => {
+    const table = `portal_${uniq()}`;
+    const providerTab = await openTab(browser);
+    await signInThroughPortal(providerTab.page, API, await person('provider', provider.id), '#/schemas');
+    await providerTab.page.getByRole('heading', { level: 1, name: 'Schemas' }).waitFor();
+    await providerTab.page.getByLabel('Table', { exact: true }).fill(table);
+    await providerTab.page.getByLabel(/Dataset name/).fill(`${table}_ds`);
+    await providerTab.page.getByLabel(/Columns, one per line/).fill('user_id string user_id\nplan string\nspend decimal(10,2)');
+    await providerTab.page.getByRole('button', { name: 'Propose schema' }).click();
+    await textOf(providerTab.page.getByTestId('schemas').getByRole('row').filter({ hasText: table }), /pending/);
+    await checkPage(providerTab, 'provider-schemas');
+
+    const operatorTab = await openTab(browser);
+    await signInThroughPortal(operatorTab.page, API, await person('operator', 'operator'), '#/pending-schemas');
+    const card = operatorTab.page.getByRole('article').filter({ hasText: table });
+    await textOf(card, /spend decimal\(10,2\)/);
+    await checkPage(operatorTab, 'operator-schemas');
+    await card.getByRole('button', { name: `Reject ${table}` }).click();
+    await textOf(operatorTab.page.getByRole('status'), new RegExp(`Give a reason before rejecting ${table}`));
+    await card.getByLabel(`Reason to reject ${table}`).fill('spend must be a long in cents');
+    await card.getByRole('button', { name: `Reject ${table}` }).click();
+    await textOf(operatorTab.page.getByRole('status'), new RegExp(`${table} \\(${table}_ds\\) is rejected`));
+    await operatorTab.context.close();
+
+    await providerTab.page.reload();
+    await textOf(providerTab.page.getByTestId('schemas').getByRole('row').filter({ hasText: table }), /rejectedspend must be a long in cents/);
+    await providerTab.context.close();
+  }, 180_000);
+
   it('a consumer person whose organisation is not approved gets the API\'s refusal as a message', async () => {
     const pending = (await op.call<{ id: string }>('POST', '/v1/consumers', { body: { name: `Pending ${uniq()}`, useCase: { category: 'analytics', description: 'waiting for the operator' } } })).id;
     const tab = await openTab(browser);

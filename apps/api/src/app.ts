@@ -21,6 +21,7 @@ import { logRoutes } from './routes/log/index.js';
 import { uploadRoute } from './uploads/route.js';
 import { billingRoutes } from './routes/billing/index.js';
 import { portalRoutes } from './routes/portal/index.js';
+import { listSchemasRoute } from './routes/schemas/list.js';
 
 export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Logger }): Promise<FastifyInstance> {
   const app = Fastify({
@@ -63,6 +64,7 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
   await app.register(logRoutes(config, deps));
   await app.register(uploadRoute(config, deps, metrics));
   await app.register(billingRoutes(config, deps));
+  await app.register(listSchemasRoute(deps));
   await app.register(portalRoutes(config));
   return app;
 }

@@ -14,6 +14,7 @@ import { PayoutsPage } from './pages/Payouts';
 import { BuyersPage } from './pages/Buyers';
 import { DatasetSettingsPage } from './pages/DatasetSettings';
 import { HealthPage } from './pages/Health';
+import { OperatorSchemasPage, ProviderSchemasPage } from './pages/Schemas';
 
 interface Page {
   path: string;
@@ -30,7 +31,9 @@ const pages: Page[] = [
   { path: '/billing', label: 'Billing', role: 'consumer', render: () => <BillingPage /> },
   { path: '/ingests', label: 'Ingest report', role: 'provider', render: () => <IngestsPage /> },
   { path: '/payouts', label: 'Payouts', role: 'provider', render: () => <PayoutsPage /> },
+  { path: '/schemas', label: 'Schemas', role: 'provider', render: () => <ProviderSchemasPage /> },
   { path: '/buyers', label: 'Buyers', role: 'operator', render: () => <BuyersPage /> },
+  { path: '/pending-schemas', label: 'Schemas', role: 'operator', render: () => <OperatorSchemasPage /> },
   { path: '/dataset-settings', label: 'Prices & cohorts', role: 'operator', render: () => <DatasetSettingsPage /> },
   { path: '/health', label: 'System health', role: 'operator', render: () => <HealthPage /> },
 ];
