@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ObjectStore } from '@atoll/storage';
 import { env, newConsumer, operator, providerWithTable, uniq } from './support/actors.js';
-import { approveAgreement, delegate, tidsOf, upload, waitPublished, type Http } from './support/market.js';
+import type { CleanroomKey } from '@atoll/stack';
+import { approveAgreement, delegate, duckdbWithCleanroomKey, tidsOf, upload, waitPublished, type Http } from './support/market.js';
 import { completeOtpIfAsked, launch, openTab, screenshot, seriousViolations, signInThroughPortal, textOf, type PortalTab } from './support/portal-browser.js';
 import { newPerson, realmAdmin, type Person } from './support/step-up.js';
 
@@ -146,7 +147,15 @@ describe('the portal', () => {
     await page.getByRole('button', { name: 'Create cleanroom' }).click();
     const secret = page.getByTestId('cleanroom-secret');
     await secret.waitFor({ timeout: 120_000 });
-    expect((await secret.textContent())!.length).toBeGreaterThan(16);
+    const shown = async (id: string) => (await page.getByTestId(id).textContent())!.trim();
+    const key: CleanroomKey = {
+      endpoint: await shown('cleanroom-endpoint'),
+      region: await shown('cleanroom-region'),
+      bucket: await shown('cleanroom-bucket'),
+      accessKeyId: await shown('cleanroom-key-id'),
+      secretAccessKey: await shown('cleanroom-secret'),
+    };
+    expect(key.secretAccessKey.length).toBeGreaterThan(16);
     await checkPage(tab, 'consumer-cleanroom-created');
     await page.getByRole('button', { name: /I have copied it/ }).click();
     expect(await page.getByTestId('cleanroom-secret').count()).toBe(0);
@@ -179,7 +188,13 @@ describe('the portal', () => {
     const runs = page.getByTestId('runs');
     await runs.getByRole('row').filter({ hasText: 'succeeded' }).waitFor({ timeout: 180_000 });
     await textOf(runs.getByRole('row').filter({ hasText: 'succeeded' }).getByRole('cell').nth(3), String(SUBJECTS * 2));
-    await textOf(page.getByRole('figure').filter({ hasText: 'DuckDB' }), /iceberg_scan/);
+    // The DuckDB snippet's query, run by stock DuckDB (the pinned interop venv) with the key the portal showed once.
+    const duckSnippet = (await page.getByRole('figure').filter({ hasText: 'DuckDB' }).locator('code').textContent())!;
+    const query = duckSnippet.split('\n').find((l) => l.startsWith('SELECT'))!.replace(/;$/, '');
+    expect(query).toBe(`SELECT * FROM iceberg_scan('s3://${key.bucket}/delivery') LIMIT 10`);
+    const [read] = await duckdbWithCleanroomKey(key, [query]);
+    expect(read && 'rows' in read ? read.rows.length : read).toBe(10);
+    expect(read && 'rows' in read ? Object.keys(read.rows[0]!).sort() : []).toEqual(['kind', 'tid', 'value']);
     await checkPage(tab, 'consumer-subscription');
     await page.getByRole('button', { name: 'Pause' }).click();
     await textOf(page.getByTestId('subscription-status'), 'paused');
@@ -273,7 +288,7 @@ describe('the portal', () => {
     const pending = (await op.call<{ id: string }>('POST', '/v1/consumers', { body: { name: `Pending ${uniq()}`, useCase: { category: 'analytics', description: 'waiting for the operator' } } })).id;
     const tab = await openTab(browser);
     await signInThroughPortal(tab.page, API, await person('consumer', pending), '#/datasets');
-    await textOf(tab.page.getByRole('alert'), /not approved/);
+    await textOf(tab.page.getByRole('alert'), /Your organisation is waiting for approval.*not approved/);
     await checkPage(tab, 'consumer-not-approved');
     await tab.context.close();
   }, 120_000);

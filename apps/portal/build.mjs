@@ -2,7 +2,8 @@
 // Builds the portal with Vite into apps/portal/dist when the build is missing or older than its sources (or always
 // with --force). Called by scripts/bootstrap.mjs before `npm start`, `npm test` and `npm run stack`, and by the
 // Dockerfile. Prints nothing when the build is current.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,6 +25,13 @@ export async function buildPortal({ force = false, quiet = false } = {}) {
   if (!force && !portalIsStale()) return false;
   const { build } = await import('vite');
   await build({ configFile: join(here, 'vite.config.ts'), logLevel: quiet ? 'warn' : 'info' });
+  // Compressed twins that the api serves (@fastify/static preCompressed) to browsers that accept them.
+  const assets = join(here, 'dist', 'assets');
+  for (const name of readdirSync(assets).filter((n) => /\.(js|css)$/.test(n))) {
+    const raw = readFileSync(join(assets, name));
+    writeFileSync(join(assets, `${name}.gz`), gzipSync(raw, { level: 9 }));
+    writeFileSync(join(assets, `${name}.br`), brotliCompressSync(raw, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));
+  }
   return true;
 }
 

@@ -12,7 +12,9 @@ export function ProblemMessage({ problem, title }: { problem: Problem; title?: s
         ? 'Not allowed for your account'
         : problem.kind === 'network'
           ? 'Network error'
-          : 'The request was refused');
+          : problem.code === 'CONSUMER_NOT_APPROVED'
+            ? 'Your organisation is waiting for approval'
+            : 'The request was refused');
   return (
     <div role="alert" className="problem">
       <p className="problem-title">{heading}</p>

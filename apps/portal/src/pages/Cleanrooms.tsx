@@ -70,14 +70,14 @@ export function CleanroomsPage() {
         <OnceSecret key={key.key.accessKeyId} title={key.title}>
           <dl className="kv">
             <dt>Endpoint</dt>
-            <dd>{key.key.endpoint}</dd>
+            <dd data-testid="cleanroom-endpoint">{key.key.endpoint}</dd>
             <dt>Region</dt>
-            <dd>{key.key.region}</dd>
+            <dd data-testid="cleanroom-region">{key.key.region}</dd>
             <dt>Bucket</dt>
-            <dd>{key.key.bucket}</dd>
+            <dd data-testid="cleanroom-bucket">{key.key.bucket}</dd>
             <dt>Access key id</dt>
             <dd>
-              <code>{key.key.accessKeyId}</code>
+              <code data-testid="cleanroom-key-id">{key.key.accessKeyId}</code>
             </dd>
             <dt>Secret access key</dt>
             <dd>

@@ -56,6 +56,8 @@ export function portalRoutes(config: Config): FastifyPluginAsync {
       index: ['index.html'],
       wildcard: true,
       schemaHide: true,
+      // The build writes .br and .gz next to each script and stylesheet (apps/portal/build.mjs).
+      preCompressed: true,
       // Vite names every asset by its content hash, so they never change under one name; index.html must revalidate.
       setHeaders: (reply, path) => {
         void reply.header('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
