@@ -80,3 +80,12 @@ describe('GET /v1/schemas (provider: its own; operator: all)', () => {
     expectError(await a.http.raw('GET', '/v1/schemas'), 403, 'FORBIDDEN');
   });
 });
+
+describe('GET /v1/licenses/summary (provider)', () => {
+  it("counts only the provider's own licenses and refuses other roles", async () => {
+    const fresh = await newProvider(op);
+    expect(await fresh.http.call('GET', '/v1/licenses/summary')).toEqual({ counts: { live: 0, expired: 0, revoked: 0, superseded: 0 }, liveByTable: [], revocations: [], erasures: [] });
+    expectError(await a.http.raw('GET', '/v1/licenses/summary'), 403, 'FORBIDDEN');
+    expectError(await op.raw('GET', '/v1/licenses/summary'), 403, 'FORBIDDEN');
+  });
+});

@@ -22,6 +22,7 @@ let op: Http;
 let provider: { id: string; http: Http; dataset: string };
 let consumerId: string;
 let useCase: string;
+let licenses: Array<{ id: string; tid: string }>;
 let browser: Browser & AsyncDisposable;
 const people: Person[] = [];
 
@@ -52,7 +53,7 @@ beforeAll(async () => {
   await op.call('PUT', `/v1/datasets/${provider.dataset}/price`, { body: { perRecord: { amount: 0.05, currency: 'usd' } } });
   await approveAgreement(op, provider);
   const tid = await tidsOf(provider, users);
-  await delegate(provider, users.map((u) => tid[u]!), ['events'], [{ usecases: ['analytics'], destinations: ['*'] }]);
+  licenses = await delegate(provider, users.map((u) => tid[u]!), ['events'], [{ usecases: ['analytics'], destinations: ['*'] }]);
   // Two records a subject: 60 records; 10 subjects bought "buy" twice over (value 100+) — a filter under the cohort.
   await upload(provider, 'events', users.flatMap((u, i) => [
     { user_id: u, kind: 'view', value: i },
@@ -233,7 +234,7 @@ describe('the portal', () => {
     await tab.context.close();
   }, 600_000);
 
-  it('a provider sees its upload and a rejected file with the reason', async () => {
+  it('a provider sees its upload, a rejected file with the reason, license counts and a revocation', async () => {
     const creds = await provider.http.call<{ endpoint: string; region: string; bucket: string; prefix: string; accessKeyId: string; secretAccessKey: string }>('POST', '/v1/bulk-credentials');
     const store = new ObjectStore({ endpoint: creds.endpoint, region: creds.region, accessKey: creds.accessKeyId, secretKey: creds.secretAccessKey });
     const file = `events/portal-bad-${uniq()}.csv`;
@@ -250,6 +251,14 @@ describe('the portal', () => {
     // The API upload of beforeAll: loaded, 60 rows read and 60 loaded.
     await textOf(tab.page.getByTestId('ingests').getByRole('row').filter({ hasText: 'API upload' }), /API upload [0-9a-f]{8}loaded6060/);
     await checkPage(tab, 'provider-ingests-mobile');
+
+    // License counts and a revocation (after the consumer's delivery above, so it changes nothing there).
+    await provider.http.call('DELETE', `/v1/licenses/${licenses[0]!.id}`);
+    await visit(tab.page, '/licenses', 'Licenses');
+    await textOf(tab.page.getByTestId('licenses-live'), String(SUBJECTS - 1));
+    await textOf(tab.page.getByTestId('licenses-revoked'), '1');
+    await textOf(tab.page.getByTestId('revocations'), new RegExp(licenses[0]!.tid));
+    await checkPage(tab, 'provider-licenses-mobile');
     await visit(tab.page, '/payouts', 'Payouts');
     await checkPage(tab, 'provider-payouts-mobile');
     await tab.context.close();

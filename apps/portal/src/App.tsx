@@ -15,6 +15,7 @@ import { BuyersPage } from './pages/Buyers';
 import { DatasetSettingsPage } from './pages/DatasetSettings';
 import { HealthPage } from './pages/Health';
 import { OperatorSchemasPage, ProviderSchemasPage } from './pages/Schemas';
+import { LicensesPage } from './pages/Licenses';
 
 interface Page {
   path: string;
@@ -30,6 +31,7 @@ const pages: Page[] = [
   { path: '/subscriptions', label: 'Subscriptions', role: 'consumer', render: (_p, rest) => (rest ? <SubscriptionPage id={rest} /> : <SubscriptionsPage />) },
   { path: '/billing', label: 'Billing', role: 'consumer', render: () => <BillingPage /> },
   { path: '/ingests', label: 'Ingest report', role: 'provider', render: () => <IngestsPage /> },
+  { path: '/licenses', label: 'Licenses', role: 'provider', render: () => <LicensesPage /> },
   { path: '/payouts', label: 'Payouts', role: 'provider', render: () => <PayoutsPage /> },
   { path: '/schemas', label: 'Schemas', role: 'provider', render: () => <ProviderSchemasPage /> },
   { path: '/buyers', label: 'Buyers', role: 'operator', render: () => <BuyersPage /> },
