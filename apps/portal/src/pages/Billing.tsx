@@ -16,7 +16,7 @@ interface Usage {
 }
 
 /** Daily records from every finished run of the month (each record a run adds is charged once). */
-function daily(month: string, views: SubscriptionView[]): DailyUsage[] {
+export function daily(month: string, views: SubscriptionView[]): DailyUsage[] {
   const byDay = new Map<string, Record<string, number>>();
   for (const v of views) {
     for (const r of v.runs) {
