@@ -102,7 +102,13 @@ describe('the portal', () => {
     const card = tab.page.getByRole('article').filter({ hasText: useCase });
     await card.waitFor();
     await checkPage(tab, 'operator-buyers');
-    await card.getByRole('button', { name: /^Approve / }).click();
+    // Keyboard: the first Tab stop skips to the content, and the approval is given with the keyboard alone.
+    await tab.page.keyboard.press('Tab');
+    expect(await tab.page.locator(':focus').textContent()).toBe('Skip to content');
+    await tab.page.keyboard.press('Enter');
+    expect(await tab.page.locator(':focus').getAttribute('id')).toBe('main');
+    await card.getByRole('button', { name: /^Approve / }).focus();
+    await tab.page.keyboard.press('Enter');
     await tab.page.getByRole('status').filter({ hasText: 'is approved' }).waitFor();
     await tab.page.getByText(`consumer-${consumerId}`).waitFor();
     const { consumers } = await op.call<{ consumers: Array<{ id: string; status: string }> }>('GET', '/v1/consumers?status=approved');
