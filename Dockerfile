@@ -15,6 +15,8 @@ COPY . .
 RUN npm ci
 # See deploy/build-apps.mjs for why the apps are bundled with esbuild rather than run through tsx.
 RUN node deploy/build-apps.mjs --out /out
+# The web portal: static files (Vite build) that the api serves at /portal/.
+RUN node apps/portal/build.mjs --force --quiet && cp -r apps/portal/dist /out/portal
 
 # ---- orc: the writer's ORC → Parquet converter (packages/bulk/orc-to-parquet; crates pinned by its Cargo.lock) ----
 FROM ${RUST_IMAGE} AS orc
@@ -78,7 +80,8 @@ CMD ["dist/cleanroom.mjs"]
 
 # Last, so a plain `docker build .` produces the api.
 FROM runtime AS api
-ENV ATOLL_API_HOST=0.0.0.0 ATOLL_API_PORT=8080
+COPY --from=build --chown=0:0 /out/portal ./portal
+ENV ATOLL_API_HOST=0.0.0.0 ATOLL_API_PORT=8080 ATOLL_PORTAL_DIR=/app/portal
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 CMD ["node", "/app/healthcheck.mjs"]
 CMD ["dist/api.mjs"]

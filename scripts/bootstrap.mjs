@@ -1,5 +1,6 @@
-// Runs before `npm start`, `npm test` and `npm run bench` with Node builtins only: installs the npm dependencies
-// when they are missing or older than the lockfile. The stack's own binaries are installed by packages/stack.
+// Runs before `npm start`, `npm test` and `npm run bench`: installs the npm dependencies (Node builtins only) when they
+// are missing or older than the lockfile, then builds the web portal when its build is missing or stale. The stack's
+// own binaries are installed by packages/stack.
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,4 +16,11 @@ if (stale) {
   if (!quiet) console.error('[bootstrap] installing npm dependencies (npm ci)');
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+// The web portal (apps/portal) is served by the api from its Vite build: build it when missing or older than its sources.
+const { buildPortal, portalIsStale } = await import('../apps/portal/build.mjs');
+if (portalIsStale()) {
+  if (!quiet) console.error('[bootstrap] building the web portal (apps/portal)');
+  await buildPortal({ quiet: true });
 }

@@ -1,6 +1,7 @@
 // Integration tests run against the real local stack (MinIO, Redis, PostgreSQL, Keycloak, stripe-mock and the
 // three apps as processes). It is started here unless it is already healthy, and stopped again if we started it.
 // If another program holds the default ports, the stack moves to a free port base instead of failing.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { down, paths, portsFree, status, up } from '@atoll/stack';
 
@@ -15,6 +16,8 @@ async function choosePortBase(): Promise<void> {
 }
 
 export default async function setup(): Promise<() => Promise<void>> {
+  // The api serves the portal's build (test/portal.test.ts); `npx vitest` alone skips scripts/bootstrap.mjs.
+  execFileSync(process.execPath, ['apps/portal/build.mjs', '--quiet'], { stdio: 'inherit' });
   const before = await status().catch(() => []);
   const alreadyUp = before.length > 0 && before.every((s) => s.healthy);
   if (!alreadyUp) {

@@ -29,9 +29,12 @@ export interface Person extends AsyncDisposable {
   otpSecret: string;
 }
 
-/** A realm user with the operator role, `atoll_org = operator`, a password and an enrolled TOTP authenticator. */
-export async function newOperatorPerson(kc: KeycloakAdmin): Promise<Person> {
-  const username = `op-${uniq()}`;
+/**
+ * A realm user (only ever made by tests, in the local stack) with one Atoll role, `atoll_org = org`, a random password
+ * and an enrolled TOTP authenticator; deleted again on dispose.
+ */
+export async function newPerson(kc: KeycloakAdmin, opts: { role: 'operator' | 'provider' | 'consumer'; org: string; prefix?: string }): Promise<Person> {
+  const username = `${opts.prefix ?? opts.role.slice(0, 4)}-${uniq()}`;
   const password = randomBytes(12).toString('base64url');
   const otpSecret = randomBytes(15).toString('base64url');
   const res = await kc.call('POST', '/users', {
@@ -39,9 +42,9 @@ export async function newOperatorPerson(kc: KeycloakAdmin): Promise<Person> {
     email: `${username}@example.test`,
     emailVerified: true,
     firstName: 'Test',
-    lastName: 'Operator',
+    lastName: opts.role[0]!.toUpperCase() + opts.role.slice(1),
     enabled: true,
-    attributes: { atoll_org: ['operator'] },
+    attributes: { atoll_org: [opts.org] },
     credentials: [
       { type: 'password', value: password, temporary: false },
       {
@@ -53,16 +56,22 @@ export async function newOperatorPerson(kc: KeycloakAdmin): Promise<Person> {
     ],
   });
   const id = (res.headers.get('location') ?? '').split('/').pop()!;
-  const role = await kc.json<{ id: string; name: string }>('/roles/operator');
+  const role = await kc.json<{ id: string; name: string }>(`/roles/${opts.role}`);
   await kc.call('POST', `/users/${id}/role-mappings/realm`, [role]);
   return {
     username,
     password,
     otpSecret,
     async [Symbol.asyncDispose]() {
-      await kc.call('DELETE', `/users/${id}`);
+      // A fresh admin session: Keycloak's admin tokens live 60 s, and a person may outlive that.
+      await (await realmAdmin()).call('DELETE', `/users/${id}`);
     },
   };
+}
+
+/** A realm user with the operator role, `atoll_org = operator`, a password and an enrolled TOTP authenticator. */
+export function newOperatorPerson(kc: KeycloakAdmin): Promise<Person> {
+  return newPerson(kc, { role: 'operator', org: 'operator', prefix: 'op' });
 }
 
 class Browser {

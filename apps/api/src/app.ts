@@ -16,10 +16,13 @@ import { deviceRoutes } from './routes/devices/index.js';
 import { oauthRoutes } from './routes/oauth/index.js';
 import { licenseRoutes } from './routes/licenses/index.js';
 import { erasuresRoute } from './routes/licenses/erasures.js';
+import { licenseSummaryRoute } from './routes/licenses/summary.js';
 import { agreementRoutes } from './routes/agreements/index.js';
 import { logRoutes } from './routes/log/index.js';
 import { uploadRoute } from './uploads/route.js';
 import { billingRoutes } from './routes/billing/index.js';
+import { portalRoutes } from './routes/portal/index.js';
+import { listSchemasRoute } from './routes/schemas/list.js';
 
 export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Logger }): Promise<FastifyInstance> {
   const app = Fastify({
@@ -58,9 +61,12 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
   await app.register(oauthRoutes(config, deps));
   await app.register(licenseRoutes(config, deps));
   await app.register(erasuresRoute(deps));
+  await app.register(licenseSummaryRoute(deps));
   await app.register(agreementRoutes(deps));
   await app.register(logRoutes(config, deps));
   await app.register(uploadRoute(config, deps, metrics));
   await app.register(billingRoutes(config, deps));
+  await app.register(listSchemasRoute(deps));
+  await app.register(portalRoutes(config));
   return app;
 }

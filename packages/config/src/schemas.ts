@@ -65,6 +65,10 @@ export const ApiConfigSchema = Type.Composite([
     ATOLL_WORKER_CALL_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 150_000 }),
     /** Default lifetime of a provider's bulk key (SPEC §4); MinIO expires the key itself. */
     ATOLL_BULK_KEY_TTL_SECONDS: Type.Integer({ minimum: 900, maximum: 365 * 24 * 3600, default: 30 * 24 * 3600 }),
+    /** The built web portal (apps/portal/dist), served at /portal; default: the repository's build next to the api. */
+    ATOLL_PORTAL_DIR: Type.Optional(Type.String({ minLength: 1 })),
+    /** Keycloak as a person's browser reaches it (the portal signs in there); default ATOLL_KEYCLOAK_URL. */
+    ATOLL_KEYCLOAK_PUBLIC_URL: Type.Optional(Url),
   }),
 ]);
 

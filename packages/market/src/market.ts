@@ -47,6 +47,22 @@ export interface SubscriptionView {
   runs: SubscriptionRun[];
 }
 
+export interface CleanroomListing {
+  id: string;
+  name: string;
+  bucket: string;
+  createdAt: string;
+}
+
+export interface SubscriptionListing {
+  id: string;
+  status: string;
+  table: string;
+  cleanroomId: string;
+  datasets: string[];
+  createdAt: string;
+}
+
 export interface Erasure {
   subscriptionId: string;
   consumer: string;
@@ -73,6 +89,26 @@ export class Market {
     const owned = await this.o.db.query('SELECT 1 FROM cleanrooms WHERE id = $1 AND consumer_id = $2', [cleanroomId, consumer.id]);
     if (owned.rowCount !== 1) throw new AtollError('NOT_FOUND', `no cleanroom ${cleanroomId}`);
     return this.call<Parameters<typeof jobs.provision.jobId>[0], CleanroomKey>(jobs.provision, { v: 1, action: 'rotate', cleanroomId, consumerId: consumer.id, nonce: randomUUID() });
+  }
+
+  /** The consumer's cleanrooms, newest first; never a key (a secret is shown once, at creation or rotation). */
+  async cleanrooms(consumerId: string): Promise<CleanroomListing[]> {
+    const consumer = await approvedConsumer(this.o.db, consumerId);
+    const { rows } = await this.o.db.query<{ id: string; name: string; bucket: string; created_at: Date }>(
+      'SELECT id, name, bucket, created_at FROM cleanrooms WHERE consumer_id = $1 ORDER BY created_at DESC LIMIT 500',
+      [consumer.id],
+    );
+    return rows.map((r) => ({ id: r.id, name: r.name, bucket: r.bucket, createdAt: r.created_at.toISOString() }));
+  }
+
+  /** The consumer's subscriptions, newest first. */
+  async subscriptions(consumerId: string): Promise<SubscriptionListing[]> {
+    const consumer = await approvedConsumer(this.o.db, consumerId);
+    const { rows } = await this.o.db.query<{ id: string; status: string; table_name: string; cleanroom_id: string; datasets: string[]; created_at: Date }>(
+      'SELECT id, status, table_name, cleanroom_id, datasets, created_at FROM subscriptions WHERE consumer_id = $1 ORDER BY created_at DESC LIMIT 500',
+      [consumer.id],
+    );
+    return rows.map((r) => ({ id: r.id, status: r.status, table: r.table_name, cleanroomId: r.cleanroom_id, datasets: r.datasets, createdAt: r.created_at.toISOString() }));
   }
 
   /** The published datasets with their columns, record counts, prices and cohort minimums. */

@@ -35,11 +35,13 @@ async function main(argv: string[]): Promise<number> {
       return (await printStatus()) ? 0 : 1;
     case 'keycloak-step-up': {
       // For Keycloaks this stack did not start (compose, Helm, an existing one): the same step-up configuration that
-      // `up` applies, from KEYCLOAK_URL, KEYCLOAK_REALM (default atoll), KEYCLOAK_ADMIN and KEYCLOAK_ADMIN_PASSWORD.
+      // `up` applies, from KEYCLOAK_URL, KEYCLOAK_REALM (default atoll), KEYCLOAK_ADMIN and KEYCLOAK_ADMIN_PASSWORD;
+      // PORTAL_ORIGINS (comma-separated public origins of the api, e.g. https://atoll.example.com) adds the portal client.
       const e = process.env;
-      if (!e.KEYCLOAK_URL || !e.KEYCLOAK_ADMIN_PASSWORD) throw new Error('set KEYCLOAK_URL and KEYCLOAK_ADMIN_PASSWORD (and KEYCLOAK_ADMIN, KEYCLOAK_REALM)');
-      await provisionStepUp(await keycloakAdmin(e.KEYCLOAK_URL.replace(/\/$/, ''), e.KEYCLOAK_REALM ?? 'atoll', e.KEYCLOAK_ADMIN_PASSWORD, e.KEYCLOAK_ADMIN ?? 'admin'));
-      process.stdout.write('step-up configured: browser flow "atoll browser", acr password=1 / mfa=2, client atoll-console\n');
+      if (!e.KEYCLOAK_URL || !e.KEYCLOAK_ADMIN_PASSWORD) throw new Error('set KEYCLOAK_URL and KEYCLOAK_ADMIN_PASSWORD (and KEYCLOAK_ADMIN, KEYCLOAK_REALM, PORTAL_ORIGINS)');
+      const portalOrigins = (e.PORTAL_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter((o) => o.length > 0);
+      await provisionStepUp(await keycloakAdmin(e.KEYCLOAK_URL.replace(/\/$/, ''), e.KEYCLOAK_REALM ?? 'atoll', e.KEYCLOAK_ADMIN_PASSWORD, e.KEYCLOAK_ADMIN ?? 'admin'), { portalOrigins });
+      process.stdout.write(`step-up configured: browser flow "atoll browser", acr password=1 / mfa=2, client atoll-console${portalOrigins.length ? `, client atoll-portal for ${portalOrigins.join(', ')}` : ''}\n`);
       return 0;
     }
     case 'versions':

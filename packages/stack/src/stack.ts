@@ -420,7 +420,7 @@ export async function importRealm(ctx: StackContext, say: Say): Promise<void> {
     const res = await fetch(`${base}/admin/realms`, { method: 'POST', headers: { ...kc.authorization, 'content-type': 'application/json' }, body: raw });
     if (!res.ok) throw new Error(`realm import failed: HTTP ${res.status} ${await res.text()}`);
   }
-  await provisionStepUp(kc);
+  await provisionStepUp(kc, { portalOrigins: [urls(ctx).api] });
 }
 
 const tsxArgs = (entry: string) => ['--import', 'tsx', join(repoRoot, entry)];

@@ -9,10 +9,14 @@
 //   `acr_values=mfa`, level 2 (one-time code, TOTP). Keycloak then issues `acr: "mfa"`; `auth_time` is the sign-in;
 // - client `atoll-console` (public, authorization code + PKCE, loopback redirects) whose tokens carry the Atoll
 //   audience, realm roles, `acr`, `auth_time` and the user's `atoll_org` attribute;
-// - user profile attribute `atoll_org` (admin-only) so an operator can say which organisation a person acts for.
+// - user profile attribute `atoll_org` (admin-only) so an operator can say which organisation a person acts for;
+// - client `atoll-portal` (public, authorization code + PKCE) for the web portal the api serves at /portal: the same
+//   scopes as `atoll-console`, redirects only to `<api origin>/portal/`, and CORS for that origin (the page redeems
+//   its code at the token endpoint itself). No user is made here: people are added by an administrator.
 
 export const STEP_UP_CLIENT_ID = 'atoll-console';
 export const STEP_UP_FLOW = 'atoll browser';
+export const PORTAL_CLIENT_ID = 'atoll-portal';
 const SCOPE = 'atoll-person';
 /** Keycloak reuses a level-2 sign-in within this many seconds (SSO); the api's own limit may be stricter. */
 const LEVEL2_MAX_AGE = 300;
@@ -167,6 +171,45 @@ async function ensureClient(kc: KeycloakAdmin): Promise<void> {
   });
 }
 
+/** The portal's client, its redirect URIs and web origins brought to `origins` (the api's public origins). */
+async function ensurePortalClient(kc: KeycloakAdmin, origins: string[]): Promise<void> {
+  const redirectUris = origins.map((o) => `${o}/portal/*`);
+  const wanted = {
+    clientId: PORTAL_CLIENT_ID,
+    name: 'Atoll web portal',
+    enabled: true,
+    publicClient: true,
+    standardFlowEnabled: true,
+    directAccessGrantsEnabled: false,
+    implicitFlowEnabled: false,
+    serviceAccountsEnabled: false,
+    frontchannelLogout: true,
+    redirectUris,
+    webOrigins: origins,
+    attributes: { 'pkce.code.challenge.method': 'S256', 'post.logout.redirect.uris': redirectUris.join('##') },
+    defaultClientScopes: ['atoll-api-audience', 'roles', SCOPE],
+    // The page names who is signed in; the realm has no `profile` scope, so the username comes from this mapper.
+    protocolMappers: [
+      {
+        name: 'username',
+        protocol: 'openid-connect',
+        protocolMapper: 'oidc-usermodel-property-mapper',
+        config: { 'user.attribute': 'username', 'claim.name': 'preferred_username', 'jsonType.label': 'String', 'access.token.claim': 'true', 'id.token.claim': 'true' },
+      },
+    ],
+  };
+  const found = await kc.json<Array<{ id: string; redirectUris?: string[]; webOrigins?: string[] }>>(`/clients?clientId=${PORTAL_CLIENT_ID}`);
+  const current = found[0];
+  if (!current) {
+    await kc.call('POST', '/clients', wanted);
+    return;
+  }
+  const same = (a: string[] | undefined, b: string[]) => JSON.stringify([...(a ?? [])].sort()) === JSON.stringify([...b].sort());
+  if (same(current.redirectUris, redirectUris) && same(current.webOrigins, origins)) return;
+  const { defaultClientScopes: _scopes, protocolMappers: _mappers, ...update } = wanted;
+  await kc.call('PUT', `/clients/${current.id}`, { ...current, ...update });
+}
+
 async function ensureRealmSettings(kc: KeycloakAdmin): Promise<void> {
   const realm = await kc.json<{ browserFlow?: string; attributes?: Record<string, string> }>('');
   const acrLoaMap = JSON.stringify({ password: 1, mfa: 2 });
@@ -175,10 +218,11 @@ async function ensureRealmSettings(kc: KeycloakAdmin): Promise<void> {
 }
 
 /** Brings the realm's step-up configuration up to date; safe to run at every start. */
-export async function provisionStepUp(kc: KeycloakAdmin): Promise<void> {
+export async function provisionStepUp(kc: KeycloakAdmin, opts: { portalOrigins?: string[] } = {}): Promise<void> {
   await ensureUserProfile(kc);
   await ensureScope(kc);
   await ensureClient(kc);
+  if (opts.portalOrigins && opts.portalOrigins.length > 0) await ensurePortalClient(kc, opts.portalOrigins);
   await ensureFlow(kc);
   await ensureRealmSettings(kc);
 }

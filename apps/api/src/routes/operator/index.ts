@@ -9,6 +9,7 @@ import type { ApiDeps, Config } from '../../deps.js';
 import { licensingFor } from '../licenses/licensing.js';
 import { cohortRoute } from './cohort.js';
 import { rejectConsumerRoute } from './consumer-reject.js';
+import { listConsumersRoute } from './consumer-list.js';
 import { workerCaller } from '../../worker-calls.js';
 import { errorResponses, Identifier, Name, UseCaseCategory, Uuid } from '../../schemas.js';
 
@@ -17,6 +18,7 @@ export function operatorRoutes(deps: ApiDeps, config: Config): FastifyPluginAsyn
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
     app.addHook('onRequest', requireRole(deps, 'operator'));
     await app.register(cohortRoute(deps));
+    await app.register(listConsumersRoute(deps));
     await app.register(rejectConsumerRoute(deps, workerCaller(deps.producer, config.ATOLL_WORKER_CALL_TIMEOUT_MS)));
 
     app.post(

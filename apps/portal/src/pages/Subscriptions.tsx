@@ -1,0 +1,203 @@
+// Consumers: subscriptions, and one subscription with every run (records added and removed, snapshot), the pause,
+// resume and run-now actions, and snippets to read its table.
+import { useEffect, useState } from 'react';
+import { call, type Problem } from '../api';
+import { Loading, ProblemMessage } from '../components/ProblemMessage';
+import { Scroll } from '../components/Scroll';
+import { Snippets } from '../components/Snippets';
+import { useShell } from '../context';
+import { asProblem, useLoad } from '../hooks';
+import { count, when } from '../format';
+
+export interface SubscriptionListing {
+  id: string;
+  status: string;
+  table: string;
+  cleanroomId: string;
+  datasets: string[];
+  createdAt: string;
+}
+
+export interface Run {
+  id: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  recordsAdded: number | null;
+  recordsRemoved: number | null;
+  snapshotId: string | null;
+  reason: string | null;
+  error: string | null;
+}
+
+export interface SubscriptionView {
+  id: string;
+  status: string;
+  table: string;
+  cleanroomId: string;
+  datasets: string[];
+  runs: Run[];
+}
+
+export function SubscriptionsPage() {
+  const { data, error, loading } = useLoad(() => call<{ subscriptions: SubscriptionListing[] }>('GET', '/v1/subscriptions'), []);
+  return (
+    <>
+      <h1>Subscriptions</h1>
+      {loading ? <Loading what="subscriptions" /> : null}
+      {error ? <ProblemMessage problem={error} /> : null}
+      {data && data.subscriptions.length === 0 ? (
+        <p>
+          No subscription yet. <a href="#/datasets">Browse datasets</a> to buy one.
+        </p>
+      ) : null}
+      {data && data.subscriptions.length > 0 ? (
+        <Scroll label="Your subscriptions">
+          <table>
+            <caption className="sr-only">Your subscriptions</caption>
+            <thead>
+              <tr>
+                <th scope="col">Table</th>
+                <th scope="col">Datasets</th>
+                <th scope="col">Status</th>
+                <th scope="col">Bought</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.subscriptions.map((s) => (
+                <tr key={s.id}>
+                  <th scope="row">
+                    <a href={`#/subscriptions/${s.id}`}>{s.table}</a>
+                  </th>
+                  <td>{s.datasets.join(', ')}</td>
+                  <td>{s.status}</td>
+                  <td>{when(s.createdAt)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Scroll>
+      ) : null}
+    </>
+  );
+}
+
+export function SubscriptionPage({ id }: { id: string }) {
+  const { settings } = useShell();
+  const sub = useLoad(() => call<SubscriptionView>('GET', `/v1/subscriptions/${encodeURIComponent(id)}`), [id]);
+  const rooms = useLoad(() => call<{ cleanrooms: Array<{ id: string; bucket: string; endpoint: string; region: string }> }>('GET', '/v1/cleanrooms'), []);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [notice, setNotice] = useState('');
+  const running = !sub.data || sub.data.status === 'pending' || sub.data.runs.some((r) => r.status === 'running');
+
+  // While a run is under way, look again every few seconds.
+  useEffect(() => {
+    if (!running || sub.error) return;
+    const t = setInterval(sub.reload, 3000);
+    return () => clearInterval(t);
+  }, [running, sub.error, sub.reload]);
+
+  async function act(action: 'pause' | 'resume' | 'run', done: string) {
+    setProblem(null);
+    try {
+      await call('POST', `/v1/subscriptions/${encodeURIComponent(id)}/${action}`);
+      setNotice(done);
+      sub.reload();
+    } catch (e) {
+      setProblem(asProblem(e));
+    }
+  }
+
+  const s = sub.data;
+  const room = s ? rooms.data?.cleanrooms.find((c) => c.id === s.cleanroomId) : undefined;
+  const bucket = room?.bucket;
+  return (
+    <>
+      <h1>Subscription {s ? s.table : ''}</h1>
+      {sub.loading && !s ? <Loading what="the subscription" /> : null}
+      {sub.error ? <ProblemMessage problem={sub.error} /> : null}
+      {problem ? <ProblemMessage problem={problem} /> : null}
+      <p role="status" className="muted">
+        {notice}
+      </p>
+      {s ? (
+        <>
+          <dl className="kv">
+            <dt>Status</dt>
+            <dd data-testid="subscription-status">{s.status}</dd>
+            <dt>Datasets</dt>
+            <dd>{s.datasets.join(', ')}</dd>
+            <dt>Cleanroom table</dt>
+            <dd>
+              <code>{bucket ? `s3://${bucket}/${s.table}` : s.table}</code>
+            </dd>
+          </dl>
+          <div className="row">
+            {s.status === 'paused' ? (
+              <button type="button" onClick={() => void act('resume', 'Resumed: daily updates continue.')}>
+                Resume
+              </button>
+            ) : (
+              <button type="button" onClick={() => void act('pause', 'Paused: delivered data stays; no runs and no charges until resumed.')}>
+                Pause
+              </button>
+            )}
+            <button type="button" onClick={() => void act('run', 'Run requested.')} disabled={s.status === 'paused'}>
+              Run now
+            </button>
+          </div>
+          <h2>Runs</h2>
+          {s.runs.length === 0 ? <p className="muted">The first run is queued.</p> : null}
+          {s.runs.length > 0 ? (
+            <Scroll label="Runs, newest first">
+              <table data-testid="runs">
+                <caption className="sr-only">Runs, newest first</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Started</th>
+                    <th scope="col">Finished</th>
+                    <th scope="col">Status</th>
+                    <th scope="col" className="num">
+                      Added
+                    </th>
+                    <th scope="col" className="num">
+                      Removed
+                    </th>
+                    <th scope="col">Snapshot</th>
+                    <th scope="col">Note</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {s.runs.map((r) => (
+                    <tr key={r.id}>
+                      <td>{when(r.startedAt)}</td>
+                      <td>{when(r.finishedAt)}</td>
+                      <td>{r.status}</td>
+                      <td className="num">{count(r.recordsAdded)}</td>
+                      <td className="num">{count(r.recordsRemoved)}</td>
+                      <td>
+                        <code>{r.snapshotId ?? '—'}</code>
+                      </td>
+                      <td>{r.error ?? r.reason ?? ''}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </Scroll>
+          ) : null}
+          {room ? (
+            <Snippets
+              apiUrl={window.location.origin}
+              tokenUrl={`${settings.keycloakUrl}/realms/${settings.realm}/protocol/openid-connect/token`}
+              endpoint={room.endpoint}
+              region={room.region}
+              bucket={room.bucket}
+              cleanroomId={s.cleanroomId}
+              table={s.table}
+            />
+          ) : null}
+        </>
+      ) : null}
+    </>
+  );
+}
