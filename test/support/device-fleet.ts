@@ -1,7 +1,7 @@
 // A fleet of licensed devices uploading through the public API, for the load test, the crash test and the load
 // benchmark: enrol (attestation → register → license → token), upload unique records for a while counting what was
 // acknowledged, then count what reached the raw and published tables.
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
 import { init, memoryStorage } from '@atoll/client';
 import type { Pool } from '@atoll/db';
@@ -48,7 +48,12 @@ export async function enrolFleet(opts: { baseUrl: string; provider: FleetProvide
         const i = next++;
         const userId = `fleet-user-${i}-${randomUUID().slice(0, 8)}`;
         const { attestation } = await opts.provider.http.call<{ attestation: string }>('POST', '/v1/devices/attestations', { body: { userId } });
-        const client = init({ baseUrl: opts.baseUrl, storage: memoryStorage() });
+        // Keys from node:crypto (native) rather than the client's own generator: enrolling hundreds must not take minutes.
+        const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+        const client = init({
+          baseUrl: opts.baseUrl,
+          storage: memoryStorage({ privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() }),
+        });
         const device = await client.register(attestation);
         const license = await client.signLicense(
           await client.buildLicense({ tables: ['events'], uses: [{ usecases: ['analytics'], destinations: ['*'] }], terms, expiry: new Date(Date.now() + 86_400_000) }),
