@@ -2,7 +2,8 @@
 // benchmark beside its baseline, prints a table and writes bench/results/latest.json.
 // BENCH_SIZES_MB (comma list, default 10; 1000 for the ≥ 1 GB ingest is opt-in: ~4.5 min per repeat on 2 cores), BENCH_REPEATS (3),
 // BENCH_THREADS (2), BENCH_COMMITS (commits per throughput run, 64), BENCH_SMALL_APPENDS (1000),
-// BENCH_ONLY (comma list of ingest,bulk,commits,compaction,tokens,licenses,delivery,billing,engines); the delivery benchmark reads
+// BENCH_ONLY (comma list of ingest,bulk,commits,compaction,tokens,load,licenses,delivery,billing,engines); the load benchmark reads
+// BENCH_LOAD_DEVICES (200) and BENCH_LOAD_SECONDS (60); the delivery benchmark reads
 // BENCH_DELIVERY_ROWS (1,000,000), BENCH_DELIVERY_SUBJECTS (20,000), BENCH_DELIVERY_FILES (4), BENCH_DELIVERY_MEMORY
 // (1GB) and BENCH_ESTIMATES (20); the billing one BENCH_BILLING_ENTRIES (10000) and BENCH_BILLING_RUNS (200).
 // The bulk benchmark (per format: csv, csv.gz, parquet, avro) runs 100 MB by default; BENCH_LARGE=1 adds 1 GiB and
@@ -46,6 +47,7 @@ if (want('bulk')) {
 if (want('commits')) report(await benchCommits({ env, workDir, repeats, commits }));
 if (want('compaction')) report(await benchCompaction({ env, workDir, repeats, appends, rowsPerAppend: 100, threads }));
 if (want('tokens')) report(await (await import('./tokens.bench.js')).benchTokens({ env, requests: Number(process.env.BENCH_TOKEN_REQUESTS ?? 1000), concurrency: 100, repeats }));
+if (want('load')) report(await (await import('./load.bench.js')).benchLoad({ env, devices: Number(process.env.BENCH_LOAD_DEVICES ?? 200), seconds: Number(process.env.BENCH_LOAD_SECONDS ?? 60) }));
 if (want('licenses')) report(await (await import('./licenses.bench.js')).benchLicenses({ env, repeats, licenses: Number(process.env.BENCH_LICENSES ?? 300), stored: Number(process.env.BENCH_LICENSES_STORED ?? 1_000_000), concurrency: 8 }));
 if (want('delivery')) {
   const { benchDelivery, deliveryOptions } = await import('./delivery.bench.js');

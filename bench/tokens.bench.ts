@@ -1,6 +1,9 @@
 // Device tokens and licensed uploads under load: token issuance (JWT-bearer grant) and a JWT-authenticated 1-record
 // upload, each against a bare Fastify route on the same machine and event loop, at 100 concurrent clients (loopback).
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
 import { Agent, request as httpRequest } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
@@ -106,6 +109,46 @@ async function discardUploads(deps: ApiDeps, opts: { providerId: string; bucket:
   return removed;
 }
 
+/**
+ * Counts the dependency calls the Atoll side makes (Postgres statements, S3 PUTs, queue enqueues, Redis commands) by
+ * wrapping the deps' methods for the duration of the benchmark: the per-request cost a profile does not show, because
+ * it is spent waiting.
+ */
+function countCalls(deps: ApiDeps): { counts: Record<string, number>; restore: () => void } {
+  const counts: Record<string, number> = { pg: 0, s3Put: 0, enqueue: 0, redis: 0 };
+  const wrap = <T extends object, K extends keyof T & string>(target: T, method: K, name: string) => {
+    const original = target[method] as unknown as (...a: unknown[]) => unknown;
+    (target as Record<string, unknown>)[method] = function (this: unknown, ...args: unknown[]) {
+      counts[name]! += 1;
+      if (process.env.BENCH_DEBUG_CALLS) { const a = args[0] as { text?: string } | string; const k = `${name} ${String(typeof a === 'string' ? a : (a?.text ?? (a as unknown as { name?: string })?.name ?? '')).slice(0, 70)}`; counts[k] = (counts[k] ?? 0) + 1; }
+      return original.apply(this, args);
+    };
+    return () => {
+      delete (target as Record<string, unknown>)[method];
+    };
+  };
+  const undo = [wrap(deps.pool, 'query', 'pg'), wrap(deps.store, 'putObject', 's3Put'), wrap(deps.producer, 'enqueue', 'enqueue'), wrap(deps.redis, 'sendCommand', 'redis')];
+  return { counts, restore: () => undo.forEach((u) => u()) };
+}
+
+/** With BENCH_CPU_PROF_DIR set, one V8 CPU profile per benchmark case (Atoll runs only; the load generator shares the process). */
+async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  if (!dir) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${name.replace(/[^a-z0-9]+/gi, '-')}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 export async function benchTokens(opts: { env: Record<string, string>; requests: number; concurrency: number; repeats: number }): Promise<BenchResult[]> {
   const { env } = opts;
   const config = loadConfig(ApiConfigSchema, {
@@ -186,11 +229,18 @@ export async function benchTokens(opts: { env: Record<string, string>; requests:
       const warm = c.needsAssertions ? await assertions(opts.concurrency) : [];
       await load(opts.concurrency, opts.concurrency, c.atoll(warm), c.status);
       await load(opts.concurrency, opts.concurrency, c.base, c.status === 202 ? 202 : 200);
+      const calls = countCalls(deps);
+      let atollCalls: Record<string, number> = {};
       for (let r = 0; r < opts.repeats; r++) {
         const a = c.needsAssertions ? await assertions(opts.requests) : [];
         runs.base.push(await load(opts.requests, opts.concurrency, c.base, c.status === 202 ? 202 : 200));
-        runs.atoll.push(await load(opts.requests, opts.concurrency, c.atoll(a), c.status));
+        const before = { ...calls.counts };
+        runs.atoll.push(await profiled(`${c.name}-${r}`, () => load(opts.requests, opts.concurrency, c.atoll(a), c.status)));
+        for (const [k, v] of Object.entries(calls.counts)) atollCalls[k] = (atollCalls[k] ?? 0) + v - (before[k] ?? 0);
       }
+      calls.restore();
+      if (process.env.BENCH_DEBUG_CALLS) process.stderr.write(`feed live=${deps.changes.live}\n`);
+      atollCalls = Object.fromEntries(Object.entries(atollCalls).map(([k, v]) => [`${k}_per_request`, Number((v / (opts.requests * opts.repeats)).toFixed(3))]));
       const atollSeconds = median(runs.atoll.map((x) => x.seconds));
       const baselineSeconds = median(runs.base.map((x) => x.seconds));
       results.push({
@@ -210,6 +260,7 @@ export async function benchTokens(opts: { env: Record<string, string>; requests:
         ratio: baselineSeconds / atollSeconds,
         target: 0.7,
         samples: { atoll: runs.atoll.map((x) => x.seconds), baseline: runs.base.map((x) => x.seconds) },
+        metrics: atollCalls,
       });
     }
     return results;
@@ -231,5 +282,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     repeats: Number(process.env.BENCH_REPEATS ?? 3),
   });
   printTable(results);
-  for (const r of results) process.stdout.write(`${r.name}: ${JSON.stringify(r.params)}\n`);
+  for (const r of results) process.stdout.write(`${r.name}: ${JSON.stringify({ ...r.params, ...r.metrics })}\n`);
 }

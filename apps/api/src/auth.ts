@@ -1,7 +1,6 @@
 // Bearer-token authentication as Fastify hooks: Keycloak client-credentials tokens with role checks, and Atoll-issued
-// device tokens with scope checks and the Redis deny-list that makes a revoked device's live tokens fail at once.
+// device tokens with scope checks and the device directory that makes a revoked device's live tokens fail at once.
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { Redis } from 'ioredis';
 import { AtollError } from '@atoll/errors';
 import { assertSteppedUp, type ClientPrincipal, type DevicePrincipal, type DeviceScope, type Principal, type Role, type StepUpPolicy } from '@atoll/identity';
 import type { ApiDeps } from './deps.js';
@@ -56,29 +55,23 @@ export function stepUpPolicy(config: { ATOLL_STEP_UP_ACR: string; ATOLL_STEP_UP_
   return { acr: config.ATOLL_STEP_UP_ACR, maxAgeSeconds: config.ATOLL_STEP_UP_MAX_AGE_SECONDS };
 }
 
-const denyKey = (deviceId: string) => `atoll:device-revoked:${deviceId}`;
-
 /**
- * Puts a device on the deny-list for longer than any token it holds can live. Postgres (`devices.revoked_at`) stays the
- * record: token issuance checks it, so a lost Redis can at worst let already-issued tokens run out their ≤ 15 minutes.
+ * Verifies an Atoll device token: signature, issuer, audience, type, expiry, scope (without `scope`, any live device
+ * token is accepted) — and that its device is not revoked. That last check reads the device directory: from memory
+ * when the device was seen within the last second and no change notice came since (lookups.ts), so a revocation
+ * bites on the next request in the revoking process, on other replicas when Postgres's notice arrives (milliseconds),
+ * and within one second even if a notice were lost. Without Postgres it fails closed.
  */
-export async function denyDevice(redis: Redis, deviceId: string, ttlSec: number): Promise<void> {
-  await redis.set(denyKey(deviceId), '1', 'EX', ttlSec + 60);
-}
-
-/** Verifies an Atoll device token: signature, issuer, audience, type, expiry, scope, and the deny-list. */
-/** Without `scope`, any live device token is accepted. */
-export async function verifyDeviceToken(deps: Pick<ApiDeps, 'deviceTokens' | 'redis'>, token: string, scope?: DeviceScope): Promise<DevicePrincipal> {
+export async function verifyDeviceToken(deps: Pick<ApiDeps, 'deviceTokens' | 'devices'>, token: string, scope?: DeviceScope): Promise<DevicePrincipal> {
   const { jti: _jti, exp: _exp, ...principal } = await deps.deviceTokens.verifyAccessToken(token);
   if (scope && !principal.scopes.includes(scope)) throw new AtollError('INSUFFICIENT_SCOPE', `this operation needs the ${scope} scope`);
-  let denied: number;
+  let device;
   try {
-    denied = await deps.redis.exists(denyKey(principal.deviceId));
+    device = await deps.devices.active(principal.deviceId);
   } catch (e) {
-    // Fail closed: without the deny-list a revoked device could not be told apart.
-    throw new AtollError('DEPENDENCY_UNAVAILABLE', 'revocation list', { cause: e });
+    throw new AtollError('DEPENDENCY_UNAVAILABLE', 'device registry', { cause: e });
   }
-  if (denied > 0) throw new AtollError('DEVICE_REVOKED');
+  if (!device) throw new AtollError('DEVICE_REVOKED');
   return principal;
 }
 
@@ -87,7 +80,7 @@ export async function verifyDeviceToken(deps: Pick<ApiDeps, 'deviceTokens' | 're
  * `device`), or a Keycloak token carrying one of `roles` (kind `client`). The token's issuer picks the verifier.
  */
 export function requireDeviceOrRole(
-  deps: Pick<ApiDeps, 'verifier' | 'deviceTokens' | 'redis'>,
+  deps: Pick<ApiDeps, 'verifier' | 'deviceTokens' | 'devices'>,
   opts: { scope: DeviceScope; roles: Role[] },
 ): onRequestAsyncHookHandler {
   const roleCheck = requireRole(deps, ...opts.roles);

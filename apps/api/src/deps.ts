@@ -1,11 +1,14 @@
 // The api's collaborators, built once from config and closed on shutdown. Tests build the same thing.
 import type { ApiConfig } from '@atoll/config';
-import { createPool, type Pool } from '@atoll/db';
+import { ChangeFeed, createPool, type Pool } from '@atoll/db';
 import { createLogger } from '@atoll/log';
 import { DeviceTokenIssuer, KeycloakClientAdmin, KeycloakVerifier, SigningKeyRing } from '@atoll/identity';
+import { LiveLicenseCache } from '@atoll/licensing';
 import { Producer, redisConnection } from '@atoll/queue';
 import { MinioAdmin, ObjectStore, type StorageAdmin } from '@atoll/storage';
 import type { Redis } from 'ioredis';
+import { ApprovedSchemas, DeviceDirectory } from './lookups.js';
+import { UploadBatcher } from './uploads/batcher.js';
 
 type DeepReadonly<T> = { readonly [K in keyof T]: T[K] };
 export type Config = DeepReadonly<ApiConfig>;
@@ -20,6 +23,14 @@ export interface ApiDeps {
   clientAdmin: KeycloakClientAdmin;
   /** Atoll's own issuer of device access tokens and registration attestations (SPEC §2, §5). */
   deviceTokens: DeviceTokenIssuer;
+  /** Postgres change notices (migration 015) that keep the caches below honest. */
+  changes: ChangeFeed;
+  /** Cached lookups of the device paths: live licenses, active devices, approved schemas. */
+  liveLicenses: LiveLicenseCache;
+  devices: DeviceDirectory;
+  schemas: ApprovedSchemas;
+  /** Group commit of small uploads into shared staging objects. */
+  uploads: UploadBatcher;
   close(): Promise<void>;
 }
 
@@ -39,6 +50,10 @@ export function createDeps(config: Config): ApiDeps {
     clientSecret: config.ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET,
   });
   const deviceTokens = new DeviceTokenIssuer({ keys: new SigningKeyRing({ sql: pool, secret: config.ATOLL_TID_KEY }), issuer: config.ATOLL_API_URL });
+  const changes = new ChangeFeed({ connectionString: config.ATOLL_DATABASE_URL, applicationName: 'atoll-api-changes', onError: (err) => log.warn({ op: 'db.changes.error', err: err.message }, 'the change feed lost its connection; caches read through until it is back') });
+  // In the background: until it listens, the caches read through on every call.
+  void changes.start();
+  const uploads = new UploadBatcher({ pool, store, producer, bucket: config.ATOLL_BUCKET_STAGING });
   return {
     pool,
     redis,
@@ -48,7 +63,14 @@ export function createDeps(config: Config): ApiDeps {
     verifier,
     clientAdmin,
     deviceTokens,
+    changes,
+    liveLicenses: new LiveLicenseCache({ db: pool, feed: changes }),
+    devices: new DeviceDirectory({ pool, feed: changes }),
+    schemas: new ApprovedSchemas({ pool, feed: changes }),
+    uploads,
     async close() {
+      await uploads.close();
+      await changes.close();
       await producer.close();
       redis.disconnect();
       await pool.end();

@@ -41,3 +41,4 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
     client.release();
   }
 }
+export { ChangeFeed, FreshCache, CHANGES_CHANNEL, type ChangeSource, type FreshCacheOptions } from './changes.js';

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
+import { SignJWT, UnsecuredJWT } from 'jose';
 import { AtollError } from '@atoll/errors';
 import { assertionIssuer, deviceKeyFingerprint, parseDevicePublicKey, verifyDeviceAssertion, verifyProofOfPossession } from './device-keys.js';
 
@@ -54,5 +54,32 @@ describe('device keys', () => {
     expect(await refusal(verifyDeviceAssertion({ assertion: await make({ exp: Math.floor(Date.now() / 1000) + 600 }), key, deviceId: id, audience: aud }))).toBe('INVALID_GRANT');
     expect(await refusal(verifyDeviceAssertion({ assertion: await make({ jti: null }), key, deviceId: id, audience: aud }))).toBe('INVALID_GRANT');
     expect(() => assertionIssuer('garbage')).toThrow(AtollError);
+  });
+
+  it('refuses assertions that are not RS256 by the device key: none, HS256 keyed with the public key, crit, tampering', async () => {
+    const key = parseDevicePublicKey(pem(device));
+    const id = randomUUID();
+    const aud = 'http://api/v1/oauth/token';
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: id, sub: id, aud, jti: randomUUID(), exp: now + 60 };
+    const check = (assertion: string) => refusal(verifyDeviceAssertion({ assertion, key, deviceId: id, audience: aud }));
+    expect(await check(new UnsecuredJWT(claims).encode())).toBe('INVALID_GRANT');
+    const hs = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(pem(device)));
+    expect(await check(hs)).toBe('INVALID_GRANT');
+    const crit = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', crit: ['exp'] }).sign(device.privateKey).catch(() => null);
+    if (crit) expect(await check(crit)).toBe('INVALID_GRANT');
+    const ok = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256' }).sign(device.privateKey);
+    const [h, , sig] = ok.split('.');
+    const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, exp: now + 120 })).toString('base64url')}.${sig}`;
+    expect(await check(forged)).toBe('INVALID_GRANT');
+    expect(await check(`${ok}.x`)).toBe('INVALID_GRANT');
+    expect(await check('a.b.c')).toBe('INVALID_GRANT');
+    // Expired (beyond the 5 s clock tolerance), not yet valid, and a payload that is not an object.
+    expect(await check(await new SignJWT({ ...claims, exp: now - 10 }).setProtectedHeader({ alg: 'RS256' }).sign(device.privateKey))).toBe('INVALID_GRANT');
+    expect(await check(await new SignJWT({ ...claims, nbf: now + 60 }).setProtectedHeader({ alg: 'RS256' }).sign(device.privateKey))).toBe('INVALID_GRANT');
+    const arrayPayload = `${Buffer.from(JSON.stringify({ alg: 'RS256' })).toString('base64url')}.${Buffer.from('[1]').toString('base64url')}`;
+    expect(await check(`${arrayPayload}.${sign('sha256', Buffer.from(arrayPayload), device.privateKey).toString('base64url')}`)).toBe('INVALID_GRANT');
+    // An audience list naming the token endpoint is fine, as RFC 7523 allows.
+    expect((await verifyDeviceAssertion({ assertion: await new SignJWT({ ...claims, aud: ['x', aud] }).setProtectedHeader({ alg: 'RS256' }).sign(device.privateKey), key, deviceId: id, audience: aud })).jti).toBe(claims.jti);
   });
 });

@@ -1,7 +1,7 @@
 // Device key material on the server side: RSA-2048 public keys, proofs of possession and JWT-bearer assertions
 // (RFC 7523), all verified with node:crypto / jose; devices make and hold the private halves.
 import { createHash, createPublicKey, verify, constants, type KeyObject } from 'node:crypto';
-import { decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { decodeJwt } from 'jose';
 import { AtollError } from '@atoll/errors';
 
 /** Parses a PEM public key and insists on RSA with a 2048-bit modulus (SPEC §5.1). */
@@ -65,18 +65,60 @@ export async function verifyDeviceAssertion(opts: {
   maxLifetimeSec?: number;
 }): Promise<VerifiedAssertion> {
   const max = opts.maxLifetimeSec ?? 300;
-  let payload;
-  try {
-    ({ payload } = await jwtVerify(opts.assertion, opts.key, { algorithms: ['RS256'], issuer: opts.deviceId, audience: opts.audience, clockTolerance: 5, requiredClaims: ['exp', 'jti'] }));
-  } catch (e) {
-    if (e instanceof joseErrors.JWTExpired) throw new AtollError('INVALID_GRANT', 'the assertion has expired');
-    if (e instanceof joseErrors.JWTClaimValidationFailed) throw new AtollError('INVALID_GRANT', `the assertion's ${e.claim} claim is not acceptable`);
-    throw new AtollError('INVALID_GRANT', 'the assertion is not signed by this device');
-  }
+  const payload = await verifyRs256Jwt(opts.assertion, opts.key);
+  const now = Math.floor(Date.now() / 1000);
+  const claim = (name: string): never => {
+    throw new AtollError('INVALID_GRANT', `the assertion's ${name} claim is not acceptable`);
+  };
+  if (payload.iss !== opts.deviceId) claim('iss');
+  const aud = payload.aud;
+  if (!(aud === opts.audience || (Array.isArray(aud) && aud.includes(opts.audience)))) claim('aud');
+  if (typeof payload.exp !== 'number' || !Number.isFinite(payload.exp)) claim('exp');
+  if (payload.nbf !== undefined && (typeof payload.nbf !== 'number' || payload.nbf > now + CLOCK_TOLERANCE_SEC)) claim('nbf');
+  if (payload.iat !== undefined && typeof payload.iat !== 'number') claim('iat');
+  const exp = payload.exp as number;
+  if (exp <= now - CLOCK_TOLERANCE_SEC) throw new AtollError('INVALID_GRANT', 'the assertion has expired');
   if (payload.sub !== undefined && payload.sub !== opts.deviceId) throw new AtollError('INVALID_GRANT', 'the assertion names another device');
-  const exp = payload.exp!;
-  if (exp - Math.floor(Date.now() / 1000) > max + 5) throw new AtollError('INVALID_GRANT', `an assertion may live at most ${max} seconds`);
-  const jti = payload.jti!;
+  if (exp - now > max + CLOCK_TOLERANCE_SEC) throw new AtollError('INVALID_GRANT', `an assertion may live at most ${max} seconds`);
+  const jti = payload.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 200) throw new AtollError('INVALID_GRANT', 'the assertion needs a jti of at most 200 characters');
   return { jti, exp };
+}
+
+const CLOCK_TOLERANCE_SEC = 5;
+
+/**
+ * The signature check of a compact RS256 JWS, with node:crypto rather than jose: jose 6 goes through WebCrypto, which
+ * costs about four times as much per verification here (bench/tokens.bench.ts, docs/performance.md), and the token
+ * endpoint does one per request. Only RS256 (PKCS#1 v1.5, SHA-256) is accepted, so `none` and HS256 keyed with the
+ * public key fail by construction; a `crit` header (an extension we do not understand) is refused as RFC 7515 §4.1.11
+ * requires. Returns the payload, whose claims are the caller's to check.
+ */
+async function verifyRs256Jwt(jwt: string, key: KeyObject): Promise<Record<string, unknown>> {
+  const bad = (): never => {
+    throw new AtollError('INVALID_GRANT', 'the assertion is not signed by this device');
+  };
+  const parts = jwt.split('.');
+  if (parts.length !== 3) bad();
+  const [h, p, sig] = parts as [string, string, string];
+  let header: unknown;
+  let payload: unknown;
+  try {
+    header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+    payload = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+  } catch {
+    return bad();
+  }
+  if (!isObject(header) || header.alg !== 'RS256' || header.crit !== undefined || header.b64 !== undefined) return bad();
+  if (!isObject(payload) || key.asymmetricKeyType !== 'rsa') return bad();
+  // With a callback the RSA operation runs on libuv's thread pool: the event loop keeps serving other requests.
+  const ok = await new Promise<boolean>((resolve) =>
+    verify('sha256', Buffer.from(`${h}.${p}`, 'ascii'), { key, padding: constants.RSA_PKCS1_PADDING }, Buffer.from(sig, 'base64url'), (e, valid) => resolve(!e && valid)),
+  );
+  if (!ok) bad();
+  return payload;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

@@ -3,6 +3,7 @@
 // A delegated grant (agreement_sha256 set) counts only while an approved agreement of its provider has that hash
 // (migration 007); device-signed grants (agreement_sha256 NULL) count on the user's signature alone.
 import type { Pool } from 'pg';
+import { FreshCache, type ChangeFeed } from '@atoll/db';
 
 export type Queryable = Pick<Pool, 'query'>;
 
@@ -44,6 +45,45 @@ export async function hasLiveLicense(db: Queryable, q: LiveLicenseQuery): Promis
     values: [q.providerId, q.tid, q.table, q.at ?? new Date()],
   });
   return rows.length > 0;
+}
+
+/** Until when (ms since epoch) `tid` holds a live license covering `table`: the latest expiry among its grants. */
+export const LIVE_LICENSE_UNTIL_SQL = `SELECT max(expires_at) AS until FROM license_grants WHERE provider_id = $1 AND tid = $2 AND table_name = $3 AND expires_at > $4 ${countsSql(1)}`;
+
+/**
+ * {@link hasLiveLicense} for the upload path, answered from memory when the same subject uploaded a moment ago. Only
+ * "yes" is kept, and only until the earliest of: the license's expiry, a notice that one of the subject's grants
+ * changed (revocation, supersession — migration 015's triggers) or that an agreement of the provider did, and one
+ * second. So a revocation bites on the next upload in the process that made it, on other replicas when the notice
+ * arrives (milliseconds), and within a second even if the notice were lost; a new license counts at once.
+ */
+export class LiveLicenseCache {
+  private readonly cache: FreshCache<true>;
+
+  constructor(private readonly opts: { db: Queryable; feed: ChangeFeed; ttlMs?: number }) {
+    this.cache = new FreshCache<true>({
+      feed: opts.feed,
+      kind: 'license',
+      prefixKind: 'license-provider',
+      // Keys are provider:tid:table; notices name provider:tid.
+      groupOf: (key) => key.slice(0, key.lastIndexOf(':')),
+      ...(opts.ttlMs !== undefined ? { ttlMs: opts.ttlMs } : {}),
+    });
+  }
+
+  async isLive(q: Omit<LiveLicenseQuery, 'at'>): Promise<boolean> {
+    const hit = await this.cache.get(`${q.providerId}:${q.tid}:${q.table}`, async () => {
+      const { rows } = await this.opts.db.query<{ until: Date | null }>({ name: 'atoll-live-license-until-v1', text: LIVE_LICENSE_UNTIL_SQL, values: [q.providerId, q.tid, q.table, new Date()] });
+      const until = rows[0]?.until;
+      return until ? { value: true as const, until: until.getTime() } : null;
+    });
+    return hit === true;
+  }
+
+  /** Forgets what is known of a subject's licenses (the process that revoked one need not wait for the notice). */
+  forget(providerId: string, tid: string): void {
+    this.cache.invalidateGroup(`${providerId}:${tid}`);
+  }
 }
 
 export interface LiveLicenseFilterQuery {

@@ -9,6 +9,7 @@ import { countersign, entryLeaf, grantedTerms, type DelegatedTerms, type EntrySi
 import type { SigningKeyStore } from './keys.js';
 import { supersedesInLogOrder, type LogStep } from './supersede.js';
 import type { TransparencyLog } from './log.js';
+import type { LiveLicenseCache } from './live.js';
 
 export type Database = Pick<Pool, 'query' | 'connect'>;
 
@@ -24,6 +25,8 @@ export interface LicensingOptions {
   archive: LicenseArchive;
   /** How long raw entries stay locked after the license's expiry (revocations: after they are logged). */
   retentionDays: number;
+  /** The upload path's cache of live licenses: a revocation made here is forgotten there at once, before the notice. */
+  liveLicenses?: Pick<LiveLicenseCache, 'forget'>;
 }
 
 export interface DeviceCaller {
@@ -402,6 +405,7 @@ export class Licensing {
         retainUntil: new Date(now.getTime() + this.o.retentionDays * DAY_MS),
       },
     ]);
+    this.o.liveLicenses?.forget(lic.provider_id, lic.tid);
     const entry = entries[0]!;
     return { id: entry.id, license: input.licenseId, log: await this.receipt(entry, indexes[0]!, size, checkpoint) };
   }

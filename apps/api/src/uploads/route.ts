@@ -8,18 +8,13 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AtollError } from '@atoll/errors';
-import { hasLiveLicense } from '@atoll/licensing';
 import { jobs } from '@atoll/queue';
 import { anyPrincipalOf, requireDeviceOrRole } from '../auth.js';
 import type { ApiDeps, Config } from '../deps.js';
 import type { ApiMetrics } from '../metrics.js';
-import { errorResponses, Uuid, type ColumnSpec } from '../schemas.js';
+import { errorResponses, Uuid } from '../schemas.js';
+import { apiUploadKey } from './batcher.js';
 import { receiveJsonArray, receiveNdjson, recordValidator, type Received } from './receive.js';
-
-/** API uploads live outside the provider-writable bulk prefix (<providerId>/…) so a provider cannot overwrite them. */
-export function apiUploadKey(providerId: string, table: string, uploadId: string): string {
-  return `_api/${providerId}/${table}/${uploadId}.ndjson`;
-}
 
 interface UploadRow {
   id: string;
@@ -56,13 +51,13 @@ export function uploadRoute(config: Config, deps: ApiDeps, metrics: ApiMetrics):
         const { table } = request.params;
         // A device's keys are its own: two devices choosing the same key must not see each other's upload.
         const idempotencyKey = request.headers['idempotency-key'] && (principal.kind === 'device' ? `device:${principal.deviceId}:${request.headers['idempotency-key']}` : request.headers['idempotency-key']);
-        // The schema, the license check and the device's user id are independent reads: one round trip of latency.
-        const [{ rows }, licensed, device] = await Promise.all([
-          deps.pool.query<{ columns: ColumnSpec[] }>(`SELECT columns FROM table_schemas WHERE provider_id = $1 AND table_name = $2 AND status = 'approved'`, [providerId, table]),
-          principal.kind === 'device' ? hasLiveLicense(deps.pool, { providerId, tid: principal.tid, table }) : Promise.resolve(true),
-          principal.kind === 'device' ? deps.pool.query<{ user_id: string }>('SELECT user_id FROM devices WHERE id = $1 AND revoked_at IS NULL', [principal.deviceId]) : Promise.resolve(null),
+        // The schema, the license check and the device's user id: from memory when recent (see lookups.ts), else
+        // independent reads in one round trip of latency.
+        const [columns, licensed, device] = await Promise.all([
+          deps.schemas.columns(providerId, table),
+          principal.kind === 'device' ? deps.liveLicenses.isLive({ providerId, tid: principal.tid, table }) : Promise.resolve(true),
+          principal.kind === 'device' ? deps.devices.active(principal.deviceId) : Promise.resolve(null),
         ]);
-        const columns = rows[0]?.columns;
         if (!columns) throw new AtollError('UNKNOWN_TABLE', `${table} (no approved schema for this provider)`);
         if (!columns.some((c) => c.role === 'user_id')) {
           throw new AtollError('BAD_REQUEST', `table ${table} has no user_id column, so its records cannot be tied to a subject`);
@@ -70,9 +65,8 @@ export function uploadRoute(config: Config, deps: ApiDeps, metrics: ApiMetrics):
         let subject: { userId: string } | undefined;
         if (principal.kind === 'device') {
           if (!licensed) throw new AtollError('LICENSE_REQUIRED', `no live license of this subject covers the table ${table}`);
-          const userId = device?.rows[0]?.user_id;
-          if (userId === undefined) throw new AtollError('DEVICE_REVOKED');
-          subject = { userId };
+          if (!device) throw new AtollError('DEVICE_REVOKED');
+          subject = { userId: device.userId };
         }
 
 
@@ -98,6 +92,15 @@ export function uploadRoute(config: Config, deps: ApiDeps, metrics: ApiMetrics):
             throw new AtollError('UNSUPPORTED_MEDIA_TYPE', `${type || 'none'}; use application/x-ndjson or application/json`);
           }
           if (received.records === 0) throw new AtollError('EMPTY_UPLOAD');
+
+          // Small uploads without an Idempotency-Key share a staging object with others (group commit); a keyed or
+          // large one keeps its own object, row and job below, so a retry finds exactly it.
+          if (received.buffer && !idempotencyKey) {
+            const batchedId = await deps.uploads.stage({ providerId, table, body: received.buffer, records: received.records, bytes: received.bytes });
+            metrics.uploadsAccepted.inc(received.records);
+            request.log.info({ op: 'upload.accepted', uploadId: batchedId, table, records: received.records, by: principal.kind, batched: true }, 'upload accepted');
+            return reply.status(202).send({ uploadId: batchedId, records: received.records });
+          }
 
           if (received.buffer) await deps.store.putObject(config.ATOLL_BUCKET_STAGING, key, received.buffer, { contentType: 'application/x-ndjson' });
           else await deps.store.putFile(config.ATOLL_BUCKET_STAGING, key, file, { contentType: 'application/x-ndjson' });

@@ -1,11 +1,12 @@
 // DELETE /v1/devices/{id}: the provider, or another device of the same user, revokes a device; its live tokens fail
-// within a second because every device-token request consults the Redis deny-list.
+// within a second because every device-token request consults the device directory, which Postgres's change notice
+// clears on every replica (and which trusts nothing older than a second).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AtollError } from '@atoll/errors';
 import type { Principal } from '@atoll/identity';
-import { bearerToken, denyDevice, requireRole, verifyDeviceToken } from '../../auth.js';
+import { bearerToken, requireRole, verifyDeviceToken } from '../../auth.js';
 import type { ApiDeps } from '../../deps.js';
 import { errorResponses, Uuid } from '../../schemas.js';
 
@@ -43,10 +44,14 @@ export function revokeRoute(deps: ApiDeps): FastifyPluginAsync {
         if (!device || !allowed) throw new AtollError('NOT_FOUND', 'no such device');
         if (!device.revoked_at) {
           const by = principal.kind === 'client' ? `provider:${principal.orgId}` : `device:${principal.deviceId}`;
+          // Listen for the notice before the change commits, then answer once Postgres has sent it out: it reaches
+          // the other replicas' listeners together with ours, so the caller's next request is refused everywhere.
+          const sent = deps.changes.waitFor(`device:${request.params.id}`, 500);
           await deps.pool.query('UPDATE devices SET revoked_at = now(), revoked_by = $2 WHERE id = $1 AND revoked_at IS NULL', [request.params.id, by]);
+          await sent;
         }
-        // Also on a repeated DELETE: re-arms the deny-list should Redis have lost it.
-        await denyDevice(deps.redis, request.params.id, deps.deviceTokens.accessTokenTtlSec);
+        // This replica need not wait for its own notice.
+        deps.devices.forget(request.params.id);
         request.log.info({ op: 'device.revoked', deviceId: request.params.id, by: principal.kind }, 'device revoked');
         return reply.status(204).send(null);
       },

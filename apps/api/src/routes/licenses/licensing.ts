@@ -38,6 +38,7 @@ export function licensingFor(config: Config, deps: ApiDeps): LicensingParts {
     log,
     archive: objectLockArchive(deps.store, config.ATOLL_BUCKET_LICENSES),
     retentionDays: config.ATOLL_LICENSE_RETENTION_DAYS,
+    liveLicenses: deps.liveLicenses,
   });
   const parts = { keys, log, licensing };
   built.set(deps, parts);

@@ -77,19 +77,18 @@ export function tokenRoute(config: Config, deps: ApiDeps): FastifyPluginAsync {
         const scopes = requestedScopes(scope);
         const deviceId = assertionIssuer(assertion);
         if (!uuidRe.test(deviceId)) throw new AtollError('INVALID_GRANT', 'the assertion names no known device');
-        const { rows } = await deps.pool.query<{ provider_id: string; tid: string; public_key_pem: string; revoked_at: Date | null }>(
-          'SELECT provider_id, tid, public_key_pem, revoked_at FROM devices WHERE id = $1',
-          [deviceId],
-        );
-        const device = rows[0];
-        if (!device) throw new AtollError('INVALID_GRANT', 'the assertion names no known device');
-        if (device.revoked_at) throw new AtollError('INVALID_GRANT', 'the device has been revoked');
-        const verified = await verifyDeviceAssertion({ assertion, key: deviceKeys.get(device.public_key_pem), deviceId, audience });
+        // Active devices come from memory when recent; an unknown or revoked one is read again to say which.
+        const device = await deps.devices.active(deviceId);
+        if (!device) {
+          const known = await deps.pool.query('SELECT 1 FROM devices WHERE id = $1', [deviceId]);
+          throw new AtollError('INVALID_GRANT', known.rows.length > 0 ? 'the device has been revoked' : 'the assertion names no known device');
+        }
+        const verified = await verifyDeviceAssertion({ assertion, key: deviceKeys.get(device.publicKeyPem), deviceId, audience });
         // Replay guard: the jti is remembered until the assertion could no longer be accepted anyway.
         const ttl = Math.max(1, verified.exp - Math.floor(Date.now() / 1000) + 10);
         const fresh = await deps.redis.set(`atoll:assertion-jti:${deviceId}:${verified.jti}`, '1', 'EX', ttl, 'NX');
         if (fresh !== 'OK') throw new AtollError('ASSERTION_REPLAYED');
-        const issued = await deps.deviceTokens.issueAccessToken({ deviceId, tid: device.tid, providerId: device.provider_id, scopes });
+        const issued = await deps.deviceTokens.issueAccessToken({ deviceId, tid: device.tid, providerId: device.providerId, scopes });
         request.log.info({ op: 'device.token.issued', deviceId, scopes }, 'device token issued');
         void reply.header('cache-control', 'no-store');
         return { access_token: issued.token, token_type: 'Bearer' as const, expires_in: issued.expiresIn, scope: scopes.join(' ') };

@@ -13,7 +13,7 @@ import { bulkCredentialRoutes } from './bulk-credentials.js';
 import { quarantineRoute } from './quarantine.js';
 
 // The upload route accepts device tokens as well, so it lives in uploads/route.ts under its own auth hook.
-export { apiUploadKey } from '../../uploads/route.js';
+export { apiUploadKey } from '../../uploads/batcher.js';
 
 export function providerRoutes(config: Config, deps: ApiDeps, _metrics: ApiMetrics): FastifyPluginAsync {
   return async (plain) => {
