@@ -230,37 +230,45 @@ export function parseTableUpdate(json: unknown, where = 'update'): TableUpdate {
 
 // ---- requirements ----------------------------------------------------------------------------------------------
 
-/** Null when every requirement holds for `base`, else why not (a conflict: the client reloads and retries). */
+/**
+ * Null when every requirement holds for `base`, else why not (a conflict: the client reloads and retries). The words
+ * are the reference implementation's ("Requirement failed: current schema changed: expected id 0 != 1"), which clients
+ * and Iceberg's compatibility kit match on.
+ */
 export function failedRequirement(base: TableMetadata, requirements: readonly TableRequirement[]): string | null {
+  const changed = (what: string, expected: unknown, actual: unknown): string => `Requirement failed: ${what} changed: expected id ${String(expected)} != ${String(actual)}`;
   for (const r of requirements) {
     switch (r.type) {
       case 'assert-create':
-        return 'the table already exists';
+        return 'Requirement failed: table already exists';
       case 'assert-table-uuid':
-        if (r.uuid !== base['table-uuid']) return `table uuid is ${base['table-uuid']}, not ${r.uuid}`;
+        if (r.uuid !== base['table-uuid']) return `Requirement failed: UUID does not match: expected ${base['table-uuid']} != ${r.uuid}`;
         break;
       case 'assert-ref-snapshot-id': {
         const expected = r['snapshot-id'];
-        const actual = base.refs[r.ref]?.['snapshot-id'] ?? null;
+        const ref = base.refs[r.ref];
+        const actual = ref?.['snapshot-id'] ?? null;
         if (expected !== actual) {
-          return expected === null ? `ref ${r.ref} was created concurrently (now ${actual})` : `ref ${r.ref} points at snapshot ${actual ?? 'none'}, not ${expected}`;
+          if (expected === null) return `Requirement failed: ${ref?.type ?? 'branch'} ${r.ref} was created concurrently`;
+          if (ref === undefined) return `Requirement failed: branch or tag ${r.ref} is missing, expected ${expected}`;
+          return `Requirement failed: ${ref.type} ${r.ref} has changed: expected id ${expected} != ${String(actual)}`;
         }
         break;
       }
       case 'assert-last-assigned-field-id':
-        if (r['last-assigned-field-id'] !== base['last-column-id']) return `last assigned field id is ${base['last-column-id']}, not ${r['last-assigned-field-id']}`;
+        if (r['last-assigned-field-id'] !== base['last-column-id']) return changed('last assigned field id', r['last-assigned-field-id'], base['last-column-id']);
         break;
       case 'assert-current-schema-id':
-        if (r['current-schema-id'] !== base['current-schema-id']) return `current schema id is ${base['current-schema-id']}, not ${r['current-schema-id']}`;
+        if (r['current-schema-id'] !== base['current-schema-id']) return changed('current schema', r['current-schema-id'], base['current-schema-id']);
         break;
       case 'assert-last-assigned-partition-id':
-        if (r['last-assigned-partition-id'] !== base['last-partition-id']) return `last assigned partition id is ${base['last-partition-id']}, not ${r['last-assigned-partition-id']}`;
+        if (r['last-assigned-partition-id'] !== base['last-partition-id']) return changed('last assigned partition id', r['last-assigned-partition-id'], base['last-partition-id']);
         break;
       case 'assert-default-spec-id':
-        if (r['default-spec-id'] !== base['default-spec-id']) return `default spec id is ${base['default-spec-id']}, not ${r['default-spec-id']}`;
+        if (r['default-spec-id'] !== base['default-spec-id']) return changed('default partition spec', r['default-spec-id'], base['default-spec-id']);
         break;
       case 'assert-default-sort-order-id':
-        if (r['default-sort-order-id'] !== base['default-sort-order-id']) return `default sort order id is ${base['default-sort-order-id']}, not ${r['default-sort-order-id']}`;
+        if (r['default-sort-order-id'] !== base['default-sort-order-id']) return changed('default sort order', r['default-sort-order-id'], base['default-sort-order-id']);
         break;
     }
   }
@@ -316,7 +324,8 @@ export function bindPartitionSpec(spec: UnboundPartitionSpec, schema: IcebergSch
 // ---- applying updates ------------------------------------------------------------------------------------------
 
 /**
- * Applies `updates` to `base` and returns the new metadata (`base` is untouched). Anything that would move or
+ * Applies `updates` to `base` and returns the new metadata (`base` is untouched). A new current schema must read the
+ * rows main serves (checkSchemaEvolution) unless the commit leaves main without earlier rows. Anything that would move or
  * re-identify the table (set-location elsewhere, another uuid, another format version) is refused with
  * InvalidInputError; an update that no longer fits a base another writer changed (a stale sequence number, a parent
  * that was expired) is a CommitConflictError. The metadata-log and last-updated-ms are the commit engine's job.
@@ -347,7 +356,6 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
         break;
       case 'add-schema': {
         const schema = u.schema;
-        checkSchemaEvolution(currentSchema(m), schema);
         // Spec: reuse the id of an identical earlier schema instead of adding a duplicate.
         const same = m.schemas.find((s) => JSON.stringify(s.fields) === JSON.stringify(schema.fields));
         if (same) {
@@ -458,7 +466,18 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
       }
     }
   }
+  // The rows main already serves must read under the new current schema; a commit that leaves main without such rows
+  // (an empty table, or a replace: main removed or pointed at a new snapshot with no parent) may change it freely.
+  if (m['current-schema-id'] !== base['current-schema-id'] && servesEarlierRows(base, m)) checkSchemaEvolution(currentSchema(base), currentSchema(m));
   return m;
+}
+
+/** Whether `next`'s main branch reads data written before this commit (a snapshot `base` had, or one descending from it). */
+function servesEarlierRows(base: TableMetadata, next: TableMetadata): boolean {
+  const main = next.refs.main;
+  if (main === undefined) return false;
+  if (snapshotById(base, main['snapshot-id'])) return true;
+  return snapshotById(next, main['snapshot-id'])?.['parent-snapshot-id'] !== undefined;
 }
 
 /** Snapshots in `next` that `base` does not have: what a commit adds. */
