@@ -2,7 +2,8 @@
 // from JSON, checked against a base, applied to it. Atoll's own writers express their changes in the same updates, so
 // REST clients and Atoll's writers change a table through one set of rules (in the spirit of PyIceberg's table/update).
 import { CommitConflictError, InvalidInputError } from './errors.js';
-import type { Snapshot, SnapshotRef, SortOrder, TableMetadata } from './metadata.js';
+import type { Snapshot, SnapshotRef, SortField, SortOrder, TableMetadata } from './metadata.js';
+import { parseTransform } from './transforms.js';
 import { currentSchema, snapshotById } from './metadata.js';
 import type { PartitionSpec } from './partition.js';
 import { resolvePartitionSpec } from './partition.js';
@@ -158,6 +159,33 @@ export function parseUnboundPartitionSpec(v: unknown, where: string): UnboundPar
   return { ...(present(v['spec-id']) ? { 'spec-id': int(v, 'spec-id', where) } : {}), fields };
 }
 
+/** A sort order's fields from their JSON form (create-table `write-order`, add-sort-order); bound by checkSortFields. */
+export function parseSortFields(v: unknown, where: string): SortField[] {
+  if (!Array.isArray(v)) throw bad(`${where}.fields must be an array`);
+  return v.map((f: unknown, i) => {
+    const fw = `${where}.fields[${i}]`;
+    if (!isObj(f)) throw bad(`${fw} must be an object`);
+    const direction = str(f, 'direction', fw);
+    if (direction !== 'asc' && direction !== 'desc') throw bad(`${fw}.direction must be asc or desc`);
+    const nullOrder = str(f, 'null-order', fw);
+    if (nullOrder !== 'nulls-first' && nullOrder !== 'nulls-last') throw bad(`${fw}.null-order must be nulls-first or nulls-last`);
+    return { transform: str(f, 'transform', fw), 'source-id': int(f, 'source-id', fw), direction, 'null-order': nullOrder };
+  });
+}
+
+/** Every sort field must sort by a column of `schema` with a transform Iceberg knows. */
+export function checkSortFields(schema: IcebergSchema, fields: readonly SortField[], where = 'sort-order'): void {
+  const ids = fieldsById(schema.fields);
+  for (const [i, f] of fields.entries()) {
+    if (!ids.has(f['source-id'])) throw bad(`${where}.fields[${i}]: source-id ${f['source-id']} is not a column of the schema`);
+    try {
+      parseTransform(f.transform);
+    } catch (err) {
+      throw bad(`${where}.fields[${i}]: ${(err as Error).message}`);
+    }
+  }
+}
+
 /** One update from its JSON form; unknown actions and malformed fields are a bad request. */
 export function parseTableUpdate(json: unknown, where = 'update'): TableUpdate {
   if (!isObj(json)) throw bad(`${where} must be an object`);
@@ -202,8 +230,8 @@ export function parseTableUpdate(json: unknown, where = 'update'): TableUpdate {
       return { action: 'set-default-spec', 'spec-id': int(json, 'spec-id', where) };
     case 'add-sort-order': {
       const order = json['sort-order'];
-      if (!isObj(order) || !Array.isArray(order.fields)) throw bad(`${where}.sort-order must be an object with fields`);
-      return { action: 'add-sort-order', 'sort-order': { 'order-id': typeof order['order-id'] === 'number' ? order['order-id'] : 0, fields: order.fields as SortOrder['fields'] } };
+      if (!isObj(order)) throw bad(`${where}.sort-order must be an object with fields`);
+      return { action: 'add-sort-order', 'sort-order': { 'order-id': typeof order['order-id'] === 'number' ? order['order-id'] : 0, fields: parseSortFields(order.fields, `${where}.sort-order`) } };
     }
     case 'set-default-sort-order':
       return { action: 'set-default-sort-order', 'sort-order-id': int(json, 'sort-order-id', where) };
@@ -399,8 +427,11 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
       }
       case 'add-sort-order': {
         const fields = u['sort-order'].fields;
-        const id = fields.length === 0 ? 0 : Math.max(...m['sort-orders'].map((s) => s['order-id'])) + 1;
-        if (id !== 0) m['sort-orders'].push({ 'order-id': id, fields });
+        checkSortFields(currentSchema(m), fields, `${where}.sort-order`);
+        // Spec: an order equal to an existing one reuses its id (the unsorted order is always 0).
+        const same = m['sort-orders'].find((o) => JSON.stringify(o.fields) === JSON.stringify(fields));
+        const id = same ? same['order-id'] : Math.max(...m['sort-orders'].map((s) => s['order-id'])) + 1;
+        if (!same) m['sort-orders'].push({ 'order-id': id, fields });
         lastAddedOrderId = id;
         break;
       }
