@@ -152,6 +152,18 @@ describe('updates', () => {
     expect(rtas['current-snapshot-id']).toBe(7n);
   });
 
+  it('add-sort-order: fields must name columns with a known transform; an equal order reuses its id', () => {
+    const order = { 'order-id': 5, fields: [{ transform: 'identity', 'source-id': 1, direction: 'asc', 'null-order': 'nulls-first' }] };
+    const sorted = applyUpdates(baseMetadata(), [update({ action: 'add-sort-order', 'sort-order': order }), update({ action: 'set-default-sort-order', 'sort-order-id': -1 })]);
+    expect(sorted['default-sort-order-id']).toBe(1);
+    const again = applyUpdates(sorted, [update({ action: 'add-sort-order', 'sort-order': order }), update({ action: 'set-default-sort-order', 'sort-order-id': -1 })]);
+    expect(again['sort-orders']).toHaveLength(2);
+    expect(applyUpdates(again, [update({ action: 'add-sort-order', 'sort-order': { fields: [] } }), update({ action: 'set-default-sort-order', 'sort-order-id': -1 })])['default-sort-order-id']).toBe(0);
+    expect(thrown(() => applyUpdates(baseMetadata(), [update({ action: 'add-sort-order', 'sort-order': { fields: [{ ...order.fields[0], 'source-id': 9 }] } })]))).toBeInstanceOf(InvalidInputError);
+    expect(thrown(() => applyUpdates(baseMetadata(), [update({ action: 'add-sort-order', 'sort-order': { fields: [{ ...order.fields[0], transform: 'shuffle' }] } })]))).toBeInstanceOf(InvalidInputError);
+    expect(thrown(() => update({ action: 'add-sort-order', 'sort-order': { fields: [{ ...order.fields[0], direction: 'up' }] } }))).toBeInstanceOf(InvalidInputError);
+  });
+
   it('set-properties / remove-properties; location properties are refused', () => {
     const m = applyUpdates(baseMetadata(), [update({ action: 'set-properties', updates: { a: '1', b: '2' } }), update({ action: 'remove-properties', removals: ['a'] })]);
     expect(m.properties).toEqual({ b: '2' });
