@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import process from 'node:process';
-import { fileURLToPath } from 'node:url';
+import { URLSearchParams, fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const env = process.env;
@@ -41,6 +41,8 @@ const props = {
 // entries behind, so a test stack is reset before and after a run with --reset (drops only these namespaces, their
 // tables — purged — and views; never use it against a catalog whose namespaces of these names hold real data).
 const KIT_NAMESPACES = ['ns', 'newdb', 'ns1', 'ns2', 'ns_1', 'ns_2', 'other_ns', 'a', 'b', 'non_existing'];
+
+const { fetch } = globalThis;
 
 async function resetKitNamespaces() {
   const tokenRes = await fetch(props['oauth2-server-uri'], {
