@@ -43,8 +43,8 @@ function wantsVendedCredentials(request: FastifyRequest): boolean {
   return values.includes('vended-credentials');
 }
 
+/** A table as the caller names it and as the catalog store keys it. */
 type ResolvedTable = ResolvedIdentifier;
-
 
 /**
  * How long a purge waits after the drop before it deletes: a commit that loaded the table before the drop finishes
@@ -100,11 +100,9 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
     return body;
   }
 
-
   function requireCatalogOwned(id: TableIdentifier): void {
     if (isWritersNamespace(id.namespace)) throw forbidden(`tables in ${id.namespace[0]} belong to Atoll's writers and cannot be dropped, renamed or registered through the catalog`);
   }
-
 
   return async (plain) => {
     const app = plain.withTypeProvider<TypeBoxTypeProvider>();
