@@ -261,3 +261,214 @@ describe('what real clients send', () => {
     }
   }, 90_000);
 });
+
+interface ViewAnswer {
+  'metadata-location'?: string;
+  metadata?: {
+    'view-uuid': string;
+    location: string;
+    'current-version-id': number;
+    schemas: Array<{ 'schema-id': number }>;
+    versions: Array<{ 'version-id': number; 'schema-id': number; representations: Array<{ sql: string; dialect: string }> }>;
+    'version-log': Array<{ 'version-id': number }>;
+    properties: Record<string, string>;
+  };
+}
+const viewOf = (a: Answer): ViewAnswer => a.body as ViewAnswer;
+
+/** The create-view body Iceberg Java (1.10) sends: the client's own schema ids, absent optionals as null. */
+const javaCreateView = (name: string, sql = 'select * from ns.tbl', dialect = 'spark'): Record<string, unknown> => ({
+  name,
+  location: null,
+  schema: { type: 'struct', 'schema-id': 5, fields: [{ id: 3, name: 'id', type: 'int', required: true, doc: 'unique ID' }, { id: 4, name: 'data', type: 'string', required: true }] },
+  'view-version': { 'version-id': 1, 'timestamp-ms': Date.now(), 'schema-id': 5, summary: { 'engine-name': 'test' }, representations: [{ type: 'sql', sql, dialect }], 'default-catalog': null, 'default-namespace': ['ns'] },
+  properties: { prop1: 'val1' },
+});
+
+/** A replace as Iceberg Java commits it: the new schema and version, made current, under the view's uuid. */
+const javaReplaceView = (uuid: string, sql: string, dialect = 'spark'): Record<string, unknown> => ({
+  identifier: null,
+  requirements: [{ type: 'assert-view-uuid', uuid }],
+  updates: [
+    { action: 'add-schema', schema: { type: 'struct', 'schema-id': 1, fields: [{ id: 1, name: 'some_id', type: 'int', required: true }] }, 'last-column-id': 1 },
+    { action: 'add-view-version', 'view-version': { 'version-id': 2, 'timestamp-ms': Date.now(), 'schema-id': -1, summary: {}, representations: [{ type: 'sql', sql, dialect }], 'default-namespace': ['ns'] } },
+    { action: 'set-current-view-version', 'view-version-id': -1 },
+  ],
+});
+
+describe('views', () => {
+  const ns = `views_${uniq()}`;
+  const other = `views_${uniq()}`;
+
+  beforeAll(async () => {
+    for (const n of [ns, other]) expect((await rest('POST', '/v1/namespaces', { body: { namespace: [n], properties: null } })).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    for (const n of [ns, other]) {
+      for (const t of (await rest('GET', `/v1/namespaces/${n}/tables`)).body.identifiers ?? []) await javaDelete(`/v1/namespaces/${n}/tables/${t.name}`);
+      for (const v of (await rest('GET', `/v1/namespaces/${n}/views`)).body.identifiers ?? []) await javaDelete(`/v1/namespaces/${n}/views/${v.name}`);
+      await javaDelete(`/v1/namespaces/${n}`);
+      const leftovers = await writerStore.listObjects(lakeBucket(), `${n}/`);
+      await writerStore.removeObjects(lakeBucket(), leftovers.map((o) => o.key));
+    }
+  }, 60_000);
+
+  it('create, HEAD, load, replace (version 2, schema 1), rename across namespaces and drop; metadata files in the warehouse', async () => {
+    const created = await rest('POST', `/v1/namespaces/${ns}/views`, { body: javaCreateView('v') });
+    expect(created.status).toBe(200);
+    const view = viewOf(created);
+    expect(view.metadata).toMatchObject({ location: `s3://${lakeBucket()}/${ns}/v`, 'current-version-id': 1, properties: { prop1: 'val1' } });
+    expect(view.metadata?.schemas.map((s) => s['schema-id'])).toEqual([0]);
+    expect(view.metadata?.versions[0]).toMatchObject({ 'version-id': 1, 'schema-id': 0, representations: [{ sql: 'select * from ns.tbl', dialect: 'spark' }] });
+    expect(view['metadata-location']).toBe(`s3://${lakeBucket()}/${ns}/v/metadata/v1.metadata.json`);
+    expect(await objectsUnder(`s3://${lakeBucket()}/${ns}/v`)).toEqual([`${ns}/v/metadata/v1.metadata.json`]);
+    expect((await rest('HEAD', `/v1/namespaces/${ns}/views/v`)).status).toBe(204);
+    expect(viewOf(await rest('GET', `/v1/namespaces/${ns}/views/v`)).metadata).toEqual(view.metadata);
+
+    const replaced = await rest('POST', `/v1/namespaces/${ns}/views/v`, { body: javaReplaceView(view.metadata!['view-uuid'], 'select count(*) from ns.tbl') });
+    expect(replaced.status).toBe(200);
+    expect(viewOf(replaced).metadata).toMatchObject({ 'current-version-id': 2, 'version-log': [{ 'version-id': 1 }, { 'version-id': 2 }] });
+    expect(viewOf(replaced).metadata?.versions[1]).toMatchObject({ 'version-id': 2, 'schema-id': 1 });
+    expect(viewOf(replaced)['metadata-location']).toBe(`s3://${lakeBucket()}/${ns}/v/metadata/v2.metadata.json`);
+    const props = await rest('POST', `/v1/namespaces/${ns}/views/v`, { body: { requirements: null, updates: [{ action: 'set-properties', updates: { k: 'x' } }, { action: 'remove-properties', removals: ['prop1', 'absent'] }] } });
+    expect(viewOf(props).metadata?.properties).toEqual({ k: 'x' });
+    expect(viewOf(props).metadata?.versions).toHaveLength(2);
+
+    expect((await rest('POST', '/v1/views/rename', { body: { source: { namespace: [ns], name: 'v' }, destination: { namespace: [other], name: 'moved' } } })).status).toBe(204);
+    expect((await rest('HEAD', `/v1/namespaces/${ns}/views/v`)).status).toBe(404);
+    const moved = viewOf(await rest('GET', `/v1/namespaces/${other}/views/moved`));
+    expect(moved.metadata?.['view-uuid']).toBe(view.metadata?.['view-uuid']);
+    expect(moved.metadata?.location).toBe(`s3://${lakeBucket()}/${ns}/v`); // the entry moves, the files stay
+    expect(await javaDelete(`/v1/namespaces/${other}/views/moved`)).toBe(204);
+    expect(await javaDelete(`/v1/namespaces/${other}/views/moved`)).toBe(404);
+    // The name is free again; the dropped view's files still sit at the default location, so a new one goes beside it.
+    const again = viewOf(await rest('POST', `/v1/namespaces/${ns}/views`, { body: javaCreateView('v') }));
+    expect(again.metadata?.location).toMatch(new RegExp(`^s3://${lakeBucket()}/${ns}/v-[0-9a-f]{32}$`));
+    expect(await javaDelete(`/v1/namespaces/${ns}/views/v`)).toBe(204);
+  });
+
+  it('tables and views share one identifier space, in Iceberg\'s words', async () => {
+    expect((await rest('POST', `/v1/namespaces/${ns}/tables`, { body: javaCreate('t') })).status).toBe(200);
+    expect((await rest('POST', `/v1/namespaces/${ns}/views`, { body: javaCreateView('w') })).status).toBe(200);
+    const viewOverTable = await rest('POST', `/v1/namespaces/${ns}/views`, { body: javaCreateView('t') });
+    expect(viewOverTable.body.error).toEqual({ type: 'AlreadyExistsException', code: 409, message: `Table with same name already exists: ${ns}.t` });
+    const tableOverView = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: javaCreate('w') });
+    expect(tableOverView.body.error).toEqual({ type: 'AlreadyExistsException', code: 409, message: `View with same name already exists: ${ns}.w` });
+    const dupView = await rest('POST', `/v1/namespaces/${ns}/views`, { body: javaCreateView('w') });
+    expect(dupView.body.error).toEqual({ type: 'AlreadyExistsException', code: 409, message: `View already exists: ${ns}.w` });
+    const renameOntoView = await rest('POST', '/v1/tables/rename', { body: { source: { namespace: [ns], name: 't' }, destination: { namespace: [ns], name: 'w' } } });
+    expect(renameOntoView.body.error).toEqual({ type: 'AlreadyExistsException', code: 409, message: `Cannot rename ${ns}.t to ${ns}.w. View already exists` });
+    const renameOntoTable = await rest('POST', '/v1/views/rename', { body: { source: { namespace: [ns], name: 'w' }, destination: { namespace: [ns], name: 't' } } });
+    expect(renameOntoTable.body.error).toEqual({ type: 'AlreadyExistsException', code: 409, message: `Cannot rename ${ns}.w to ${ns}.t. Table already exists` });
+    // Each kind is invisible to the other's routes.
+    expect((await rest('GET', `/v1/namespaces/${ns}/views/t`)).body.error).toMatchObject({ type: 'NoSuchViewException', message: `View does not exist: ${ns}.t` });
+    expect((await rest('GET', `/v1/namespaces/${ns}/tables/w`)).body.error).toMatchObject({ type: 'NoSuchTableException', message: `Table does not exist: ${ns}.w` });
+    expect(await javaDelete(`/v1/namespaces/${ns}/tables/w`)).toBe(404);
+    expect(await javaDelete(`/v1/namespaces/${ns}/views/t`)).toBe(404);
+    expect((await rest('GET', `/v1/namespaces/${ns}/views`)).body.identifiers).toEqual([{ namespace: [ns], name: 'w' }]);
+    expect((await rest('GET', `/v1/namespaces/${ns}/tables`)).body.identifiers).toEqual([{ namespace: [ns], name: 't' }]);
+    // A namespace holding only a view is not empty.
+    expect(await javaDelete(`/v1/namespaces/${ns}/tables/t`)).toBe(204);
+    expect((await rest('DELETE', `/v1/namespaces/${ns}`)).body.error).toMatchObject({ type: 'NamespaceNotEmptyException', code: 409 });
+    expect(await javaDelete(`/v1/namespaces/${ns}/views/w`)).toBe(204);
+  });
+
+  it('bad input: malformed bodies, unknown update and requirement types, a stale uuid, a foreign location; nothing is written', async () => {
+    const created = viewOf(await rest('POST', `/v1/namespaces/${ns}/views`, { body: javaCreateView('b', 'select 1', 'trino') }));
+    const uuid = created.metadata!['view-uuid'];
+    const before = await objectsUnder(`s3://${lakeBucket()}/${ns}/b`);
+    const creates: Array<{ raw?: string; body?: unknown }> = [
+      { raw: '' },
+      { raw: '{"name": "x",' },
+      { body: { ...javaCreateView('x'), 'view-version': null } },
+      { body: { ...javaCreateView('x'), schema: { type: 'struct', fields: [{ id: 1, name: 'a', type: 'no-such-type', required: true }] } } },
+      { body: { ...javaCreateView('x'), location: 's3://another-bucket/x' } },
+      { body: { ...javaCreateView('x'), properties: { 'write.metadata.path': `s3://${lakeBucket()}/raw/x` } } },
+      { body: { ...javaCreateView('x'), 'view-version': { ...(javaCreateView('x')['view-version'] as object), representations: [] } } },
+    ];
+    for (const c of creates) {
+      const res = await rest('POST', `/v1/namespaces/${ns}/views`, c);
+      expect(res.status, JSON.stringify(c)).toBe(400);
+      expect(res.body.error?.code).toBe(400);
+    }
+    const twoTrino = { ...javaCreateView('x'), 'view-version': { ...(javaCreateView('x')['view-version'] as object), representations: [{ type: 'sql', sql: 'a', dialect: 'trino' }, { type: 'sql', sql: 'b', dialect: 'trino' }] } };
+    expect((await rest('POST', `/v1/namespaces/${ns}/views`, { body: twoTrino })).body.error).toEqual({
+      type: 'IllegalArgumentException',
+      code: 400,
+      message: 'Invalid view version: Cannot add multiple queries for dialect trino',
+    });
+    expect((await rest('HEAD', `/v1/namespaces/${ns}/views/x`)).status).toBe(404);
+
+    const commits: Array<{ body: unknown; status: number; type: string }> = [
+      { body: { updates: [{ action: 'add-snapshot', snapshot: {} }] }, status: 400, type: 'BadRequestException' },
+      { body: { requirements: [{ type: 'assert-table-uuid', uuid }], updates: [] }, status: 400, type: 'BadRequestException' },
+      { body: { updates: [{ action: 'set-location', location: `s3://${lakeBucket()}/${other}/elsewhere` }] }, status: 400, type: 'BadRequestException' },
+      { body: { updates: [{ action: 'set-properties', updates: { k: null } }] }, status: 400, type: 'BadRequestException' },
+      { body: { updates: [{ action: 'upgrade-format-version', 'format-version': 2 }] }, status: 400, type: 'BadRequestException' },
+      // A replace that drops the view's only dialect without replace.drop-dialect.allowed.
+      { body: javaReplaceView(uuid, 'select 2', 'spark'), status: 400, type: 'BadRequestException' },
+      { body: javaReplaceView('00000000-0000-4000-8000-000000000000', 'select 2', 'trino'), status: 409, type: 'CommitFailedException' },
+      { body: { updates: null }, status: 400, type: 'BadRequestException' },
+    ];
+    for (const c of commits) {
+      const res = await rest('POST', `/v1/namespaces/${ns}/views/b`, { body: c.body });
+      expect(res.status, JSON.stringify(c.body)).toBe(c.status);
+      expect(res.body.error?.type).toBe(c.type);
+    }
+    // Nothing was written: still v1 only, and the view is as created.
+    expect(await objectsUnder(`s3://${lakeBucket()}/${ns}/b`)).toEqual(before);
+    expect(viewOf(await rest('GET', `/v1/namespaces/${ns}/views/b`)).metadata).toEqual(created.metadata);
+    // Committing to a view that is gone is NoSuchViewException, before any update is looked at.
+    expect((await rest('POST', `/v1/namespaces/${ns}/views/gone`, { body: { updates: [{ action: 'set-location', location: 'new-location' }] } })).body.error).toMatchObject({ type: 'NoSuchViewException', code: 404 });
+    // Views live in namespaces the catalog created, not in the writers' raw/published.
+    expect((await rest('POST', '/v1/namespaces/raw/views', { body: javaCreateView('x') })).body.error).toMatchObject({ type: 'ForbiddenException', code: 403 });
+    expect(await javaDelete(`/v1/namespaces/${ns}/views/b`)).toBe(204);
+  });
+
+  it('lists page like tables; a token is bound to its listing', async () => {
+    for (const n of ['p1', 'p2', 'p3']) expect((await rest('POST', `/v1/namespaces/${other}/views`, { body: javaCreateView(n) })).status).toBe(200);
+    const first = await rest('GET', `/v1/namespaces/${other}/views?pageToken=&pageSize=2`);
+    expect(first.body.identifiers?.map((i) => i.name)).toEqual(['p1', 'p2']);
+    const token = first.body['next-page-token']!;
+    const second = await rest('GET', `/v1/namespaces/${other}/views?pageToken=${encodeURIComponent(token)}&pageSize=2`);
+    expect(second.body.identifiers?.map((i) => i.name)).toEqual(['p3']);
+    expect(second.body['next-page-token']).toBeNull();
+    // The same token on the tables listing of the namespace, or altered, is refused.
+    expect((await rest('GET', `/v1/namespaces/${other}/tables?pageToken=${encodeURIComponent(token)}`)).status).toBe(400);
+    expect((await rest('GET', `/v1/namespaces/${other}/views?pageToken=${encodeURIComponent(`${token}x`)}`)).status).toBe(400);
+    expect((await rest('GET', `/v1/namespaces/${other}/views`)).body).toEqual({ identifiers: ['p1', 'p2', 'p3'].map((name) => ({ namespace: [other], name })) });
+  });
+});
+
+describe('table creation: sort orders and format versions', () => {
+  const ns = `sorted_${uniq()}`;
+
+  beforeAll(async () => {
+    expect((await rest('POST', '/v1/namespaces', { body: { namespace: [ns] } })).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    for (const t of (await rest('GET', `/v1/namespaces/${ns}/tables`)).body.identifiers ?? []) await javaDelete(`/v1/namespaces/${ns}/tables/${t.name}`);
+    await javaDelete(`/v1/namespaces/${ns}`);
+    const leftovers = await writerStore.listObjects(lakeBucket(), `${ns}/`);
+    await writerStore.removeObjects(lakeBucket(), leftovers.map((o) => o.key));
+  }, 60_000);
+
+  it('a write order becomes sort order 1 over the fresh column ids; a bad one or another format version is refused, nothing created', async () => {
+    const body = { ...javaCreate('s'), schema: { ...SCHEMA, fields: SCHEMA.fields.map((f) => ({ ...f, id: f.id + 10 })) }, 'write-order': { 'order-id': 1, fields: [{ transform: 'identity', 'source-id': 12, direction: 'asc', 'null-order': 'nulls-first' }] } };
+    const created = await rest('POST', `/v1/namespaces/${ns}/tables`, { body });
+    expect(created.status).toBe(200);
+    const md = created.body.metadata as unknown as { 'sort-orders': unknown[]; 'default-sort-order-id': number };
+    expect(md['default-sort-order-id']).toBe(1);
+    expect(md['sort-orders']).toEqual([{ 'order-id': 0, fields: [] }, { 'order-id': 1, fields: [{ transform: 'identity', 'source-id': 2, direction: 'asc', 'null-order': 'nulls-first' }] }]);
+    const badSource = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: { ...body, name: 'bad', 'write-order': { fields: [{ transform: 'identity', 'source-id': 99, direction: 'asc', 'null-order': 'nulls-first' }] } } });
+    expect(badSource.body.error).toMatchObject({ type: 'BadRequestException', code: 400 });
+    const badDirection = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: { ...body, name: 'bad', 'write-order': { fields: [{ transform: 'identity', 'source-id': 12, direction: 'up', 'null-order': 'nulls-first' }] } } });
+    expect(badDirection.body.error).toMatchObject({ type: 'BadRequestException', code: 400 });
+    const v1 = await rest('POST', `/v1/namespaces/${ns}/tables`, { body: { ...javaCreate('v1'), properties: { 'format-version': '1' } } });
+    expect(v1.body.error).toEqual({ type: 'UnsupportedOperationException', code: 406, message: 'format version 1 is not supported; tables are format version 2' });
+    expect((await rest('GET', `/v1/namespaces/${ns}/tables`)).body.identifiers).toEqual([{ namespace: [ns], name: 's' }]);
+    expect(await objectsUnder(`s3://${lakeBucket()}/${ns}/bad`)).toEqual([]);
+  });
+});

@@ -503,6 +503,12 @@ describe('consumer: only its cleanrooms', () => {
     const py = await pyiceberg<unknown>(consumerToken, 'list-namespaces', 'raw');
     expect(py.error).toBe('ForbiddenError');
     expect((await rest('POST', '/v1/namespaces', { token: consumerToken, body: { namespace: [`x_${uniq()}`] } })).status).toBe(403);
+    // Views as tables: its cleanroom namespace lists none (nobody can make one there), writes and the lake are refused.
+    expect((await rest('GET', `/v1/namespaces/${namespace[0]}/views`, { token: consumerToken })).body.identifiers).toEqual([]);
+    const view = { name: 'v', schema: { type: 'struct', fields: [{ id: 1, name: 'a', type: 'int', required: false }] }, 'view-version': { 'version-id': 1, 'timestamp-ms': 1, 'schema-id': 0, summary: {}, representations: [{ type: 'sql', sql: 'select 1', dialect: 'spark' }], 'default-namespace': namespace } };
+    expect((await rest('POST', `/v1/namespaces/${namespace[0]}/views`, { token: consumerToken, body: view })).status).toBe(403);
+    expect((await rest('GET', '/v1/namespaces/published/views', { token: consumerToken })).status).toBe(403);
+    expect((await rest('GET', `/v1/namespaces/${namespace[0]}/views`, { token: otherConsumerToken })).status).toBe(404);
     // Another consumer cannot see this cleanroom at all.
     const foreign = await rest('GET', `/v1/namespaces/${namespace.join('%1F')}/tables/purchases`, { token: otherConsumerToken });
     expect(foreign.status).toBe(404);

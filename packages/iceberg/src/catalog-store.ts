@@ -1,6 +1,6 @@
 // The table → current-metadata-location pointer, swapped atomically on commit (Postgres in production, memory in tests).
 import type { Pool, PoolClient } from 'pg';
-import { InvalidInputError, TableAlreadyExistsError } from './errors.js';
+import { IdentifierTakenError, InvalidInputError, TableAlreadyExistsError } from './errors.js';
 
 export interface TableIdentifier {
   namespace: string[];
@@ -95,7 +95,9 @@ export class MemoryCatalogStore implements CatalogStore {
 
 /**
  * Postgres store on the `iceberg_tables` table (migration owned by @atoll/db). The CAS is one conditional UPDATE, so
- * Postgres row locking serializes concurrent committers and exactly one of them sees rowCount = 1.
+ * Postgres row locking serializes concurrent committers and exactly one of them sees rowCount = 1. Views are rows of
+ * the same table (kind = 'view', migration 014) so the two share one identifier space; this store sees tables only
+ * (a view's pointer never equals a table's expected pointer, so the CAS needs no kind filter).
  */
 export class PgCatalogStore implements CatalogStore {
   constructor(private readonly pool: Pick<Pool, 'query'>) {}
@@ -103,7 +105,7 @@ export class PgCatalogStore implements CatalogStore {
   async load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
     validateIdentifier(id);
     const res = await this.pool.query<{ metadata_location: string }>(
-      'SELECT metadata_location FROM iceberg_tables WHERE namespace = $1 AND name = $2',
+      "SELECT metadata_location FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = 'table'",
       [namespaceKey(id.namespace), id.name],
     );
     const row = res.rows[0];
@@ -131,13 +133,13 @@ export class PgCatalogStore implements CatalogStore {
   }
 
   async list(namespace: string[]): Promise<TableIdentifier[]> {
-    const res = await this.pool.query<{ name: string }>('SELECT name FROM iceberg_tables WHERE namespace = $1 ORDER BY name', [namespaceKey(namespace)]);
+    const res = await this.pool.query<{ name: string }>("SELECT name FROM iceberg_tables WHERE namespace = $1 AND kind = 'table' ORDER BY name", [namespaceKey(namespace)]);
     return res.rows.map((r) => ({ namespace: [...namespace], name: r.name }));
   }
 
   async drop(id: TableIdentifier): Promise<boolean> {
     validateIdentifier(id);
-    const res = await this.pool.query('DELETE FROM iceberg_tables WHERE namespace = $1 AND name = $2', [namespaceKey(id.namespace), id.name]);
+    const res = await this.pool.query("DELETE FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = 'table'", [namespaceKey(id.namespace), id.name]);
     return res.rowCount === 1;
   }
 }
@@ -184,5 +186,96 @@ export class TransactionalPgCatalogStore extends PgCatalogStore {
     } finally {
       client.release();
     }
+  }
+}
+
+/**
+ * The view → current-view-metadata-location pointer. Views share the tables' identifier space: creating a view where a
+ * table is (or the reverse) fails with ViewAlreadyExistsError / TableAlreadyExistsError naming what holds the name.
+ */
+export interface ViewCatalogStore {
+  load(id: TableIdentifier): Promise<{ metadataLocation: string } | null>;
+  /** Throws IdentifierTakenError when a table or view already holds the identifier. */
+  create(id: TableIdentifier, metadataLocation: string): Promise<void>;
+  compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean>;
+  list(namespace: string[]): Promise<TableIdentifier[]>;
+  drop(id: TableIdentifier): Promise<boolean>;
+  /** What holds an identifier, if anything: tells "view exists" from "table exists". */
+  kindOf(id: TableIdentifier): Promise<'table' | 'view' | null>;
+}
+
+/** In-process view store for unit tests (tables are not modelled: every name it does not hold is free). */
+export class MemoryViewCatalogStore implements ViewCatalogStore {
+  private readonly inner = new MemoryCatalogStore();
+  load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
+    return this.inner.load(id);
+  }
+  async create(id: TableIdentifier, metadataLocation: string): Promise<void> {
+    if (await this.inner.load(id)) throw new IdentifierTakenError(formatIdentifier(id), 'view');
+    await this.inner.create(id, metadataLocation);
+  }
+  compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
+    return this.inner.compareAndSwap(id, expected, next);
+  }
+  list(namespace: string[]): Promise<TableIdentifier[]> {
+    return this.inner.list(namespace);
+  }
+  drop(id: TableIdentifier): Promise<boolean> {
+    return this.inner.drop(id);
+  }
+  async kindOf(id: TableIdentifier): Promise<'table' | 'view' | null> {
+    return (await this.inner.load(id)) ? 'view' : null;
+  }
+}
+
+/** Views as rows of `iceberg_tables` with kind = 'view' (migration 014). */
+export class PgViewCatalogStore implements ViewCatalogStore {
+  constructor(private readonly pool: Pick<Pool, 'query'>) {}
+
+  async load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
+    validateIdentifier(id);
+    const res = await this.pool.query<{ metadata_location: string }>(
+      "SELECT metadata_location FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = 'view'",
+      [namespaceKey(id.namespace), id.name],
+    );
+    const row = res.rows[0];
+    return row ? { metadataLocation: row.metadata_location } : null;
+  }
+
+  async create(id: TableIdentifier, metadataLocation: string): Promise<void> {
+    validateIdentifier(id);
+    const res = await this.pool.query(
+      "INSERT INTO iceberg_tables (namespace, name, metadata_location, kind) VALUES ($1, $2, $3, 'view') ON CONFLICT (namespace, name) DO NOTHING",
+      [namespaceKey(id.namespace), id.name, metadataLocation],
+    );
+    if (res.rowCount !== 1) throw new IdentifierTakenError(formatIdentifier(id), (await this.kindOf(id)) ?? 'view');
+  }
+
+  async compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
+    validateIdentifier(id);
+    const res = await this.pool.query(
+      `UPDATE iceberg_tables
+          SET metadata_location = $4, previous_metadata_location = metadata_location, updated_at = now()
+        WHERE namespace = $1 AND name = $2 AND kind = 'view' AND metadata_location = $3`,
+      [namespaceKey(id.namespace), id.name, expected, next],
+    );
+    return res.rowCount === 1;
+  }
+
+  async list(namespace: string[]): Promise<TableIdentifier[]> {
+    const res = await this.pool.query<{ name: string }>("SELECT name FROM iceberg_tables WHERE namespace = $1 AND kind = 'view' ORDER BY name", [namespaceKey(namespace)]);
+    return res.rows.map((r) => ({ namespace: [...namespace], name: r.name }));
+  }
+
+  async drop(id: TableIdentifier): Promise<boolean> {
+    validateIdentifier(id);
+    const res = await this.pool.query("DELETE FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = 'view'", [namespaceKey(id.namespace), id.name]);
+    return res.rowCount === 1;
+  }
+
+  async kindOf(id: TableIdentifier): Promise<'table' | 'view' | null> {
+    validateIdentifier(id);
+    const res = await this.pool.query<{ kind: 'table' | 'view' }>('SELECT kind FROM iceberg_tables WHERE namespace = $1 AND name = $2', [namespaceKey(id.namespace), id.name]);
+    return res.rows[0]?.kind ?? null;
   }
 }

@@ -224,7 +224,7 @@ export async function commitTableUpdates(opts: CommitTableUpdatesOptions): Promi
     ...(opts.keepLostFiles !== undefined ? { keepLostFiles: opts.keepLostFiles } : {}),
     attempt: async ({ base }) => {
       const failed = failedRequirement(base.metadata, opts.requirements);
-      if (failed !== null) throw new CommitConflictError(`requirement failed: ${failed}`);
+      if (failed !== null) throw new CommitConflictError(failed);
       if (opts.updates.length === 0) return { next: null, value: undefined };
       const next = applyUpdates(base.metadata, opts.updates);
       // A round trip through the strict reader rejects anything inconsistent (e.g. main not at the current snapshot).

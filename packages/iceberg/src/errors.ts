@@ -22,6 +22,21 @@ export class TableAlreadyExistsError extends IcebergError {
   }
 }
 
+export class ViewNotFoundError extends IcebergError {
+  constructor(view: string, options?: { cause?: unknown }) {
+    super('ICEBERG_VIEW_NOT_FOUND', `View does not exist: ${view}`, options);
+  }
+}
+
+/** A table or view already holds the identifier (they share one identifier space); `holder` says which. */
+export class IdentifierTakenError extends IcebergError {
+  readonly holder: 'table' | 'view';
+  constructor(identifier: string, holder: 'table' | 'view') {
+    super('ICEBERG_IDENTIFIER_TAKEN', holder === 'view' ? `View already exists: ${identifier}` : `Table with same name already exists: ${identifier}`);
+    this.holder = holder;
+  }
+}
+
 /** The commit could not be applied: retries ran out, or the table changed in a way the operation cannot rebase over. */
 export class CommitConflictError extends IcebergError {
   constructor(message: string, options?: { cause?: unknown }) {

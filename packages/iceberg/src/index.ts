@@ -10,7 +10,7 @@ export type { Transform } from './transforms.js';
 export { applyTransform, bucketHash, murmur3x86_32, parseTransform, transformResultType } from './transforms.js';
 export type { PartitionField, PartitionFieldInput, PartitionSpec, PartitionValue } from './partition.js';
 export { UNPARTITIONED_SPEC, buildPartitionSpec, partitionForRow, resolvePartitionSpec } from './partition.js';
-export type { MetadataLogEntry, Snapshot, SnapshotLogEntry, SnapshotOperation, SnapshotRef, SortOrder, TableMetadata } from './metadata.js';
+export type { MetadataLogEntry, Snapshot, SnapshotLogEntry, SnapshotOperation, SnapshotRef, SortField, SortOrder, TableMetadata } from './metadata.js';
 export {
   ancestors,
   currentSchema,
@@ -32,8 +32,8 @@ export type { DataFileFromParquetOptions } from './stats.js';
 export { dataFileFromParquet } from './stats.js';
 export type { ObjectIO, ObjectListing } from './io.js';
 export { LocalFileIO, deleteQuietly, fileUri } from './io.js';
-export type { CatalogStore, TableIdentifier } from './catalog-store.js';
-export { MemoryCatalogStore, PgCatalogStore, TransactionalPgCatalogStore, formatIdentifier } from './catalog-store.js';
+export type { CatalogStore, TableIdentifier, ViewCatalogStore } from './catalog-store.js';
+export { MemoryCatalogStore, MemoryViewCatalogStore, PgCatalogStore, PgViewCatalogStore, TransactionalPgCatalogStore, formatIdentifier } from './catalog-store.js';
 export type { SwapHook } from './catalog-store.js';
 export type { CreateTableOptions, LoadedTable } from './table-lifecycle.js';
 export { createTable, dataLocation, dropTable, loadTable, newDataFileUri, readTableMetadata, versionHintLocation, writeVersionHint } from './table-lifecycle.js';
@@ -51,9 +51,11 @@ export {
   bindPartitionSpec,
   checkProperties,
   checkSchemaEvolution,
+  checkSortFields,
   failedRequirement,
   parseTableRequirement,
   parseTableUpdate,
+  parseSortFields,
   parseUnboundPartitionSpec,
 } from './updates.js';
 export type { SchemaChange, UpdateSchemaOptions, UpdateSchemaResult } from './evolution.js';
@@ -62,3 +64,19 @@ export type { DuckdbPartitionExpression, PartitionedParquetFile } from './duckdb
 export { duckdbPartitionExpressions, duckdbReadParquet, writePartitionedParquet } from './duckdb-write.js';
 export type { ExpireSnapshotsOptions, RemoveOrphanFilesOptions, RewriteManifestsOptions } from './maintenance.js';
 export { expireSnapshots, removeOrphanFiles, rewriteManifests } from './maintenance.js';
+export type { ViewHistoryEntry, ViewMetadata, ViewRepresentation, ViewRequirement, ViewUpdate, ViewVersion } from './view-metadata.js';
+export {
+  REPLACE_DROP_DIALECT_ALLOWED,
+  applyViewUpdates,
+  currentViewVersion,
+  failedViewRequirement,
+  newViewMetadata,
+  parseViewMetadata,
+  parseViewRequirement,
+  parseViewUpdate,
+  parseViewVersion,
+  serializeViewMetadata,
+  viewMetadataToJson,
+} from './view-metadata.js';
+export type { CreateViewOptions, LoadedView } from './view-lifecycle.js';
+export { commitViewUpdates, createView, dropView, loadView, readViewMetadata } from './view-lifecycle.js';

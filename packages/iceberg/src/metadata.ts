@@ -105,11 +105,14 @@ export function newTableMetadata(opts: {
   properties?: Record<string, string>;
   tableUuid?: string;
   nowMs?: number;
+  /** Its fields (source ids of `schema`); the table is unsorted when omitted or empty. Order id 1, as the reference assigns. */
+  sortOrder?: SortField[];
 }): TableMetadata {
   const schema = { ...opts.schema, 'schema-id': opts.schema['schema-id'] };
   const spec = opts.partitionSpec;
   resolvePartitionSpec(schema, spec);
   const lastPartitionId = spec.fields.reduce((max, f) => Math.max(max, f['field-id']), PARTITION_FIELD_ID_START - 1);
+  const sorted = opts.sortOrder && opts.sortOrder.length > 0 ? opts.sortOrder : undefined;
   return {
     'format-version': 2,
     'table-uuid': opts.tableUuid ?? randomUUID(),
@@ -127,8 +130,8 @@ export function newTableMetadata(opts: {
     snapshots: [],
     'snapshot-log': [],
     'metadata-log': [],
-    'sort-orders': [UNSORTED_ORDER],
-    'default-sort-order-id': 0,
+    'sort-orders': sorted ? [UNSORTED_ORDER, { 'order-id': 1, fields: sorted }] : [UNSORTED_ORDER],
+    'default-sort-order-id': sorted ? 1 : 0,
     refs: {},
   };
 }

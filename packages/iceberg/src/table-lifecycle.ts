@@ -4,12 +4,13 @@ import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { formatIdentifier, validateIdentifier } from './catalog-store.js';
 import { CorruptMetadataError, TableAlreadyExistsError, TableNotFoundError, isObjectAlreadyExists, isObjectNotFound } from './errors.js';
 import type { ObjectIO } from './io.js';
-import type { TableMetadata } from './metadata.js';
+import type { SortField, TableMetadata } from './metadata.js';
 import { metadataVersion, newTableMetadata, normalizeLocation, parseTableMetadata, serializeTableMetadataBytes } from './metadata.js';
 import type { PartitionFieldInput, PartitionSpec } from './partition.js';
 import { UNPARTITIONED_SPEC, buildPartitionSpec } from './partition.js';
 import type { IcebergSchema } from './types.js';
 import { validateSchema } from './types.js';
+import { checkSortFields } from './updates.js';
 
 export interface LoadedTable {
   id: TableIdentifier;
@@ -104,6 +105,8 @@ export interface CreateTableOptions {
   /** Column-name form (`[{ sourceColumn: 'ts', transform: 'day' }]`) or a full spec. Unpartitioned when omitted. */
   partitionSpec?: PartitionFieldInput[] | PartitionSpec;
   properties?: Record<string, string>;
+  /** The table's sort order (fields over `schema`'s column ids); unsorted when omitted. */
+  sortOrder?: SortField[];
   /** Return the existing table instead of throwing TableAlreadyExistsError (idempotent job steps). */
   ifNotExists?: boolean;
 }
@@ -123,7 +126,8 @@ export async function createTable(opts: CreateTableOptions): Promise<LoadedTable
     throw new TableAlreadyExistsError(name, `location ${location} already holds an Iceberg table (metadata/version-hint.text exists)`);
   }
   const spec = opts.partitionSpec === undefined ? UNPARTITIONED_SPEC : Array.isArray(opts.partitionSpec) ? buildPartitionSpec(opts.schema, opts.partitionSpec) : opts.partitionSpec;
-  const metadata = newTableMetadata({ location, schema: opts.schema, partitionSpec: spec, ...(opts.properties ? { properties: opts.properties } : {}) });
+  if (opts.sortOrder) checkSortFields(opts.schema, opts.sortOrder);
+  const metadata = newTableMetadata({ location, schema: opts.schema, partitionSpec: spec, ...(opts.properties ? { properties: opts.properties } : {}), ...(opts.sortOrder ? { sortOrder: opts.sortOrder } : {}) });
   const metadataLocation = await writeNewMetadataVersion(opts.io, metadata, 1);
   if (!metadataLocation) throw new TableAlreadyExistsError(name, `location ${location} already holds metadata files v1..v${MAX_VERSION_PROBES}`);
   try {

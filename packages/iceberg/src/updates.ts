@@ -2,7 +2,8 @@
 // from JSON, checked against a base, applied to it. Atoll's own writers express their changes in the same updates, so
 // REST clients and Atoll's writers change a table through one set of rules (in the spirit of PyIceberg's table/update).
 import { CommitConflictError, InvalidInputError } from './errors.js';
-import type { Snapshot, SnapshotRef, SortOrder, TableMetadata } from './metadata.js';
+import type { Snapshot, SnapshotRef, SortField, SortOrder, TableMetadata } from './metadata.js';
+import { parseTransform } from './transforms.js';
 import { currentSchema, snapshotById } from './metadata.js';
 import type { PartitionSpec } from './partition.js';
 import { resolvePartitionSpec } from './partition.js';
@@ -158,6 +159,33 @@ export function parseUnboundPartitionSpec(v: unknown, where: string): UnboundPar
   return { ...(present(v['spec-id']) ? { 'spec-id': int(v, 'spec-id', where) } : {}), fields };
 }
 
+/** A sort order's fields from their JSON form (create-table `write-order`, add-sort-order); bound by checkSortFields. */
+export function parseSortFields(v: unknown, where: string): SortField[] {
+  if (!Array.isArray(v)) throw bad(`${where}.fields must be an array`);
+  return v.map((f: unknown, i) => {
+    const fw = `${where}.fields[${i}]`;
+    if (!isObj(f)) throw bad(`${fw} must be an object`);
+    const direction = str(f, 'direction', fw);
+    if (direction !== 'asc' && direction !== 'desc') throw bad(`${fw}.direction must be asc or desc`);
+    const nullOrder = str(f, 'null-order', fw);
+    if (nullOrder !== 'nulls-first' && nullOrder !== 'nulls-last') throw bad(`${fw}.null-order must be nulls-first or nulls-last`);
+    return { transform: str(f, 'transform', fw), 'source-id': int(f, 'source-id', fw), direction, 'null-order': nullOrder };
+  });
+}
+
+/** Every sort field must sort by a column of `schema` with a transform Iceberg knows. */
+export function checkSortFields(schema: IcebergSchema, fields: readonly SortField[], where = 'sort-order'): void {
+  const ids = fieldsById(schema.fields);
+  for (const [i, f] of fields.entries()) {
+    if (!ids.has(f['source-id'])) throw bad(`${where}.fields[${i}]: source-id ${f['source-id']} is not a column of the schema`);
+    try {
+      parseTransform(f.transform);
+    } catch (err) {
+      throw bad(`${where}.fields[${i}]: ${(err as Error).message}`);
+    }
+  }
+}
+
 /** One update from its JSON form; unknown actions and malformed fields are a bad request. */
 export function parseTableUpdate(json: unknown, where = 'update'): TableUpdate {
   if (!isObj(json)) throw bad(`${where} must be an object`);
@@ -202,8 +230,8 @@ export function parseTableUpdate(json: unknown, where = 'update'): TableUpdate {
       return { action: 'set-default-spec', 'spec-id': int(json, 'spec-id', where) };
     case 'add-sort-order': {
       const order = json['sort-order'];
-      if (!isObj(order) || !Array.isArray(order.fields)) throw bad(`${where}.sort-order must be an object with fields`);
-      return { action: 'add-sort-order', 'sort-order': { 'order-id': typeof order['order-id'] === 'number' ? order['order-id'] : 0, fields: order.fields as SortOrder['fields'] } };
+      if (!isObj(order)) throw bad(`${where}.sort-order must be an object with fields`);
+      return { action: 'add-sort-order', 'sort-order': { 'order-id': typeof order['order-id'] === 'number' ? order['order-id'] : 0, fields: parseSortFields(order.fields, `${where}.sort-order`) } };
     }
     case 'set-default-sort-order':
       return { action: 'set-default-sort-order', 'sort-order-id': int(json, 'sort-order-id', where) };
@@ -230,37 +258,45 @@ export function parseTableUpdate(json: unknown, where = 'update'): TableUpdate {
 
 // ---- requirements ----------------------------------------------------------------------------------------------
 
-/** Null when every requirement holds for `base`, else why not (a conflict: the client reloads and retries). */
+/**
+ * Null when every requirement holds for `base`, else why not (a conflict: the client reloads and retries). The words
+ * are the reference implementation's ("Requirement failed: current schema changed: expected id 0 != 1"), which clients
+ * and Iceberg's compatibility kit match on.
+ */
 export function failedRequirement(base: TableMetadata, requirements: readonly TableRequirement[]): string | null {
+  const changed = (what: string, expected: unknown, actual: unknown): string => `Requirement failed: ${what} changed: expected id ${String(expected)} != ${String(actual)}`;
   for (const r of requirements) {
     switch (r.type) {
       case 'assert-create':
-        return 'the table already exists';
+        return 'Requirement failed: table already exists';
       case 'assert-table-uuid':
-        if (r.uuid !== base['table-uuid']) return `table uuid is ${base['table-uuid']}, not ${r.uuid}`;
+        if (r.uuid !== base['table-uuid']) return `Requirement failed: UUID does not match: expected ${base['table-uuid']} != ${r.uuid}`;
         break;
       case 'assert-ref-snapshot-id': {
         const expected = r['snapshot-id'];
-        const actual = base.refs[r.ref]?.['snapshot-id'] ?? null;
+        const ref = base.refs[r.ref];
+        const actual = ref?.['snapshot-id'] ?? null;
         if (expected !== actual) {
-          return expected === null ? `ref ${r.ref} was created concurrently (now ${actual})` : `ref ${r.ref} points at snapshot ${actual ?? 'none'}, not ${expected}`;
+          if (expected === null) return `Requirement failed: ${ref?.type ?? 'branch'} ${r.ref} was created concurrently`;
+          if (ref === undefined) return `Requirement failed: branch or tag ${r.ref} is missing, expected ${expected}`;
+          return `Requirement failed: ${ref.type} ${r.ref} has changed: expected id ${expected} != ${String(actual)}`;
         }
         break;
       }
       case 'assert-last-assigned-field-id':
-        if (r['last-assigned-field-id'] !== base['last-column-id']) return `last assigned field id is ${base['last-column-id']}, not ${r['last-assigned-field-id']}`;
+        if (r['last-assigned-field-id'] !== base['last-column-id']) return changed('last assigned field id', r['last-assigned-field-id'], base['last-column-id']);
         break;
       case 'assert-current-schema-id':
-        if (r['current-schema-id'] !== base['current-schema-id']) return `current schema id is ${base['current-schema-id']}, not ${r['current-schema-id']}`;
+        if (r['current-schema-id'] !== base['current-schema-id']) return changed('current schema', r['current-schema-id'], base['current-schema-id']);
         break;
       case 'assert-last-assigned-partition-id':
-        if (r['last-assigned-partition-id'] !== base['last-partition-id']) return `last assigned partition id is ${base['last-partition-id']}, not ${r['last-assigned-partition-id']}`;
+        if (r['last-assigned-partition-id'] !== base['last-partition-id']) return changed('last assigned partition id', r['last-assigned-partition-id'], base['last-partition-id']);
         break;
       case 'assert-default-spec-id':
-        if (r['default-spec-id'] !== base['default-spec-id']) return `default spec id is ${base['default-spec-id']}, not ${r['default-spec-id']}`;
+        if (r['default-spec-id'] !== base['default-spec-id']) return changed('default partition spec', r['default-spec-id'], base['default-spec-id']);
         break;
       case 'assert-default-sort-order-id':
-        if (r['default-sort-order-id'] !== base['default-sort-order-id']) return `default sort order id is ${base['default-sort-order-id']}, not ${r['default-sort-order-id']}`;
+        if (r['default-sort-order-id'] !== base['default-sort-order-id']) return changed('default sort order', r['default-sort-order-id'], base['default-sort-order-id']);
         break;
     }
   }
@@ -316,7 +352,8 @@ export function bindPartitionSpec(spec: UnboundPartitionSpec, schema: IcebergSch
 // ---- applying updates ------------------------------------------------------------------------------------------
 
 /**
- * Applies `updates` to `base` and returns the new metadata (`base` is untouched). Anything that would move or
+ * Applies `updates` to `base` and returns the new metadata (`base` is untouched). A new current schema must read the
+ * rows main serves (checkSchemaEvolution) unless the commit leaves main without earlier rows. Anything that would move or
  * re-identify the table (set-location elsewhere, another uuid, another format version) is refused with
  * InvalidInputError; an update that no longer fits a base another writer changed (a stale sequence number, a parent
  * that was expired) is a CommitConflictError. The metadata-log and last-updated-ms are the commit engine's job.
@@ -347,7 +384,6 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
         break;
       case 'add-schema': {
         const schema = u.schema;
-        checkSchemaEvolution(currentSchema(m), schema);
         // Spec: reuse the id of an identical earlier schema instead of adding a duplicate.
         const same = m.schemas.find((s) => JSON.stringify(s.fields) === JSON.stringify(schema.fields));
         if (same) {
@@ -391,8 +427,11 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
       }
       case 'add-sort-order': {
         const fields = u['sort-order'].fields;
-        const id = fields.length === 0 ? 0 : Math.max(...m['sort-orders'].map((s) => s['order-id'])) + 1;
-        if (id !== 0) m['sort-orders'].push({ 'order-id': id, fields });
+        checkSortFields(currentSchema(m), fields, `${where}.sort-order`);
+        // Spec: an order equal to an existing one reuses its id (the unsorted order is always 0).
+        const same = m['sort-orders'].find((o) => JSON.stringify(o.fields) === JSON.stringify(fields));
+        const id = same ? same['order-id'] : Math.max(...m['sort-orders'].map((s) => s['order-id'])) + 1;
+        if (!same) m['sort-orders'].push({ 'order-id': id, fields });
         lastAddedOrderId = id;
         break;
       }
@@ -458,7 +497,18 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
       }
     }
   }
+  // The rows main already serves must read under the new current schema; a commit that leaves main without such rows
+  // (an empty table, or a replace: main removed or pointed at a new snapshot with no parent) may change it freely.
+  if (m['current-schema-id'] !== base['current-schema-id'] && servesEarlierRows(base, m)) checkSchemaEvolution(currentSchema(base), currentSchema(m));
   return m;
+}
+
+/** Whether `next`'s main branch reads data written before this commit (a snapshot `base` had, or one descending from it). */
+function servesEarlierRows(base: TableMetadata, next: TableMetadata): boolean {
+  const main = next.refs.main;
+  if (main === undefined) return false;
+  if (snapshotById(base, main['snapshot-id'])) return true;
+  return snapshotById(next, main['snapshot-id'])?.['parent-snapshot-id'] !== undefined;
 }
 
 /** Snapshots in `next` that `base` does not have: what a commit adds. */

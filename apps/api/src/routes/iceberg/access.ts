@@ -43,7 +43,7 @@ export const VENDED_CREDENTIALS_MIN_REMAINING_SECONDS = 600;
 // Namespace levels and table names become S3 key segments: keep them to a safe, unambiguous alphabet.
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,127}$/;
 
-export function validName(what: 'namespace level' | 'table name', name: string): string {
+export function validName(what: 'namespace level' | 'table name' | 'view name', name: string): string {
   if (!NAME_RE.test(name)) throw new IcebergRestError('BadRequestException', `${what} ${JSON.stringify(name)} must be 1–128 letters, digits, _ or - (not starting with -)`);
   return name;
 }

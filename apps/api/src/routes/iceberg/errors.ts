@@ -2,15 +2,18 @@
 // Iceberg clients parse into their own exception types; Atoll's catalog codes are used everywhere else.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAtollError } from '@atoll/errors';
-import { CommitConflictError, CorruptMetadataError, IcebergError, InvalidInputError, TableAlreadyExistsError, TableNotFoundError, UnsupportedTableError } from '@atoll/iceberg';
+import { CommitConflictError, CorruptMetadataError, IcebergError, IdentifierTakenError, InvalidInputError, TableAlreadyExistsError, TableNotFoundError, UnsupportedTableError, ViewNotFoundError } from '@atoll/iceberg';
 
 /** Exception type names the Iceberg REST spec and its clients (PyIceberg, Java) recognise. */
 export type IcebergErrorType =
   | 'BadRequestException'
+  /** 400 for an argument the reference implementation rejects with IllegalArgumentException; Iceberg Java rethrows it as such. */
+  | 'IllegalArgumentException'
   | 'NotAuthorizedException'
   | 'ForbiddenException'
   | 'NoSuchNamespaceException'
   | 'NoSuchTableException'
+  | 'NoSuchViewException'
   | 'NotFoundException'
   | 'AlreadyExistsException'
   | 'NamespaceNotEmptyException'
@@ -21,10 +24,12 @@ export type IcebergErrorType =
 
 const statusOf: Record<IcebergErrorType, number> = {
   BadRequestException: 400,
+  IllegalArgumentException: 400,
   NotAuthorizedException: 401,
   ForbiddenException: 403,
   NoSuchNamespaceException: 404,
   NoSuchTableException: 404,
+  NoSuchViewException: 404,
   NotFoundException: 404,
   AlreadyExistsException: 409,
   NamespaceNotEmptyException: 409,
@@ -63,8 +68,15 @@ export const commitFailed = (message: string): IcebergRestError => new IcebergRe
 export const noSuchTable = (named: string): IcebergRestError => new IcebergRestError('NoSuchTableException', `Table does not exist: ${named}`);
 export const tableAlreadyExists = (named: string, detail?: string): IcebergRestError =>
   new IcebergRestError('AlreadyExistsException', `Table already exists: ${named}${detail ? ` (${detail})` : ''}`);
+export const noSuchView = (named: string): IcebergRestError => new IcebergRestError('NoSuchViewException', `View does not exist: ${named}`);
+export const viewAlreadyExists = (named: string): IcebergRestError => new IcebergRestError('AlreadyExistsException', `View already exists: ${named}`);
+/** Tables and views share one identifier space: creating one where the other is names the holder, as Iceberg's catalogs do. */
+export const tableHoldsName = (named: string): IcebergRestError => new IcebergRestError('AlreadyExistsException', `Table with same name already exists: ${named}`);
+export const viewHoldsName = (named: string): IcebergRestError => new IcebergRestError('AlreadyExistsException', `View with same name already exists: ${named}`);
+export const renameTargetExists = (from: string, to: string, holder: 'table' | 'view'): IcebergRestError =>
+  new IcebergRestError('AlreadyExistsException', `Cannot rename ${from} to ${to}. ${holder === 'view' ? 'View' : 'Table'} already exists`);
 export const namespaceAlreadyExists = (named: string): IcebergRestError => new IcebergRestError('AlreadyExistsException', `Namespace already exists: ${named}`);
-export const namespaceNotEmpty = (named: string): IcebergRestError => new IcebergRestError('NamespaceNotEmptyException', `Namespace ${named} is not empty: it still holds tables`);
+export const namespaceNotEmpty = (named: string): IcebergRestError => new IcebergRestError('NamespaceNotEmptyException', `Namespace ${named} is not empty: it still holds tables or views`);
 
 /** Maps anything thrown under /iceberg to the REST error model; unknown errors become a 500 with a correlation id. */
 export function toIcebergError(error: unknown, requestId: string): { err: IcebergRestError; internal: boolean } {
@@ -76,6 +88,8 @@ export function toIcebergError(error: unknown, requestId: string): { err: Iceber
     return { err: new IcebergRestError(type, error.message), internal: false };
   }
   if (error instanceof TableNotFoundError) return { err: new IcebergRestError('NoSuchTableException', error.message), internal: false };
+  if (error instanceof ViewNotFoundError) return { err: new IcebergRestError('NoSuchViewException', error.message), internal: false };
+  if (error instanceof IdentifierTakenError) return { err: new IcebergRestError('AlreadyExistsException', error.message), internal: false };
   if (error instanceof TableAlreadyExistsError) return { err: new IcebergRestError('AlreadyExistsException', error.message), internal: false };
   if (error instanceof CommitConflictError) return { err: commitFailed(error.message), internal: false };
   if (error instanceof InvalidInputError || error instanceof UnsupportedTableError) return { err: badRequest(error.message), internal: false };

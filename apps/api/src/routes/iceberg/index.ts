@@ -13,6 +13,7 @@ import { namespaceRoutes } from './namespaces.js';
 import { PageTokens } from './pagination.js';
 import { TAG, icebergErrors } from './schemas.js';
 import { tableRoutes } from './tables.js';
+import { viewRoutes } from './views.js';
 
 /** What GET /v1/config announces, as "<METHOD> <path>" strings (clients skip calls a server does not list). */
 const ENDPOINTS = [
@@ -31,6 +32,13 @@ const ENDPOINTS = [
   'GET /v1/{prefix}/namespaces/{namespace}/tables/{table}/credentials',
   'POST /v1/{prefix}/namespaces/{namespace}/register',
   'POST /v1/{prefix}/tables/rename',
+  'GET /v1/{prefix}/namespaces/{namespace}/views',
+  'POST /v1/{prefix}/namespaces/{namespace}/views',
+  'GET /v1/{prefix}/namespaces/{namespace}/views/{view}',
+  'HEAD /v1/{prefix}/namespaces/{namespace}/views/{view}',
+  'POST /v1/{prefix}/namespaces/{namespace}/views/{view}',
+  'DELETE /v1/{prefix}/namespaces/{namespace}/views/{view}',
+  'POST /v1/{prefix}/views/rename',
 ];
 
 const ERROR_MODEL_NOTE =
@@ -99,6 +107,7 @@ export function icebergRoutes(config: Config, deps: ApiDeps): FastifyPluginAsync
 
     await app.register(namespaceRoutes(deps, access, pages));
     await app.register(tableRoutes(deps, io, access, pages));
+    await app.register(viewRoutes(deps, io, access, pages));
   };
 
   return async (app) => {

@@ -2,7 +2,7 @@
 // creating anything; the client then commits with `assert-create` and the updates that describe the table (assign-uuid,
 // add-schema, add-spec, set-location, set-properties, …) followed by its own (an add-snapshot for CREATE TABLE AS
 // SELECT). Iceberg Java, PyIceberg and Spark's CTAS and REPLACE paths use it.
-import { createTable, parseSchema, type CatalogStore, type ObjectIO, type TableIdentifier } from '@atoll/iceberg';
+import { createTable, parseSchema, type CatalogStore, type ObjectIO, type SortField, type TableIdentifier } from '@atoll/iceberg';
 import { checkProperties, commitTable, type CommitRequest, type RestCommitResult } from './commit.js';
 import { IcebergRestError, badRequest } from './errors.js';
 import { parsePartitionSpecJson } from './partition-spec.js';
@@ -59,8 +59,7 @@ export async function commitCreateTransaction(opts: {
   }
   const spec = last('add-spec')?.spec;
   const partitionSpec = parsePartitionSpecJson(spec, schema, 'add-spec.spec');
-  const order = last('add-sort-order')?.['sort-order'] as { fields?: unknown[] } | undefined;
-  if (order && Array.isArray(order.fields) && order.fields.length > 0) throw new IcebergRestError('UnsupportedOperationException', 'sort orders are not supported at creation; tables are unsorted');
+  const order = last('add-sort-order')?.['sort-order'] as { fields: SortField[] } | undefined;
   const asked = last('set-location')?.location;
   const location = typeof asked === 'string' ? asked.replace(/\/+$/, '') : opts.defaultLocation;
   if (!opts.allowedLocation(location)) throw badRequest(`set-location ${location} is not this table's location (${opts.defaultLocation})`);
@@ -74,7 +73,7 @@ export async function commitCreateTransaction(opts: {
   }
   checkProperties(properties);
 
-  const created = await createTable({ io, catalog, id, location, schema, partitionSpec, properties });
+  const created = await createTable({ io, catalog, id, location, schema, partitionSpec, properties, ...(order ? { sortOrder: order.fields } : {}) });
   if (rest.length === 0) return { metadataLocation: created.metadataLocation, metadata: created.metadata };
   try {
     return await commitTable({ io, catalog, id, request: { requirements: [{ type: 'assert-table-uuid', uuid: created.metadata['table-uuid'] }], updates: rest } });

@@ -1,16 +1,18 @@
 // Table routes of the Iceberg REST catalog: list, create, load (with vended credentials), exists, commit, drop (and
 // purge), rename, register and …/credentials. Metadata goes out through stringifyJson so 64-bit snapshot ids stay exact.
-import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import {
   PgCatalogStore,
+  PgViewCatalogStore,
+  checkSortFields,
   createTable,
   dropTable,
   loadTable,
   newTableMetadata,
   parseSchema,
+  parseSortFields,
   readTableMetadata,
   stringifyJson,
   tableMetadataToJson,
@@ -23,9 +25,10 @@ import {
 } from '@atoll/iceberg';
 import { commitJobs } from '@atoll/queue';
 import type { ApiDeps } from '../../deps.js';
-import { BUILT_IN_NAMESPACES, callerOf, parseNamespaceParam, validName, type CatalogAccess, type NamespaceScope } from './access.js';
+import { BUILT_IN_NAMESPACES, callerOf, parseNamespaceParam, type CatalogAccess } from './access.js';
 import { checkProperties, commitTable, parseCommitRequest } from './commit.js';
-import { IcebergRestError, badRequest, forbidden, noSuchTable, tableAlreadyExists } from './errors.js';
+import { IcebergRestError, badRequest, forbidden, noSuchTable, renameTargetExists, tableAlreadyExists, viewHoldsName } from './errors.js';
+import { chooseLocation, homeLocation, isChosenLocation, isWritersNamespace, requireWritable, resolveExistingIdentifier, resolveIdentifier, type ResolvedIdentifier } from './identifiers.js';
 import { assignFreshIds, remapSpecSources } from './fresh-ids.js';
 import { parsePartitionSpecJson } from './partition-spec.js';
 import { commitCreateTransaction, isCreateTransaction } from './staged-create.js';
@@ -40,13 +43,8 @@ function wantsVendedCredentials(request: FastifyRequest): boolean {
   return values.includes('vended-credentials');
 }
 
-/** A table as the caller names it (`named`, for answers and logs) and as the catalog store keys it (`id`). */
-interface ResolvedTable {
-  scope: NamespaceScope;
-  id: TableIdentifier;
-  named: string;
-}
-
+/** A table as the caller names it and as the catalog store keys it. */
+type ResolvedTable = ResolvedIdentifier;
 
 /**
  * How long a purge waits after the drop before it deletes: a commit that loaded the table before the drop finishes
@@ -54,7 +52,6 @@ interface ResolvedTable {
  */
 export const PURGE_SETTLE_MS = 5_000;
 
-const isWritersNamespace = (ns: readonly string[]): boolean => ns.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(ns[0]!);
 /** A key under one of the writers' namespaces (raw/…, published/…): no catalog-made table may live or be registered there. */
 const isWritersKey = (key: string): boolean => BUILT_IN_NAMESPACES.some((ns) => key === ns || key.startsWith(`${ns}/`));
 const S3_LOCATION_RE = /^s3:\/\/([^/]+)\/(.+?)\/*$/;
@@ -66,32 +63,16 @@ function sendJson(reply: FastifyReply, body: unknown): FastifyReply {
 export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: ObjectIO, access: CatalogAccess, pages: PageTokens): FastifyPluginAsync {
   const catalog = new PgCatalogStore(deps.pool);
 
-  /**
-   * The table as the caller names it (`named`, for answers and logs) and as the catalog store keys it (`id`): they
-   * differ for cleanrooms, whose `cr_<hex>` namespace is kept as ['cleanroom', <hex>].
-   */
-  async function resolve(request: FastifyRequest, params: { namespace: string | string[]; table: string }): Promise<ResolvedTable> {
-    const ns = Array.isArray(params.namespace) ? params.namespace.map((l) => validName('namespace level', l)) : parseNamespaceParam(params.namespace);
-    const scope = await access.scope(callerOf(request), ns);
-    const name = validName('table name', params.table);
-    return { scope, id: { namespace: scope.storageNamespace, name }, named: [...ns, name].join('.') };
-  }
+  const views = new PgViewCatalogStore(deps.pool);
 
-  /**
-   * resolve() for operations on an existing table: a missing namespace means a missing table (the spec's 404 for load,
-   * exists, commit and drop is NoSuchTableException). Spark depends on it: it resolves `db.t.partitions` by first
-   * loading table `partitions` in namespace `db.t`, and only a NoSuchTableException sends it on to the metadata table.
-   */
-  async function resolveExisting(request: FastifyRequest, params: { namespace: string | string[]; table: string }): Promise<ResolvedTable> {
-    try {
-      return await resolve(request, params);
-    } catch (err) {
-      if (err instanceof IcebergRestError && err.type === 'NoSuchNamespaceException') {
-        const ns = Array.isArray(params.namespace) ? params.namespace : params.namespace.split('\u001f');
-        throw noSuchTable([...ns, params.table].join('.'));
-      }
-      throw err;
-    }
+  const resolve = (request: FastifyRequest, params: { namespace: string | string[]; table: string }): Promise<ResolvedTable> =>
+    resolveIdentifier(access, request, { namespace: params.namespace, name: params.table });
+  const resolveExisting = (request: FastifyRequest, params: { namespace: string | string[]; table: string }): Promise<ResolvedTable> =>
+    resolveExistingIdentifier(access, request, { namespace: params.namespace, name: params.table }, noSuchTable);
+
+  /** Tables and views share one identifier space: a new table cannot take a view's name. */
+  async function requireNoView({ id, named }: ResolvedTable): Promise<void> {
+    if ((await views.kindOf(id)) === 'view') throw viewHoldsName(named);
   }
 
   /** The table's metadata; a missing table is named as the caller named it, not by its key in the store. */
@@ -119,17 +100,8 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
     return body;
   }
 
-  function requireWritable(scope: NamespaceScope): void {
-    if (!scope.writable) throw forbidden('cleanroom tables are read-only through the catalog');
-  }
-
   function requireCatalogOwned(id: TableIdentifier): void {
     if (isWritersNamespace(id.namespace)) throw forbidden(`tables in ${id.namespace[0]} belong to Atoll's writers and cannot be dropped, renamed or registered through the catalog`);
-  }
-
-  /** Whether any object lies under `location` (a dropped table's files, or anything else). */
-  async function holdsFiles(location: string): Promise<boolean> {
-    return (await io.list!(`${location}/`)).length > 0;
   }
 
   return async (plain) => {
@@ -186,37 +158,34 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         const target = await resolve(request, { namespace: request.params.namespace, table: body.name });
         const { scope, id, named } = target;
         requireWritable(scope);
-        const home = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
-        const asked = orUndefined(body.location)?.replace(/\/+$/, '');
-        if (asked !== undefined && asked !== home) throw badRequest(`tables in ${id.namespace.join('.')} live at ${home}; a different location cannot be chosen`);
+        const home = homeLocation(scope, id.name);
         let schema: IcebergSchema;
         try {
           schema = parseSchema(body.schema, 'schema');
         } catch (err) {
           throw badRequest((err as Error).message);
         }
-        const order = orUndefined(body['write-order']);
-        if (order && Array.isArray(order.fields) && order.fields.length > 0) throw new IcebergRestError('UnsupportedOperationException', 'sort orders are not supported at creation; tables are unsorted');
-        // The client's ids are its own; the table's are numbered afresh, and the spec follows its columns.
+        // The client's ids are its own; the table's are numbered afresh, and the spec and sort order follow its columns.
         const { schema: freshSchema, ids } = assignFreshIds(schema);
         schema = freshSchema;
         const partitionSpec = parsePartitionSpecJson(remapSpecSources(orUndefined(body['partition-spec']), ids), schema, 'partition-spec');
-        const properties = orUndefined(body.properties) ?? {};
+        const order = orUndefined(body['write-order']);
+        const sortOrder = order ? parseSortFields((remapSpecSources(order, ids) as { fields?: unknown }).fields, 'write-order') : [];
+        checkSortFields(schema, sortOrder, 'write-order');
+        // `format-version` is the spec's reserved property for the table's format (not stored among the properties);
+        // Atoll writes v2 only, and answering another request with a v2 table would mislead the client.
+        const { 'format-version': version, ...properties } = orUndefined(body.properties) ?? {};
         checkProperties(properties);
+        if (version !== undefined && version !== '2') throw new IcebergRestError('UnsupportedOperationException', `format version ${version} is not supported; tables are format version 2`);
         if (await catalog.load(id)) throw tableAlreadyExists(named);
-        // A table dropped without purge leaves its files at the default location; a new table of that name must not
-        // share them (its versions would interleave with theirs), so it gets a location of its own.
-        let location = home;
-        if (await holdsFiles(home)) {
-          if (asked !== undefined) throw tableAlreadyExists(named, `location ${home} still holds the files of a dropped table; leave location unset and the catalog picks a fresh one`);
-          location = `${home}-${randomUUID().replaceAll('-', '')}`;
-        }
+        await requireNoView(target);
+        const location = await chooseLocation({ io, home, asked: orUndefined(body.location), what: `tables in ${id.namespace.join('.')}`, occupied: (detail) => tableAlreadyExists(named, detail) });
         if (body['stage-create']) {
           // Nothing is written: the commit that ends the client's transaction creates the table (staged-create.ts).
           request.log.info({ op: 'iceberg.table.staged', table: named }, 'table creation staged');
-          return sendJson(reply, await tableResult(request, target, { metadata: newTableMetadata({ location, schema, partitionSpec, properties }) }));
+          return sendJson(reply, await tableResult(request, target, { metadata: newTableMetadata({ location, schema, partitionSpec, properties, sortOrder }) }));
         }
-        const table = await createTable({ io, catalog, id, location, schema, partitionSpec, properties });
+        const table = await createTable({ io, catalog, id, location, schema, partitionSpec, properties, sortOrder });
         request.log.info({ op: 'iceberg.table.created', table: named }, 'table created');
         return sendJson(reply, await tableResult(request, target, table));
       },
@@ -288,25 +257,20 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         },
       },
       async (request, reply) => {
-        const { scope, id, named } = await resolveExisting(request, request.params);
+        const target = await resolveExisting(request, request.params);
+        const { scope, id, named } = target;
         requireWritable(scope);
         const ident = request.body.identifier;
         if (ident && (ident.name !== id.name || ident.namespace.join('\u001f') !== scope.namespace.join('\u001f'))) throw badRequest('the identifier in the body names another table than the path');
         const parsed = parseCommitRequest(request.body);
-        const home = `s3://${scope.bucket}/${scope.tableKey(id.name)}`;
+        const home = homeLocation(scope, id.name);
         // assert-create on a table that does not exist yet ends a create transaction; on one that exists it fails as
         // any failed requirement does (commitTable).
-        const result =
-          isCreateTransaction(parsed) && !(await catalog.load(id))
-            ? await commitCreateTransaction({
-                io,
-                catalog,
-                id,
-                request: parsed,
-                defaultLocation: home,
-                allowedLocation: (l) => l === home || (l.startsWith(`${home}-`) && /^[0-9a-f]{32}$/.test(l.slice(home.length + 1))),
-              })
-            : await commitTable({ io, catalog, id, request: parsed });
+        const creating = isCreateTransaction(parsed) && !(await catalog.load(id));
+        if (creating) await requireNoView(target);
+        const result = creating
+          ? await commitCreateTransaction({ io, catalog, id, request: parsed, defaultLocation: home, allowedLocation: (l) => isChosenLocation(l, home) })
+          : await commitTable({ io, catalog, id, request: parsed });
         request.log.info({ op: 'iceberg.table.committed', table: named, metadataLocation: result.metadataLocation }, 'table committed');
         return sendJson(reply, { 'metadata-location': result.metadataLocation, metadata: tableMetadataToJson(result.metadata) });
       },
@@ -361,12 +325,15 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         let renamed: number;
         try {
           const res = await deps.pool.query(
-            'UPDATE iceberg_tables SET namespace = $3, name = $4, updated_at = now() WHERE namespace = $1 AND name = $2',
+            "UPDATE iceberg_tables SET namespace = $3, name = $4, updated_at = now() WHERE namespace = $1 AND name = $2 AND kind = 'table'",
             [source.id.namespace.join('.'), source.id.name, destination.id.namespace.join('.'), destination.id.name],
           );
           renamed = res.rowCount ?? 0;
         } catch (err) {
-          if ((err as { code?: string }).code === '23505') throw tableAlreadyExists(destination.named);
+          if ((err as { code?: string }).code === '23505') {
+            if ((await views.kindOf(destination.id)) === 'view') throw renameTargetExists(source.named, destination.named, 'view');
+            throw tableAlreadyExists(destination.named);
+          }
           throw err;
         }
         if (renamed !== 1) throw noSuchTable(source.named);
@@ -398,6 +365,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         if (!file || file[1] !== scope.bucket) throw forbidden(`${metadataLocation} is outside the warehouse this catalog owns (s3://${scope.bucket}/)`);
         if (!file[2]!.endsWith('.metadata.json')) throw badRequest(`${metadataLocation} is not a table metadata file (*.metadata.json)`);
         if (await catalog.load(id)) throw tableAlreadyExists(named);
+        await requireNoView(target);
         const metadata = await readTableMetadata(io, metadataLocation).catch((err: unknown) => {
           throw badRequest(`${metadataLocation} cannot be registered: ${(err as Error).message}`);
         });
