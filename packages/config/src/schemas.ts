@@ -65,6 +65,18 @@ export const ApiConfigSchema = Type.Composite([
     ATOLL_WORKER_CALL_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 150_000 }),
     /** Default lifetime of a provider's bulk key (SPEC §4); MinIO expires the key itself. */
     ATOLL_BULK_KEY_TTL_SECONDS: Type.Integer({ minimum: 900, maximum: 365 * 24 * 3600, default: 30 * 24 * 3600 }),
+    /** Largest body of any route but uploads (ATOLL_MAX_UPLOAD_BYTES); larger → 413 PAYLOAD_TOO_LARGE. */
+    ATOLL_MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+    /** Time a client has to send a whole request (headers and body) before the api answers 408 and closes. */
+    ATOLL_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000 }),
+    /** Rate-limit window; each limit below counts requests per window (fixed window, 429 RATE_LIMITED + Retry-After). */
+    ATOLL_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000 }),
+    /** Requests per window per API key (Keycloak client), counted in Redis so the limit holds across api replicas. */
+    ATOLL_RATE_LIMIT_CLIENT_MAX: Type.Integer({ minimum: 1, default: 12_000 }),
+    /** Requests per window per device token, counted in each replica's memory (no Redis round trip per request). */
+    ATOLL_RATE_LIMIT_DEVICE_MAX: Type.Integer({ minimum: 1, default: 6_000 }),
+    /** Requests per window per client IP for calls without a token (device token grant, registration, log, keys), per replica. */
+    ATOLL_RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, default: 12_000 }),
   }),
 ]);
 

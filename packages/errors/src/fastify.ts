@@ -18,6 +18,8 @@ function fromFastifyError(error: FastifyError): AtollError | null {
     default:
       break;
   }
+  // The client closed the connection mid-body (or the request timed out): nobody reads the answer, but it is not ours.
+  if (error.code === 'ECONNRESET' && error.statusCode === 400) return new AtollError('BAD_REQUEST', 'the request was aborted before its body arrived');
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return new AtollError('MALFORMED_JSON', error.message);
   }
