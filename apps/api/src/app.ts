@@ -20,6 +20,8 @@ import { agreementRoutes } from './routes/agreements/index.js';
 import { logRoutes } from './routes/log/index.js';
 import { uploadRoute } from './uploads/route.js';
 import { billingRoutes } from './routes/billing/index.js';
+import { frameworkErrors } from './http/framework-errors.js';
+import { registerNoNul } from './http/no-nul.js';
 import { registerRateLimits } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
 import { requestTimeoutResponder, serverTimeouts } from './http/timeouts.js';
@@ -33,6 +35,7 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
     requestTimeout: config.ATOLL_REQUEST_TIMEOUT_MS,
     http: serverTimeouts(config.ATOLL_REQUEST_TIMEOUT_MS),
     clientErrorHandler: requestTimeoutResponder,
+    frameworkErrors,
     trustProxy: false,
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
@@ -42,6 +45,7 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
   await registerSecurityHeaders(app);
   // Before any route is added: the plugin hooks every route as it is registered.
   await registerRateLimits(app, config, deps.redis);
+  registerNoNul(app);
   const metrics = createMetrics();
   app.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);

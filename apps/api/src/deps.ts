@@ -2,6 +2,7 @@
 import type { ApiConfig } from '@atoll/config';
 import { createPool, type Pool } from '@atoll/db';
 import { DeviceTokenIssuer, KeycloakClientAdmin, KeycloakVerifier, SigningKeyRing } from '@atoll/identity';
+import { keysFromConfig, type KeyEncryptionKeys } from '@atoll/kek';
 import { Producer, redisConnection } from '@atoll/queue';
 import { MinioAdmin, ObjectStore, type StorageAdmin } from '@atoll/storage';
 import type { Redis } from 'ioredis';
@@ -19,6 +20,8 @@ export interface ApiDeps {
   clientAdmin: KeycloakClientAdmin;
   /** Atoll's own issuer of device access tokens and registration attestations (SPEC §2, §5). */
   deviceTokens: DeviceTokenIssuer;
+  /** ATOLL_KEK and its predecessors: seal every signing key the api keeps (token, log and provider keys). */
+  keks: KeyEncryptionKeys;
   close(): Promise<void>;
 }
 
@@ -36,7 +39,9 @@ export function createDeps(config: Config): ApiDeps {
     clientId: config.ATOLL_KEYCLOAK_ADMIN_CLIENT_ID,
     clientSecret: config.ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET,
   });
-  const deviceTokens = new DeviceTokenIssuer({ keys: new SigningKeyRing({ sql: pool, secret: config.ATOLL_TID_KEY }), issuer: config.ATOLL_API_URL });
+  const keks = keysFromConfig(config);
+  // Token keys sealed before ATOLL_KEK existed were derived from ATOLL_TID_KEY; they open until `atoll rotate-kek` runs.
+  const deviceTokens = new DeviceTokenIssuer({ keys: new SigningKeyRing({ sql: pool, keks, legacySecret: config.ATOLL_TID_KEY }), issuer: config.ATOLL_API_URL });
   return {
     pool,
     redis,
@@ -46,6 +51,7 @@ export function createDeps(config: Config): ApiDeps {
     verifier,
     clientAdmin,
     deviceTokens,
+    keks,
     async close() {
       await producer.close();
       redis.disconnect();

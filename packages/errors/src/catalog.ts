@@ -21,6 +21,7 @@ export const errorCatalog = {
   DATASET_NOT_PRICED: { status: 422, message: (d?: string) => `the query reads a dataset that has no price yet, so it cannot be bought${d ? `: ${d}` : ''}` },
   CONSUMER_NOT_APPROVED: { status: 403, message: () => 'the consumer is not approved yet' },
   RATE_LIMITED: { status: 429, message: (d?: string) => `too many requests${d ? `: ${d}` : ''}` },
+  URI_TOO_LONG: { status: 414, message: (d?: string) => d ?? 'a path parameter is longer than allowed' },
   HEADERS_TOO_LARGE: { status: 431, message: () => 'the request headers are larger than allowed' },
   REQUEST_TIMEOUT: { status: 408, message: (d?: string) => d ?? 'the request was not received in time' },
   INTERNAL: { status: 500, message: () => 'an internal error occurred' },

@@ -12,6 +12,8 @@ function fromFastifyError(error: FastifyError): AtollError | null {
       return new AtollError('UNSUPPORTED_MEDIA_TYPE', error.message);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AtollError('PAYLOAD_TOO_LARGE');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AtollError('URI_TOO_LONG');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AtollError('MALFORMED_JSON', error.message);
@@ -26,6 +28,10 @@ function fromFastifyError(error: FastifyError): AtollError | null {
   if (typeof error.statusCode === 'number' && error.statusCode === 413) return new AtollError('PAYLOAD_TOO_LARGE');
   if (typeof error.statusCode === 'number' && error.statusCode === 415) {
     return new AtollError('UNSUPPORTED_MEDIA_TYPE', error.message);
+  }
+  // Any other refusal Fastify itself raises (e.g. a QUERY request without Content-Type) is the caller's error, not a 500.
+  if (typeof error.code === 'string' && error.code.startsWith('FST_') && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new AtollError('BAD_REQUEST', error.message);
   }
   return null;
 }
