@@ -3,7 +3,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AtollError } from '@atoll/errors';
 
-/** The path of the first string (or object key) holding U+0000, or null; walks arrays and plain objects only. */
+/** The path of the first string (or object key) holding U+0000, or null; walks arrays and plain objects only
+ * (prototype Object or none: parsers may build either), never streams or buffers. */
 export function findNul(value: unknown, path = ''): string | null {
   if (typeof value === 'string') return value.includes('\u0000') ? path || '/' : null;
   if (Array.isArray(value)) {
@@ -13,7 +14,7 @@ export function findNul(value: unknown, path = ''): string | null {
     }
     return null;
   }
-  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  if (value !== null && typeof value === 'object' && [Object.prototype, null].includes(Object.getPrototypeOf(value) as object | null)) {
     for (const [k, v] of Object.entries(value)) {
       if (k.includes('\u0000')) return `${path}/${k.replaceAll('\u0000', '\\u0000')}`;
       const hit = findNul(v, `${path}/${k}`);
