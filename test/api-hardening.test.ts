@@ -115,6 +115,27 @@ describe('request timeout', () => {
   });
 });
 
+describe('oversized headers', () => {
+  it('answer 431 in the SPEC shape, and in the Iceberg REST error model under /iceberg', async () => {
+    const { port } = new URL(a.url);
+    const send = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`));
+        let text = '';
+        socket.on('data', (d) => (text += d.toString('utf8')));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+    const bodyOf = (reply: string) => JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as unknown;
+    const atoll = await send('/v1/ingests');
+    expect(atoll).toMatch(/^HTTP\/1\.1 431 /);
+    expect(bodyOf(atoll)).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: 'the request headers are larger than allowed' } });
+    const iceberg = await send('/iceberg/v1/namespaces');
+    expect(iceberg).toMatch(/^HTTP\/1\.1 431 /);
+    expect(bodyOf(iceberg)).toEqual({ error: { message: 'the request headers are larger than allowed', type: 'BadRequestException', code: 431 } });
+  });
+});
+
 describe('security headers', () => {
   it('sends a deny-all content policy and the usual protections on JSON, errors and 429s; /docs gets its own policy', async () => {
     for (const path of ['/healthz', '/v1/nope']) {

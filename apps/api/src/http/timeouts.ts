@@ -11,13 +11,17 @@ function codeFor(err: NodeJS.ErrnoException): ErrorCode {
   return 'BAD_REQUEST';
 }
 
-export function requestTimeoutResponder(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+export function requestTimeoutResponder(this: FastifyInstance, error: Error, socket: Socket): void {
+  // Node's clientError: an errno-style code, and the bytes it had read when it could parse that far.
+  const err = error as NodeJS.ErrnoException & { rawPacket?: Buffer };
   // A reset connection has nobody to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const e = new AtollError(codeFor(err));
   this.log.info({ op: 'http.client_error', code: e.code }, e.message);
   if (socket.writable) {
-    const body = JSON.stringify(e.toBody());
+    // The catalog's clients expect the Iceberg REST error model: tell by the request line, when Node kept it.
+    const iceberg = /^[A-Z]+ \/iceberg\//.test(err.rawPacket?.subarray(0, 64).toString('latin1') ?? '');
+    const body = JSON.stringify(iceberg ? { error: { message: e.message, type: 'BadRequestException', code: e.status } } : e.toBody());
     socket.write(
       `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
