@@ -59,7 +59,7 @@ describe('license documents and signatures (fuzzed)', () => {
       fc.property(documentArb, fc.boolean(), fc.string({ maxLength: 400, unit: 'binary' }), fc.constantFrom('subject', 'expiry', 'tables', 'uses', 'provider'), (doc, flip, garbage, field) => {
         const signature = signDoc(doc, device.privateKey);
         expect(verifyDeviceSignature(shuffled(doc, flip), signature, device.publicKey)).toBe(true);
-        const changed = { ...doc, [field]: field === 'tables' ? [...doc.tables, 'zzz_extra'] : field === 'uses' ? [] : `${String(doc[field as keyof LicenseDocument])}x` };
+        const changed = { ...doc, [field]: field === 'tables' ? [...doc.tables, 'zzz_extra'] : field === 'uses' ? [] : `${JSON.stringify(doc[field as keyof LicenseDocument])}x` };
         expect(verifyDeviceSignature(changed, signature, device.publicKey)).toBe(false);
         expect(verifyDeviceSignature(doc, signDoc(doc, other.privateKey), device.publicKey)).toBe(false);
         expect(verifyDeviceSignature(doc, garbage, device.publicKey)).toBe(false);
