@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import canonicalize from 'canonicalize';
 import { HAS_LIVE_LICENSE_SQL, Licensing, SigningKeyStore, TransparencyLog, hasLiveLicense, type LicenseArchive, type LicenseDocument } from '@atoll/licensing';
+import { KeyEncryptionKeys } from '@atoll/kek';
 import { ObjectStore } from '@atoll/storage';
 import { median, printTable, type BenchResult } from './harness.js';
 
@@ -62,7 +63,7 @@ export async function benchLicenses(opts: { env: Record<string, string>; repeats
         await store.client.putObjectRetention(bucket, `bench/${schema}/${key}`, { versionId: put.versionId ?? '', mode: 'COMPLIANCE', retainUntilDate: retainUntil.toISOString() });
       },
     };
-    const keys = new SigningKeyStore({ db: pool, secret: randomUUID() + randomUUID(), logName: `bench.local/${schema}` });
+    const keys = new SigningKeyStore({ db: pool, keks: new KeyEncryptionKeys({ current: randomUUID() + randomUUID() }), logName: `bench.local/${schema}` });
     const log = new TransparencyLog({ db: pool, keys });
     // Retention of 1 day past a 1-hour license: the bench's locked objects go away by themselves.
     const licensing = new Licensing({ db: pool, keys, log, archive, retentionDays: 1 });

@@ -19,7 +19,7 @@ function fresh(name) {
   if (name === 'ATOLL_MINIO_ROOT_USER') return `root-${token(6)}`;
   // stripe-mock accepts sk_test_<anything without underscores>; with real Stripe, put your restricted key here.
   if (name === 'ATOLL_STRIPE_SECRET_KEY') return `sk_test_${randomBytes(16).toString('hex')}`;
-  return token(name === 'ATOLL_TID_KEY' ? 32 : 24);
+  return token(name === 'ATOLL_TID_KEY' || name === 'ATOLL_KEK' ? 32 : 24);
 }
 
 const out = [];

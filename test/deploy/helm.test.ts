@@ -384,6 +384,8 @@ describe('the apps get the local stack configuration', () => {
         .map(component)
         .sort();
     expect(holders('ATOLL_TID_KEY')).toEqual(['api', 'init', 'writer']);
+    // The signing keys' KEK reaches only the api (and the init job, which checks every secret for placeholders).
+    expect(holders('ATOLL_KEK')).toEqual(['api', 'init']);
     expect(holders('ATOLL_MINIO_ROOT_PASSWORD')).toEqual(['init', 'minio']);
     expect(holders('ATOLL_S3_WRITER_SECRET')).toEqual(['init', 'writer']);
   });

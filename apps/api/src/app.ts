@@ -21,19 +21,34 @@ import { agreementRoutes } from './routes/agreements/index.js';
 import { logRoutes } from './routes/log/index.js';
 import { uploadRoute } from './uploads/route.js';
 import { billingRoutes } from './routes/billing/index.js';
+import { frameworkErrors } from './http/framework-errors.js';
+import { registerNoNul } from './http/no-nul.js';
+import { registerRateLimits } from './http/rate-limit.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
+import { requestTimeoutResponder, serverTimeouts } from './http/timeouts.js';
 import { portalRoutes } from './routes/portal/index.js';
 import { listSchemasRoute } from './routes/schemas/list.js';
 
 export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Logger }): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.logger,
-    bodyLimit: 1024 * 1024,
+    // Every route's default; uploads, the token form and the Stripe webhook set their own (each ≤ what it needs).
+    bodyLimit: config.ATOLL_MAX_BODY_BYTES,
+    // Slow clients (slowloris): a whole request must arrive in time, else 408 REQUEST_TIMEOUT and the socket closes.
+    requestTimeout: config.ATOLL_REQUEST_TIMEOUT_MS,
+    http: serverTimeouts(config.ATOLL_REQUEST_TIMEOUT_MS),
+    clientErrorHandler: requestTimeoutResponder,
+    frameworkErrors,
     trustProxy: false,
     requestIdHeader: 'x-request-id',
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
   registerErrorHandling(app);
+  await registerSecurityHeaders(app);
+  // Before any route is added: the plugin hooks every route as it is registered.
+  await registerRateLimits(app, config, deps.redis);
+  registerNoNul(app);
   const metrics = createMetrics();
   app.addHook('onResponse', (request, reply, done) => {
     metrics.httpDuration.labels(request.method, request.routeOptions.url ?? 'unmatched', String(reply.statusCode)).observe(reply.elapsedTime / 1000);
@@ -49,7 +64,8 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
       security: [{ bearer: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The docs pages run swagger-ui's scripts: its own policy (hashes of its inline code) replaces the api's 'none'.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: (h) => h.replace(/\s*upgrade-insecure-requests;?/, '') });
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
 
   await app.register(healthRoutes(config, deps, metrics));

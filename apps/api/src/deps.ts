@@ -4,6 +4,7 @@ import { ChangeFeed, createPool, type Pool } from '@atoll/db';
 import { createLogger } from '@atoll/log';
 import { DeviceTokenIssuer, KeycloakClientAdmin, KeycloakVerifier, SigningKeyRing } from '@atoll/identity';
 import { LiveLicenseCache } from '@atoll/licensing';
+import { keysFromConfig, type KeyEncryptionKeys } from '@atoll/kek';
 import { Producer, redisConnection } from '@atoll/queue';
 import { MinioAdmin, ObjectStore, type StorageAdmin } from '@atoll/storage';
 import type { Redis } from 'ioredis';
@@ -31,6 +32,8 @@ export interface ApiDeps {
   schemas: ApprovedSchemas;
   /** Group commit of small uploads into shared staging objects. */
   uploads: UploadBatcher;
+  /** ATOLL_KEK and its predecessors: seal every signing key the api keeps (token, log and provider keys). */
+  keks: KeyEncryptionKeys;
   close(): Promise<void>;
 }
 
@@ -49,7 +52,9 @@ export function createDeps(config: Config): ApiDeps {
     clientId: config.ATOLL_KEYCLOAK_ADMIN_CLIENT_ID,
     clientSecret: config.ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET,
   });
-  const deviceTokens = new DeviceTokenIssuer({ keys: new SigningKeyRing({ sql: pool, secret: config.ATOLL_TID_KEY }), issuer: config.ATOLL_API_URL });
+  const keks = keysFromConfig(config);
+  // Token keys sealed before ATOLL_KEK existed were derived from ATOLL_TID_KEY; they open until `atoll rotate-kek` runs.
+  const deviceTokens = new DeviceTokenIssuer({ keys: new SigningKeyRing({ sql: pool, keks, legacySecret: config.ATOLL_TID_KEY }), issuer: config.ATOLL_API_URL });
   const changes = new ChangeFeed({ connectionString: config.ATOLL_DATABASE_URL, applicationName: 'atoll-api-changes', onError: (err) => log.warn({ op: 'db.changes.error', err: err.message }, 'the change feed lost its connection; caches read through until it is back') });
   // In the background: until it listens, the caches read through on every call.
   void changes.start();
@@ -68,6 +73,7 @@ export function createDeps(config: Config): ApiDeps {
     devices: new DeviceDirectory({ pool, feed: changes }),
     schemas: new ApprovedSchemas({ pool, feed: changes }),
     uploads,
+    keks,
     async close() {
       await uploads.close();
       await changes.close();

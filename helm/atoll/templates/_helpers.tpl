@@ -88,6 +88,7 @@ s3ApiSecret: ATOLL_S3_API_SECRET
 s3WriterSecret: ATOLL_S3_WRITER_SECRET
 s3CleanroomSecret: ATOLL_S3_CLEANROOM_SECRET
 tidKey: ATOLL_TID_KEY
+kek: ATOLL_KEK
 stripeWebhookSecret: ATOLL_STRIPE_WEBHOOK_SECRET
 stripeSecretKey: ATOLL_STRIPE_SECRET_KEY
 {{- end -}}
@@ -103,6 +104,7 @@ s3ApiSecret: 16
 s3WriterSecret: 16
 s3CleanroomSecret: 16
 tidKey: 32
+kek: 32
 stripeWebhookSecret: 16
 stripeSecretKey: 8
 {{- if .Values.postgresql.enabled }}
@@ -261,6 +263,7 @@ operatorClientSecret: 8
   value: atoll-admin
 {{ include "atoll.secretEnv" (list . "ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET" "keycloakAdminClientSecret") }}
 {{ include "atoll.secretEnv" (list . "ATOLL_TID_KEY" "tidKey") }}
+{{ include "atoll.secretEnv" (list . "ATOLL_KEK" "kek") }}
 {{ include "atoll.secretEnv" (list . "ATOLL_STRIPE_WEBHOOK_SECRET" "stripeWebhookSecret") }}
 {{- with include "atoll.stripeApiBase" . }}
 - name: ATOLL_STRIPE_API_BASE

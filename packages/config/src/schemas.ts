@@ -38,6 +38,22 @@ export const KeycloakConfigSchema = Type.Object({
   ATOLL_STEP_UP_MAX_AGE_SECONDS: Type.Integer({ minimum: 10, maximum: 3600, default: 300 }),
 });
 
+/** Key-encryption keys of the api's sealed signing keys (token keys, log and provider keys); see docs/security.md. */
+export const KekConfigSchema = Type.Object({
+  /** Wraps every sealed private key (envelope encryption); its own secret, so it and ATOLL_TID_KEY rotate apart. */
+  ATOLL_KEK: Type.String({ minLength: 32 }),
+  /** Comma-separated earlier ATOLL_KEK values, still accepted for opening until `npx atoll rotate-kek` re-wrapped everything. */
+  ATOLL_KEK_PREVIOUS: Type.Optional(Type.String({ pattern: '^[^,]{32,}(,[^,]{32,})*$' })),
+  /** Sealed the log's and providers' keys before ATOLL_KEK existed; read only to open (and re-wrap) those older rows. */
+  ATOLL_SIGNING_KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 32 })),
+});
+
+/** What `npx atoll rotate-kek` needs: the database and the keys (ATOLL_TID_KEY opens rows sealed before ATOLL_KEK). */
+export const KekRotationConfigSchema = Type.Composite([
+  KekConfigSchema,
+  Type.Object({ ATOLL_DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }), ATOLL_TID_KEY: Type.String({ minLength: 32 }) }),
+]);
+
 export const ApiConfigSchema = Type.Composite([
   BaseConfigSchema,
   KeycloakConfigSchema,
@@ -51,10 +67,9 @@ export const ApiConfigSchema = Type.Composite([
     ATOLL_STRIPE_WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
     ATOLL_MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1024, default: 16 * 1024 * 1024 }),
     ATOLL_MAX_UPLOAD_RECORDS: Type.Integer({ minimum: 1, default: 100_000 }),
-    /** HMAC key of TIDs (decision 8), the same as the writer's; also the root the token-key encryption key is derived from. */
+    /** HMAC key of TIDs (decision 8), the same as the writer's. */
     ATOLL_TID_KEY: Type.String({ minLength: 32 }),
-    /** Seals the log's and providers' Ed25519 private keys at rest; when unset, a key HKDF-derived from ATOLL_TID_KEY. */
-    ATOLL_SIGNING_KEY_ENCRYPTION_KEY: Type.Optional(Type.String({ minLength: 32 })),
+    ...KekConfigSchema.properties,
     /** The Object-Lock (WORM) bucket of raw license log entries. */
     ATOLL_BUCKET_LICENSES: Type.String({ default: 'atoll-licenses', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
     /** The transparency log's origin line and checkpoint key name (C2SP tlog-checkpoint); never change it once used. */
@@ -69,6 +84,18 @@ export const ApiConfigSchema = Type.Composite([
     ATOLL_PORTAL_DIR: Type.Optional(Type.String({ minLength: 1 })),
     /** Keycloak as a person's browser reaches it (the portal signs in there); default ATOLL_KEYCLOAK_URL. */
     ATOLL_KEYCLOAK_PUBLIC_URL: Type.Optional(Url),
+    /** Largest body of any route but uploads (ATOLL_MAX_UPLOAD_BYTES); larger → 413 PAYLOAD_TOO_LARGE. */
+    ATOLL_MAX_BODY_BYTES: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+    /** Time a client has to send a whole request (headers and body) before the api answers 408 and closes. */
+    ATOLL_REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 120_000 }),
+    /** Rate-limit window; each limit below counts requests per window (fixed window, 429 RATE_LIMITED + Retry-After). */
+    ATOLL_RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000 }),
+    /** Requests per window per API key (Keycloak client), counted in Redis so the limit holds across api replicas. */
+    ATOLL_RATE_LIMIT_CLIENT_MAX: Type.Integer({ minimum: 1, default: 12_000 }),
+    /** Requests per window per device token, counted in each replica's memory (no Redis round trip per request). */
+    ATOLL_RATE_LIMIT_DEVICE_MAX: Type.Integer({ minimum: 1, default: 6_000 }),
+    /** Requests per window per client IP for calls without a token (device token grant, registration, log, keys), per replica. */
+    ATOLL_RATE_LIMIT_ANONYMOUS_MAX: Type.Integer({ minimum: 1, default: 12_000 }),
   }),
 ]);
 
@@ -125,3 +152,4 @@ export type ApiConfig = Static<typeof ApiConfigSchema>;
 export type WorkerConfig = Static<typeof WorkerConfigSchema>;
 export type WriterConfig = Static<typeof WriterConfigSchema>;
 export type CleanroomConfig = Static<typeof CleanroomConfigSchema>;
+export type KekRotationConfig = Static<typeof KekRotationConfigSchema>;

@@ -12,18 +12,26 @@ function fromFastifyError(error: FastifyError): AtollError | null {
       return new AtollError('UNSUPPORTED_MEDIA_TYPE', error.message);
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new AtollError('PAYLOAD_TOO_LARGE');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new AtollError('URI_TOO_LONG');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return new AtollError('MALFORMED_JSON', error.message);
     default:
       break;
   }
+  // The client closed the connection mid-body (or the request timed out): nobody reads the answer, but it is not ours.
+  if (error.code === 'ECONNRESET' && error.statusCode === 400) return new AtollError('BAD_REQUEST', 'the request was aborted before its body arrived');
   if (error instanceof SyntaxError || (error.statusCode === 400 && /JSON/i.test(error.message))) {
     return new AtollError('MALFORMED_JSON', error.message);
   }
   if (typeof error.statusCode === 'number' && error.statusCode === 413) return new AtollError('PAYLOAD_TOO_LARGE');
   if (typeof error.statusCode === 'number' && error.statusCode === 415) {
     return new AtollError('UNSUPPORTED_MEDIA_TYPE', error.message);
+  }
+  // Any other refusal Fastify itself raises (e.g. a QUERY request without Content-Type) is the caller's error, not a 500.
+  if (typeof error.code === 'string' && error.code.startsWith('FST_') && typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return new AtollError('BAD_REQUEST', error.message);
   }
   return null;
 }

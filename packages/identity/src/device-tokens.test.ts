@@ -4,6 +4,7 @@ import { createLocalJWKSet, jwtVerify } from 'jose';
 import { AtollError } from '@atoll/errors';
 import { DeviceTokenIssuer } from './device-tokens.js';
 import { SigningKeyRing, type SqlRunner } from './signing-keys.js';
+import { keysFromConfig } from '@atoll/kek';
 
 /** The key table in memory: the one INSERT and SELECT the ring makes. */
 function memorySql(): SqlRunner {
@@ -23,7 +24,7 @@ afterEach(() => vi.useRealTimers());
 
 describe('device access tokens', () => {
   const issuer = 'http://api.test';
-  const make = () => new DeviceTokenIssuer({ keys: new SigningKeyRing({ sql: memorySql(), secret: 'test secret' }), issuer });
+  const make = () => new DeviceTokenIssuer({ keys: new SigningKeyRing({ sql: memorySql(), keks: keysFromConfig({ ATOLL_KEK: 'k'.repeat(43) }) }), issuer });
 
   it('signs (node:crypto) tokens that jose verifies against the published JWKS, with the claims of RFC 9068', async () => {
     const tokens = make();

@@ -1,11 +1,12 @@
 // Atoll's own token-signing keys: ES256 pairs made by the api, private halves encrypted at rest in Postgres, rotated,
 // and published (current and recently retired) as a JWKS so anyone can verify device tokens and attestations.
-import { createCipheriv, createDecipheriv, createPrivateKey, hkdfSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import { exportJWK, exportPKCS8, generateKeyPair, importJWK, importPKCS8, type CryptoKey, type JWK } from 'jose';
+import { legacyKey, type KeyEncryptionKeys, type LegacyKey } from '@atoll/kek';
 
 /** The slice of a pg Pool this module needs; kept structural so identity does not depend on the db package. */
 export interface SqlRunner {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
+  query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount?: number | null }>;
 }
 
 interface KeyRow {
@@ -29,8 +30,10 @@ export const SIGNING_ALG = 'ES256';
 
 export interface SigningKeyRingOptions {
   sql: SqlRunner;
-  /** Secret the key-encryption key is derived from (HKDF); it never leaves config. */
-  secret: string;
+  /** ATOLL_KEK (and previous KEKs): private keys are envelope-encrypted under it. */
+  keks: KeyEncryptionKeys;
+  /** The secret keys were sealed with before ATOLL_KEK (ATOLL_TID_KEY), so rows from then still open until re-wrapped. */
+  legacySecret?: string;
   /** A new key signs after this age of the newest one. */
   rotateAfterMs?: number;
   /** Retired keys stay published (and accepted) this long after they stop signing: longer than any token lives. */
@@ -41,7 +44,8 @@ export interface SigningKeyRingOptions {
 
 export class SigningKeyRing {
   private readonly sql: SqlRunner;
-  private readonly kek: Buffer;
+  private readonly keks: KeyEncryptionKeys;
+  private readonly legacy: LegacyKey | undefined;
   readonly rotateAfterMs: number;
   readonly retainMs: number;
   private readonly cacheMs: number;
@@ -51,26 +55,30 @@ export class SigningKeyRing {
 
   constructor(opts: SigningKeyRingOptions) {
     this.sql = opts.sql;
-    // Domain-separated from every other use of the same secret by the HKDF info label.
-    this.kek = Buffer.from(hkdfSync('sha256', opts.secret, 'atoll', 'atoll token signing keys v1', 32));
+    this.keks = opts.keks;
+    this.legacy = opts.legacySecret === undefined ? undefined : legacyKey(opts.legacySecret, 'atoll token signing keys v1');
     this.rotateAfterMs = opts.rotateAfterMs ?? 7 * 24 * 3600_000;
     this.retainMs = opts.retainMs ?? 24 * 3600_000;
     this.cacheMs = opts.cacheMs ?? 60_000;
   }
 
-  private seal(kid: string, plain: Buffer): Buffer {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.kek, iv);
-    c.setAAD(Buffer.from(kid));
-    const body = Buffer.concat([c.update(plain), c.final()]);
-    return Buffer.concat([iv, c.getAuthTag(), body]);
+  private open(kid: string, sealed: Buffer): Buffer {
+    return this.keks.open(sealed, `token signing key ${kid}`, this.legacy && { key: this.legacy, aad: kid });
   }
 
-  private open(kid: string, sealed: Buffer): Buffer {
-    const d = createDecipheriv('aes-256-gcm', this.kek, sealed.subarray(0, 12));
-    d.setAAD(Buffer.from(kid));
-    d.setAuthTag(sealed.subarray(12, 28));
-    return Buffer.concat([d.update(sealed.subarray(28)), d.final()]);
+  /** Re-wraps every stored private key under the current KEK (ATOLL_KEK rotation); returns how many rows changed. */
+  async rewrapAll(): Promise<number> {
+    const { rows } = await this.sql.query('SELECT kid, private_key FROM token_signing_keys');
+    let changed = 0;
+    for (const row of rows as Array<Pick<KeyRow, 'kid' | 'private_key'>>) {
+      const next = this.keks.rewrap(row.private_key, `token signing key ${row.kid}`, this.legacy && { key: this.legacy, aad: row.kid });
+      if (next === row.private_key) continue;
+      // Only if nobody re-wrapped it meanwhile: the compare keeps a concurrent rotation from being undone.
+      const res = await this.sql.query('UPDATE token_signing_keys SET private_key = $2 WHERE kid = $1 AND private_key = $3', [row.kid, next, row.private_key]);
+      changed += res.rowCount ?? 0;
+    }
+    this.cache = null;
+    return changed;
   }
 
   private async load(): Promise<LoadedKey[]> {
@@ -106,7 +114,7 @@ export class SigningKeyRing {
     const pair = await generateKeyPair(SIGNING_ALG, { extractable: true });
     const kid = randomUUID();
     const publicJwk = { ...(await exportJWK(pair.publicKey)), kid, alg: SIGNING_ALG, use: 'sig' };
-    const sealed = this.seal(kid, Buffer.from(await exportPKCS8(pair.privateKey), 'utf8'));
+    const sealed = this.keks.seal(Buffer.from(await exportPKCS8(pair.privateKey), 'utf8'), `token signing key ${kid}`);
     await this.sql.query('INSERT INTO token_signing_keys (kid, public_jwk, private_key) VALUES ($1, $2, $3)', [kid, JSON.stringify(publicJwk), sealed]);
     await this.keys(true);
     return kid;

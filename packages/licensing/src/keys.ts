@@ -1,6 +1,7 @@
-// Ed25519 signing keys of the transparency log and of each provider: generated server-side, private halves sealed
-// with AES-256-GCM under a key from config (never stored in the clear), rotatable, old public keys kept for verifying.
-import { createCipheriv, createDecipheriv, createPrivateKey, generateKeyPairSync, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+// Ed25519 signing keys of the transparency log and of each provider: generated server-side, private halves
+// envelope-encrypted under ATOLL_KEK (never stored in the clear), rotatable, old public keys kept for verifying.
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { legacyKey, type KeyEncryptionKeys, type LegacyKey } from '@atoll/kek';
 import type { Queryable } from './live.js';
 import { sha256 } from './merkle.js';
 import { noteKeyId, verifierKey } from './note.js';
@@ -37,8 +38,10 @@ interface KeyRow {
 
 export interface SigningKeyStoreOptions {
   db: Queryable;
-  /** The secret the key-encryption key is derived from (HKDF, own label). */
-  secret: string;
+  /** ATOLL_KEK (and previous KEKs): private keys are envelope-encrypted under it. */
+  keks: KeyEncryptionKeys;
+  /** The secret keys were sealed with before ATOLL_KEK (ATOLL_SIGNING_KEY_ENCRYPTION_KEY, else ATOLL_TID_KEY). */
+  legacySecret?: string;
   /** The log's origin line, which is also its key name in signed notes. */
   logName: string;
 }
@@ -50,35 +53,40 @@ function rawPublicKey(key: KeyObject): Buffer {
 
 export class SigningKeyStore {
   private readonly db: Queryable;
-  private readonly kek: Buffer;
-  readonly encKeyId: string;
+  private readonly keks: KeyEncryptionKeys;
+  private readonly legacy: LegacyKey | undefined;
   readonly logName: string;
   private readonly active = new Map<string, SigningKey>();
 
   constructor(opts: SigningKeyStoreOptions) {
     this.db = opts.db;
     this.logName = opts.logName;
-    this.kek = Buffer.from(hkdfSync('sha256', opts.secret, 'atoll', 'atoll license signing keys v1', 32));
-    // Names the encryption key without revealing it, so a key sealed under another secret fails with a clear error.
-    this.encKeyId = sha256(this.kek).subarray(0, 8).toString('hex');
+    this.keks = opts.keks;
+    this.legacy = opts.legacySecret === undefined ? undefined : legacyKey(opts.legacySecret, 'atoll license signing keys v1');
   }
 
-  private seal(id: string, plain: Buffer): Buffer {
-    const iv = randomBytes(12);
-    const c = createCipheriv('aes-256-gcm', this.kek, iv);
-    c.setAAD(Buffer.from(id, 'utf8'));
-    const body = Buffer.concat([c.update(plain), c.final()]);
-    return Buffer.concat([iv, c.getAuthTag(), body]);
+  /** The id of the KEK new keys are wrapped with (stored in `enc_key_id`). */
+  get encKeyId(): string {
+    return this.keks.currentId;
   }
 
   private open(row: KeyRow): SigningKey {
-    if (row.enc_key_id !== this.encKeyId) throw new Error(`signing key ${row.id} is sealed under another encryption key (${row.enc_key_id})`);
-    const blob = row.private_key_enc;
-    const d = createDecipheriv('aes-256-gcm', this.kek, blob.subarray(0, 12));
-    d.setAAD(Buffer.from(row.id, 'utf8'));
-    d.setAuthTag(blob.subarray(12, 28));
-    const der = Buffer.concat([d.update(blob.subarray(28)), d.final()]);
+    const der = this.keks.open(row.private_key_enc, `license signing key ${row.id}`, this.legacy && { key: this.legacy, aad: row.id });
     return { id: row.id, name: row.name, publicKey: row.public_key, privateKey: createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }) };
+  }
+
+  /** Re-wraps every stored private key under the current KEK (ATOLL_KEK rotation); returns how many rows changed. */
+  async rewrapAll(): Promise<number> {
+    const { rows } = await this.db.query<Pick<KeyRow, 'id' | 'private_key_enc'>>('SELECT id, private_key_enc FROM signing_keys');
+    let changed = 0;
+    for (const row of rows) {
+      const next = this.keks.rewrap(row.private_key_enc, `license signing key ${row.id}`, this.legacy && { key: this.legacy, aad: row.id });
+      if (next === row.private_key_enc) continue;
+      // Only if nobody re-wrapped it meanwhile: the compare keeps a concurrent rotation from being undone.
+      const res = await this.db.query('UPDATE signing_keys SET private_key_enc = $2, enc_key_id = $3 WHERE id = $1 AND private_key_enc = $4', [row.id, next, this.keks.currentId, row.private_key_enc]);
+      changed += res.rowCount ?? 0;
+    }
+    return changed;
   }
 
   private async create(owner: { kind: 'log' } | { kind: 'provider'; providerId: string }): Promise<void> {
@@ -91,7 +99,7 @@ export class SigningKeyStore {
     await this.db.query(
       `INSERT INTO signing_keys (id, owner_kind, owner_id, name, public_key, private_key_enc, enc_key_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-      [id, owner.kind, owner.kind === 'provider' ? owner.providerId : null, name, raw, this.seal(id, der), this.encKeyId],
+      [id, owner.kind, owner.kind === 'provider' ? owner.providerId : null, name, raw, this.keks.seal(der, `license signing key ${id}`), this.encKeyId],
     );
   }
 

@@ -58,15 +58,21 @@ export function verifyLicenseBundle(bundle: LicenseBundle, keysOverride?: Publis
     return ok;
   };
   const keys = keysOverride ?? bundle.keys;
-  if (!keys) {
-    add('keys', false, 'no public keys: put them in the file ("keys") or pass --keys');
+  if (!keys || !Array.isArray(keys.log) || !Array.isArray(keys.providers)) {
+    add('keys', false, 'no public keys: put them in the file ("keys": { log, providers }) or pass --keys');
     return { ok: false, entry: null, checks };
   }
+  // The file is untrusted input: every shape it may have ends in a failed check, never in a crash.
   const r = bundle.license;
   let entry: LogEntry | null = null;
-  const leaf = b64(r.log?.leaf ?? '');
+  let leaf: Buffer;
   try {
-    const parsed = JSON.parse(leaf.toString('utf8')) as LogEntry;
+    if (typeof r !== 'object' || r === null || typeof r.log !== 'object' || r.log === null || typeof r.log.leaf !== 'string') {
+      throw new Error('the receipt has no log.leaf (the base64 of the logged entry)');
+    }
+    leaf = b64(r.log.leaf);
+    const parsed = JSON.parse(leaf.toString('utf8')) as LogEntry | null;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('the leaf is not a log entry (a JSON object)');
     // The leaf must be exactly the canonical form of what it says, so no two byte strings stand for one entry.
     if (!canonicalBytes(parsed).equals(leaf)) throw new Error('the leaf is not in canonical (RFC 8785) form');
     entry = parsed;

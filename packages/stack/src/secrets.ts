@@ -23,6 +23,8 @@ function generate() {
     s3WriterSecret: token(),
     s3CleanroomSecret: token(),
     tidKey: token(32),
+    // ATOLL_KEK: wraps the api's sealed signing keys (its own secret, so it and the TID key rotate apart).
+    kek: token(32),
     // Stripe's webhook signing secret for POST /v1/billing/webhook (the local stack signs test events with it).
     stripeWebhookSecret: `whsec_${token(24)}`,
   };

@@ -121,6 +121,7 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
       ATOLL_STRIPE_API_BASE: u.stripe,
       ATOLL_STRIPE_WEBHOOK_SECRET: ctx.secrets.stripeWebhookSecret,
       ATOLL_TID_KEY: ctx.secrets.tidKey,
+      ATOLL_KEK: ctx.secrets.kek,
     };
   }
   return {
@@ -177,6 +178,8 @@ export function stackEnv(ctx: StackContext): Record<string, string> {
     ATOLL_S3_CLEANROOM_SECRET_KEY: ctx.secrets.s3CleanroomSecret,
     // The in-process api of the tests computes the same TIDs as the writer.
     ATOLL_TID_KEY: ctx.secrets.tidKey,
+    // …and opens the same sealed signing keys as the stack's api.
+    ATOLL_KEK: ctx.secrets.kek,
     // In-process writers of tests and benchmarks read ORC with the same converter as the stack's writer.
     ATOLL_ORC_CONVERTER: ctx.installed.orcConverter,
   };

@@ -83,6 +83,7 @@ export function randomSecrets() {
     s3WriterSecret: token(),
     s3CleanroomSecret: token(),
     tidKey: token(32),
+    kek: token(32),
     stripeWebhookSecret: token(),
     // stripe-mock accepts sk_test_<anything without underscores>.
     stripeSecretKey: `sk_test_${randomBytes(12).toString('hex')}`,

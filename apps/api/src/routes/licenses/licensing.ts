@@ -28,7 +28,8 @@ export function licensingFor(config: Config, deps: ApiDeps): LicensingParts {
   if (existing) return existing;
   const keys = new SigningKeyStore({
     db: deps.pool,
-    secret: config.ATOLL_SIGNING_KEY_ENCRYPTION_KEY ?? config.ATOLL_TID_KEY,
+    keks: deps.keks,
+    legacySecret: config.ATOLL_SIGNING_KEY_ENCRYPTION_KEY ?? config.ATOLL_TID_KEY,
     logName: config.ATOLL_LOG_ORIGIN,
   });
   const log = new TransparencyLog({ db: deps.pool, keys });

@@ -1,0 +1,1 @@
+export { KekError, KeyEncryptionKeys, keysFromConfig, legacyKey, type KeyEncryptionKeysOptions, type LegacyKey, type LegacySeal } from './envelope.js';
