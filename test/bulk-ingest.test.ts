@@ -15,7 +15,7 @@ import { loadTable, planFiles, type TableIdentifier } from '@atoll/iceberg';
 import { publishedTableId, rawTableId, type Lake } from '@atoll/lake';
 import { redisConnection } from '@atoll/queue';
 import { clientFor, isAccessDenied, ObjectStore } from '@atoll/storage';
-import { paths, up, waitUntil, type AtollHttp } from '@atoll/stack';
+import { ensureServices, paths, waitUntil, type AtollHttp } from '@atoll/stack';
 import { env, newProvider, operator, uniq } from './support/actors.js';
 import { lakeFixture, queryTable, type LakeFixture } from './support/lake-helpers.js';
 
@@ -619,7 +619,9 @@ describe('bulk files', () => {
         await new Promise((r) => setTimeout(r, Math.floor(crashRand() * 1500)));
         await killWriter();
       }
-      await up({ apps: true });
+      // Only the writer is brought back (`up` would also re-run init and the realm import every round: minutes under
+      // load, past the provider token's 5-minute life).
+      await ensureServices(['writer'], { say: () => {} });
     }
     // A job a killed writer held comes back once its BullMQ lock lapses (≤ 30 s, see startWorker); one whose holder was
     // killed twice is failed by BullMQ and re-armed by the reconciler (at start-up and every pass).

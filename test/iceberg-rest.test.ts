@@ -13,6 +13,7 @@ import {
   currentSchema,
   currentSnapshot,
   defaultSpec,
+  dropTable,
   encodeManifest,
   encodeManifestList,
   loadTable,
@@ -448,6 +449,28 @@ describe('operator: the lake through /iceberg', () => {
     expect((await rest('DELETE', `/v1/namespaces/${ns}/tables/made`)).status).toBe(204);
     expect((await rest('HEAD', `/v1/namespaces/${ns}/tables/made`)).status).toBe(404);
   });
+
+  it('the writers\' tables (raw, published) are read-only through the catalog: commits and creates refused, vended credentials read-only', async () => {
+    const rawId: TableIdentifier = { namespace: ['raw'], name: `rest_${uniq()}` };
+    await writeRows({ lake: writerLake, id: rawId, location: `s3://${lakeBucket()}/raw/${rawId.name}`, rows: written });
+    const lakeTable = (await pool.query<{ name: string; metadata_location: string }>(`SELECT name, metadata_location FROM iceberg_tables WHERE namespace = 'raw' AND name = $1`, [rawId.name])).rows[0];
+    const path = `/v1/namespaces/raw/tables/${rawId.name}`;
+    const loaded = await rest('GET', path, { vended: true });
+    expect(loaded.status).toBe(200);
+    const commit = await rest('POST', path, { body: { requirements: [], updates: [{ action: 'set-properties', updates: { a: 'b' } }] } });
+    expect(commit.status).toBe(403);
+    expect(commit.body.error.message).toMatch(/belong to Atoll's writers and are read-only/);
+    expect((await rest('POST', '/v1/namespaces/published/tables', { body: { name: `sneaky_${uniq()}`, schema: { type: 'struct', 'schema-id': 0, fields: [{ id: 1, name: 'x', type: 'string', required: false }] } } })).status).toBe(403);
+    expect((await rest('GET', path)).body['metadata-location']).toBe(loaded.body['metadata-location']);
+    const c = loaded.body.config;
+    const store = s3(c['s3.access-key-id']!, c['s3.secret-access-key']!, c['s3.session-token']);
+    const { bucket, key } = parseS3Uri(lakeTable!.metadata_location);
+    expect((await store.getObject(bucket, key)).length).toBeGreaterThan(0);
+    expect(await s3Error(store.putObject(bucket, `${key.slice(0, key.lastIndexOf('/'))}/evil.avro`, 'x'))).toBe('AccessDenied');
+    expect((await rest('DELETE', path)).status).toBe(403);
+    await dropTable({ catalog: writerLake.catalog, id: rawId });
+    await writerLake.store.removeObjects(bucket, (await writerLake.store.listObjects(bucket, `raw/${rawId.name}/`)).map((o) => o.key));
+  }, 60_000);
 });
 
 describe('consumer: only its cleanrooms', () => {

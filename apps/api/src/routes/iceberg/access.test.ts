@@ -70,6 +70,9 @@ describe('cleanroom namespaces', () => {
     const sales = await a.scope(operator, ['sales']);
     expect(sales).toMatchObject({ namespace: ['sales'], storageNamespace: ['sales'], bucket: 'atoll-lake', writable: true });
     expect(sales.tableKey('t')).toBe('sales/t');
+    // The writers' namespaces are read-only through the catalog (and so are their vended credentials).
+    expect(await a.scope(operator, ['published'])).toMatchObject({ namespace: ['published'], writable: false, implicit: true });
+    expect(await a.scope(operator, ['raw'])).toMatchObject({ namespace: ['raw'], writable: false, implicit: true });
     expect(await failure(a.scope(operator, ['nope']))).toBe('404 NoSuchNamespaceException');
   });
 });

@@ -109,7 +109,8 @@ export class CatalogAccess {
       const builtIn = namespace.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(namespace[0]!);
       if (!builtIn && !(await this.lakeNamespaceExists(namespace))) throw noSuchNamespace(namespace);
       const bucket = this.config.ATOLL_BUCKET_LAKE;
-      return { namespace, storageNamespace: namespace, bucket, tableKey: (name) => [...namespace, name].join('/'), writable: true, implicit: builtIn };
+      // raw and published belong to the writers: read-only here, so their vended credentials are read-only too.
+      return { namespace, storageNamespace: namespace, bucket, tableKey: (name) => [...namespace, name].join('/'), writable: !builtIn, implicit: builtIn };
     }
     if (!isCleanroom) throw forbidden('a consumer sees only the namespaces of its own cleanrooms');
     const hex = namespace.length === 1 ? CLEANROOM_NAMESPACE_RE.exec(namespace[0]!)?.[1] : undefined;

@@ -51,7 +51,11 @@ export async function resolveExistingIdentifier(
 }
 
 export function requireWritable(scope: NamespaceScope, what = 'cleanroom tables'): void {
-  if (!scope.writable) throw forbidden(`${what} are read-only through the catalog`);
+  if (scope.writable) return;
+  // raw and published are written only by Atoll's writers: a commit from outside would bypass deduplication,
+  // pseudonymisation and the licensing of every row, and a delete file would stop deliveries of the dataset.
+  if (isWritersNamespace(scope.namespace)) throw forbidden(`tables in ${scope.namespace[0]} belong to Atoll's writers and are read-only through the catalog`);
+  throw forbidden(`${what} are read-only through the catalog`);
 }
 
 export const isWritersNamespace = (ns: readonly string[]): boolean => ns.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(ns[0]!);
