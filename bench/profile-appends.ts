@@ -1,7 +1,8 @@
 // Where a small append's time goes: N serial appendFiles calls of one tiny data file each to a fresh table, with the
 // S3 and Postgres calls timed per kind (the clients' prototypes are wrapped for the run; no product code changes).
 // Prints the breakdown per block of appends, so growth with table history shows. Run against a running stack:
-//   npx tsx bench/profile-appends.ts [appends=300] [block=100] [writers=1]
+//   npx tsx bench/profile-appends.ts [appends=300] [block=100] [writers=1] [maintenance=0]
+// With maintenance=1 the compaction bench's maintenance (compact, rewrite manifests, expire) follows, step by step.
 // With `node --cpu-prof --import tsx bench/profile-appends.ts` the CPU profile shows the JavaScript between calls.
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
@@ -10,8 +11,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { createPool } from '@atoll/db';
 import { Duck, literal } from '@atoll/duck';
-import { appendFiles, createTable, dataFileFromParquet, dropTable, duckdbFieldIds, type DataFile } from '@atoll/iceberg';
-import { Lake, rawSchema } from '@atoll/lake';
+import { appendFiles, createTable, dataFileFromParquet, dropTable, duckdbFieldIds, expireSnapshots, rewriteManifests, type DataFile } from '@atoll/iceberg';
+import { Lake, compactTable, rawSchema } from '@atoll/lake';
 import { paths, readStackEnvFile } from '@atoll/stack';
 import { ObjectStore, parseS3Uri } from '@atoll/storage';
 import { purchaseColumns } from './ingest.bench.js';
@@ -47,6 +48,9 @@ wrap(storeProto, 'putObject', (a) => `s3 PUT ${kind(a[1])}`);
 wrap(storeProto, 'getObject', (a) => `s3 GET ${kind(a[1])}`);
 wrap(storeProto, 'statObject', () => 's3 HEAD');
 wrap(storeProto, 'removeObject', () => 's3 DELETE');
+wrap(storeProto, 'removeObjects', () => 's3 DELETE (batch)');
+wrap(storeProto, 'downloadFile', () => 's3 GET data file');
+wrap(storeProto, 'putFile', () => 's3 PUT data file');
 const clientProto = pg.Client.prototype as unknown as Record<string, unknown>;
 const origQuery = clientProto.query as AnyFn;
 clientProto.query = function (this: unknown, ...args: unknown[]) {
@@ -74,6 +78,7 @@ clientProto.query = function (this: unknown, ...args: unknown[]) {
 const appends = Number(process.argv[2] ?? 300);
 const block = Number(process.argv[3] ?? 100);
 const writers = Number(process.argv[4] ?? 1);
+const maintenance = process.argv[5] === '1';
 const env = readStackEnvFile(paths.envFile);
 const store = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_WRITER_ACCESS_KEY!, secretKey: env.ATOLL_S3_WRITER_SECRET_KEY! });
 const root = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_ROOT_USER!, secretKey: env.ATOLL_S3_ROOT_PASSWORD! });
@@ -117,6 +122,23 @@ try {
     if (writers === 1) process.stdout.write(`  ${'JS between calls'.padEnd(26)} ${((wall - accounted) / slice.length).toFixed(2).padStart(7)} ms/append\n`);
     spent.clear();
     calls.clear();
+  }
+  const report = (label: string, wall: number): void => {
+    process.stdout.write(`${label}: ${(wall / 1000).toFixed(2)} s\n`);
+    for (const [k, v] of [...spent.entries()].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${k.padEnd(26)} ${(v / 1000).toFixed(2).padStart(7)} s (sum over calls)  ${String(calls.get(k)).padStart(5)} calls\n`);
+    spent.clear();
+    calls.clear();
+  };
+  if (maintenance) {
+    let t = performance.now();
+    await compactTable({ lake, id, minInputFiles: 2, workDir: join(dir, 'compact'), memoryLimit: '1GB', threads: 2 });
+    report('compactTable', performance.now() - t);
+    t = performance.now();
+    await rewriteManifests({ io: lake.io, catalog: lake.catalog, id });
+    report('rewriteManifests', performance.now() - t);
+    t = performance.now();
+    await expireSnapshots({ io: lake.io, catalog: lake.catalog, id, retainLast: 1, olderThanMs: 0, deleteFiles: true });
+    report('expireSnapshots', performance.now() - t);
   }
 } finally {
   await dropTable({ catalog: lake.catalog, id });

@@ -289,6 +289,26 @@ describe('appendFiles', () => {
     expect((await planFiles({ io, metadata })).length).toBe(5);
   });
 
+  it('merges small manifests once a spec has min-count-to-merge of them; every snapshot still reads the same files', async () => {
+    await createTable({ io, catalog, id, location: fileUri(join(dir, 'events')), schema, properties: { 'commit.manifest.min-count-to-merge': '5' } });
+    const results = [];
+    for (let i = 0; i < 12; i++) results.push(await appendFiles({ io, catalog, id, files: [dataFile(dir, `s${i}`, 1)], commitId: `s-${i}` }));
+    const { metadata } = await loadTable({ io, catalog, id });
+    const lists = await Promise.all(ancestors(metadata).reverse().map((s) => readManifestList(io, s)));
+    // Never more than min-count manifests carried into a snapshot; the merge snapshots say what they replaced.
+    expect(Math.max(...lists.map((l) => l.length))).toBeLessThanOrEqual(6);
+    expect(lists.at(-1)!.length).toBeLessThan(12);
+    expect(ancestors(metadata).some((s) => Number(s.summary['manifests-replaced']) >= 5)).toBe(true);
+    for (const [i, r] of results.entries()) {
+      const files = await planFiles({ io, metadata, snapshotId: r.snapshotId });
+      expect(files.map((f) => f.filePath.split('/').pop()).sort()).toEqual(Array.from({ length: i + 1 }, (_, j) => `s${j}.parquet`).sort());
+    }
+    // Merged entries are EXISTING: an incremental reader still sees each file added once, by its own snapshot.
+    const changes = await planChanges({ io, metadata, fromSnapshotId: results[2]!.snapshotId });
+    expect(changes.added.map((f) => f.filePath.split('/').pop()).sort()).toEqual(Array.from({ length: 9 }, (_, j) => `s${j + 3}.parquet`).sort());
+    expect(changes.removed).toEqual([]);
+  });
+
   it('skips a leftover v<N+1>.metadata.json that never became current', async () => {
     await newTable();
     mkdirSync(join(dir, 'events', 'metadata'), { recursive: true });

@@ -21,7 +21,9 @@ import { metadataDir } from './table-lifecycle.js';
 import type { IcebergSchema } from './types.js';
 import type { TableUpdate } from './updates.js';
 import { applyUpdates } from './updates.js';
+import { mapLimited } from './concurrency.js';
 
+const MANIFEST_READ_CONCURRENCY = 16;
 
 export interface CommitResult {
   /** The snapshot this call committed, or the earlier one that already carried the commit id. */
@@ -347,6 +349,70 @@ function commitIdsOfHistory(metadata: TableMetadata): Map<string, Snapshot> {
   return out;
 }
 
+// Manifest merging on append, as the reference implementation does by default (commit.manifest-merge.enabled,
+// commit.manifest.min-count-to-merge = 100, commit.manifest.target-size-bytes = 8 MB): without it every small append
+// adds a manifest for good, and each later commit, scan, compaction and expiry reads them all.
+const MERGE_ENABLED_PROPERTY = 'commit.manifest-merge.enabled';
+const MERGE_MIN_COUNT_PROPERTY = 'commit.manifest.min-count-to-merge';
+const MERGE_TARGET_SIZE_PROPERTY = 'commit.manifest.target-size-bytes';
+const DEFAULT_MERGE_MIN_COUNT = 100;
+const DEFAULT_MERGE_TARGET_SIZE = 8 * 1024 * 1024;
+
+function mergePolicy(metadata: TableMetadata): { minCount: number; targetSize: number } | null {
+  const p = metadata.properties;
+  if ((p[MERGE_ENABLED_PROPERTY] ?? 'true').toLowerCase() === 'false') return null;
+  const minCount = Number(p[MERGE_MIN_COUNT_PROPERTY] ?? DEFAULT_MERGE_MIN_COUNT);
+  const targetSize = Number(p[MERGE_TARGET_SIZE_PROPERTY] ?? DEFAULT_MERGE_TARGET_SIZE);
+  return {
+    minCount: Number.isInteger(minCount) && minCount >= 2 ? minCount : DEFAULT_MERGE_MIN_COUNT,
+    targetSize: Number.isSafeInteger(targetSize) && targetSize > 0 ? targetSize : DEFAULT_MERGE_TARGET_SIZE,
+  };
+}
+
+/**
+ * When a spec has at least `minCount` data manifests, its small ones (below the target size) become one manifest of
+ * EXISTING entries (explicit sequence numbers, original snapshot ids; entries deleted by older snapshots dropped)
+ * written by `snapshotId`. Returns the manifests to carry forward and the merged manifests to write, or null.
+ */
+async function mergeSmallManifests(opts: {
+  io: ObjectIO;
+  metadata: TableMetadata;
+  schema: IcebergSchema;
+  manifests: readonly ManifestFile[];
+  snapshotId: bigint;
+  sequenceNumber: number;
+}): Promise<{ manifests: ManifestFile[]; written: Array<{ file: ManifestFile; bytes: Uint8Array }>; replaced: number } | null> {
+  const policy = mergePolicy(opts.metadata);
+  if (!policy) return null;
+  const bySpec = new Map<number, ManifestFile[]>();
+  for (const m of opts.manifests) {
+    if (m.content !== 0 || m.manifestLength >= policy.targetSize) continue;
+    bySpec.set(m.partitionSpecId, [...(bySpec.get(m.partitionSpecId) ?? []), m]);
+  }
+  const toMerge = [...bySpec.values()].filter((ms) => ms.length >= policy.minCount);
+  if (toMerge.length === 0) return null;
+  const merged = new Set<string>();
+  const written: Array<{ file: ManifestFile; bytes: Uint8Array }> = [];
+  for (const group of toMerge) {
+    const entriesOf = await mapLimited(group, MANIFEST_READ_CONCURRENCY, (m) => readManifestEntries(opts.io, opts.metadata, m));
+    const entries: ManifestEntry[] = [];
+    for (const [i, m] of group.entries()) {
+      merged.add(m.manifestPath);
+      for (const e of entriesOf[i]!) {
+        if (e.status === 2) continue;
+        const seq = e.sequenceNumber ?? m.sequenceNumber;
+        const fileSeq = e.fileSequenceNumber ?? m.sequenceNumber;
+        entries.push({ status: 0, snapshotId: e.snapshotId ?? m.addedSnapshotId, sequenceNumber: seq, fileSequenceNumber: fileSeq, dataFile: e.dataFile, partitionTuple: e.partitionTuple });
+      }
+    }
+    const specId = group[0]!.partitionSpecId;
+    const minSequenceNumber = entries.reduce((min, e) => Math.min(min, e.sequenceNumber!), opts.sequenceNumber);
+    written.push(encodeManifestFile({ metadata: opts.metadata, schema: opts.schema }, specId, entries, { addedSnapshotId: opts.snapshotId, sequenceNumber: opts.sequenceNumber, minSequenceNumber }));
+  }
+  const manifests = [...opts.manifests.filter((m) => !merged.has(m.manifestPath)), ...written.map((w) => w.file)];
+  return { manifests, written, replaced: merged.size };
+}
+
 /** Commits a group of appends as a chain of snapshots in one swap; settles every request's promise, never throws. */
 async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[]): Promise<void> {
   const { io } = opts;
@@ -424,7 +490,10 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
             writes.push({ location: file.manifestPath, bytes, shared: true });
           }
           const added = [...r.manifests.values()].map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
-          const manifests = [...added, ...previous];
+          const merge = await mergeSmallManifests({ io, metadata, schema, manifests: previous, snapshotId: r.snapshotId, sequenceNumber });
+          const carried = merge?.manifests ?? previous;
+          for (const w of merge?.written ?? []) writes.push({ location: w.file.manifestPath, bytes: w.bytes });
+          const manifests = [...added, ...carried];
           const listLocation = `${metadataDir(metadata)}/snap-${r.snapshotId}-${attempt}-${randomUUID()}.avro`;
           writes.push({ location: listLocation, bytes: encodeManifestList({ manifests, snapshotId: r.snapshotId, parentSnapshotId: parent ?? null, sequenceNumber }) });
           rememberManifestList(listLocation, manifests);
@@ -434,9 +503,9 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
             added: r.files,
             removed: [],
             changedPartitions: changed.size,
-            manifestsCreated: added.length,
-            manifestsKept: previous.length,
-            manifestsReplaced: 0,
+            manifestsCreated: added.length + (merge?.written.length ?? 0),
+            manifestsKept: previous.length - (merge?.replaced ?? 0),
+            manifestsReplaced: merge?.replaced ?? 0,
             ...(r.commitId !== undefined ? { commitId: r.commitId } : {}),
           });
           totals = { records: Number(summary['total-records']), files: Number(summary['total-data-files']), size: Number(summary['total-files-size']) };
@@ -525,14 +594,24 @@ export async function overwriteFiles(opts: OverwriteFilesOptions): Promise<Commi
       const removed: Array<{ file: DataFile; specId: number; tuple: Array<PrimitiveValue | null> }> = [];
       const live = new Set<string>();
       let replaced = 0;
-      for (const m of await baseManifests(opts.io, metadata)) {
+      const manifests = await baseManifests(opts.io, metadata);
+      for (const m of manifests) {
         if (m.content !== 0) throw new UnsupportedTableError(`table ${name} has delete files (${m.manifestPath}); overwrite of tables with row-level deletes is not supported`);
+      }
+      // Manifests are small and many after many small appends: read them side by side.
+      const entriesOf = await mapLimited(manifests, MANIFEST_READ_CONCURRENCY, async (m) => {
         let entries = manifestCache.get(m.manifestPath);
         if (!entries) {
           entries = await readManifestEntries(opts.io, metadata, m);
           manifestCache.set(m.manifestPath, entries);
         }
-        const liveEntries = entries.filter((e) => e.status !== 2);
+        return entries;
+      });
+      // The entries of every manifest that loses a file go into one new manifest per spec (as a manifest merge
+      // would), not one rewrite per manifest: compacting a thousand one-file appends writes one manifest, not a thousand.
+      const merged = new Map<number, ManifestEntry[]>();
+      for (const [i, m] of manifests.entries()) {
+        const liveEntries = entriesOf[i]!.filter((e) => e.status !== 2);
         for (const e of liveEntries) live.add(e.dataFile.filePath);
         if (!liveEntries.some((e) => deleteSet.has(e.dataFile.filePath))) {
           kept.push(m);
@@ -555,12 +634,15 @@ export async function overwriteFiles(opts: OverwriteFilesOptions): Promise<Commi
             partitionTuple: e.partitionTuple,
           };
         });
+        merged.set(m.partitionSpecId, [...(merged.get(m.partitionSpecId) ?? []), ...next]);
+      }
+      for (const [specId, next] of merged) {
         const existingSeqs = next.filter((e) => e.status === 0).map((e) => e.sequenceNumber!);
         rewritten.push(
-          await writeManifest(ctx, m.partitionSpecId, next, {
+          await writeManifest(ctx, specId, next, {
             addedSnapshotId: snapshotId,
             sequenceNumber,
-            minSequenceNumber: existingSeqs.length > 0 ? Math.min(...existingSeqs) : sequenceNumber,
+            minSequenceNumber: existingSeqs.length > 0 ? existingSeqs.reduce((a, b) => Math.min(a, b)) : sequenceNumber,
           }),
         );
       }

@@ -47,7 +47,7 @@ export interface CompactTableResult {
 }
 
 // Small files are dominated by request latency, so fetch several at once.
-const DOWNLOAD_CONCURRENCY = 8;
+const DOWNLOAD_CONCURRENCY = 16;
 
 async function downloadAll(lake: Lake, files: DataFile[]): Promise<string[]> {
   const chunks: DataFile[][] = [];
