@@ -81,10 +81,13 @@ export async function benchCompaction(opts: { env: Record<string, string>; workD
     results.push(before);
 
     let compacted = { rewrittenFiles: 0, addedFiles: 0 };
+    const steps = { compactSeconds: 0, rewriteManifestsSeconds: 0, expireSeconds: 0 };
     const maintenanceSeconds = await time(async () => {
-      compacted = await compactTable({ lake, id: small, minInputFiles: 2, workDir: join(dir, 'compact'), memoryLimit: '1GB', threads: opts.threads });
-      await rewriteManifests({ io: lake.io, catalog: lake.catalog, id: small });
-      await expireSnapshots({ io: lake.io, catalog: lake.catalog, id: small, retainLast: 1, olderThanMs: 0, deleteFiles: true });
+      steps.compactSeconds = await time(async () => {
+        compacted = await compactTable({ lake, id: small, minInputFiles: 2, workDir: join(dir, 'compact'), memoryLimit: '1GB', threads: opts.threads });
+      });
+      steps.rewriteManifestsSeconds = await time(async () => void (await rewriteManifests({ io: lake.io, catalog: lake.catalog, id: small })));
+      steps.expireSeconds = await time(async () => void (await expireSnapshots({ io: lake.io, catalog: lake.catalog, id: small, retainLast: 1, olderThanMs: 0, deleteFiles: true })));
     });
     const after = await compare({
       name: 'full scan after small appends + compaction',
@@ -94,6 +97,7 @@ export async function benchCompaction(opts: { env: Record<string, string>; workD
         rewrittenFiles: compacted.rewrittenFiles,
         addedFiles: compacted.addedFiles,
         maintenanceSeconds: Number(maintenanceSeconds.toFixed(2)),
+        ...Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Number(v.toFixed(2))])),
         appendsPerSec: Number((opts.appends / appendSeconds).toFixed(1)),
       },
       baseline: 'same rows written once',

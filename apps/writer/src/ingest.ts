@@ -19,6 +19,8 @@ export interface WriterContext {
   stagingBucket: string;
   lakeBucket: string;
   memoryLimit: string;
+  /** DuckDB threads per ingested file (default 1). */
+  threads?: number;
   /** Delay of the per-table commit job, so uploads arriving together share one snapshot. */
   commitDelayMs?: number;
   /** Limits and wiring of bulk files put over S3; defaults apply when absent. */
@@ -93,6 +95,7 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
         ...(read.rowLabel ? { rowLabel: read.rowLabel } : {}),
         workDir: dir,
         memoryLimit: ctx.memoryLimit,
+        ...(ctx.threads !== undefined ? { threads: ctx.threads } : {}),
         // Device uploads were checked record by record at the api; a bulk file follows its schema's choice.
         ...(job.data.format === 'bulk' && approved.bad_rows === 'quarantine' ? { quarantine: { max: MAX_QUARANTINED_ROWS } } : {}),
       }));

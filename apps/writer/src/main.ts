@@ -33,6 +33,7 @@ const ctx: WriterContext = {
   stagingBucket: config.ATOLL_BUCKET_STAGING,
   lakeBucket: config.ATOLL_BUCKET_LAKE,
   memoryLimit: config.ATOLL_QUERY_MEMORY_LIMIT,
+  threads: config.ATOLL_WRITER_THREADS,
   bulk: {
     limits: { maxBytes: config.ATOLL_BULK_MAX_INFLATED_BYTES, maxRatio: config.ATOLL_BULK_MAX_INFLATE_RATIO },
     eventsKey: config.ATOLL_BULK_EVENTS_KEY,

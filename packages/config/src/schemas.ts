@@ -144,6 +144,8 @@ export const WriterConfigSchema = Type.Composite([
     ATOLL_ORC_CONVERTER: Type.Optional(Type.String({ minLength: 1 })),
     /** ORC stripes larger than this are refused: the converter holds one stripe in memory (writers default to 64 MiB). */
     ATOLL_ORC_MAX_STRIPE_BYTES: Type.Integer({ minimum: 1024 * 1024, default: 512 * 1024 * 1024 }),
+    /** DuckDB threads per ingested file (strict read → Parquet); its memory limit is ATOLL_QUERY_MEMORY_LIMIT. */
+    ATOLL_WRITER_THREADS: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   }),
 ]);
 

@@ -215,6 +215,100 @@ describe('appendFiles', () => {
     expect((await planFiles({ io, metadata })).length).toBe(12);
   });
 
+  it('concurrent appends in one process share swaps: each its own snapshot and commit id, chained in call order', async () => {
+    await newTable();
+    const counting = new InterleavingCatalog(catalog);
+    const results = await Promise.all(
+      Array.from({ length: 32 }, (_, i) => appendFiles({ io, catalog: counting, id, files: [dataFile(dir, `g${i}`, i + 1)], commitId: `group-${i}` })),
+    );
+    // One group commit: far fewer swaps (and metadata versions) than appends.
+    expect(counting.swaps).toBeLessThan(4);
+    expect(metadataFiles().length).toBeLessThan(5);
+    const { metadata, metadataLocation } = await loadTable({ io, catalog, id });
+    expect(results.every((r) => !r.alreadyCommitted && r.metadataLocation === metadataLocation)).toBe(true);
+    expect(new Set(results.map((r) => r.snapshotId)).size).toBe(32);
+    // Newest first: the last call is current, each snapshot's parent is the call before it.
+    const chain = ancestors(metadata);
+    expect(chain.map((s) => s['snapshot-id'])).toEqual(results.map((r) => r.snapshotId).reverse());
+    expect(chain.map((s) => s.summary['atoll.commit-id'])).toEqual(results.map((_, i) => `group-${i}`).reverse());
+    expect(chain.map((s) => s['sequence-number'])).toEqual(Array.from({ length: 32 }, (_, i) => 32 - i));
+    expect(chain.map((s) => s.summary['total-records'])).toEqual(Array.from({ length: 32 }, (_, i) => String(((32 - i) * (33 - i)) / 2)));
+    expect(metadata['snapshot-log'].map((e) => e['snapshot-id'])).toEqual(results.map((r) => r.snapshotId));
+    // Every snapshot of the chain reads as it would have after a serial commit.
+    for (const [i, r] of results.entries()) {
+      const files = await planFiles({ io, metadata, snapshotId: r.snapshotId });
+      expect(files.map((f) => f.filePath.split('/').pop()).sort()).toEqual(Array.from({ length: i + 1 }, (_, j) => `g${j}.parquet`).sort());
+    }
+    expect(readFileSync(join(dir, 'events', 'metadata', 'version-hint.text'), 'utf8')).toBe(metadataLocation.match(/v(\d+)\.metadata\.json$/)![1]);
+  });
+
+  it('in a group, a repeated commit id lands once and a call whose files do not fit the table fails alone', async () => {
+    await newTable(true);
+    const [a, again, bad, b] = await Promise.allSettled([
+      appendFiles({ io, catalog, id, files: [dataFile(dir, 'a', 1, { country: 'NL' })], commitId: 'job-a' }),
+      appendFiles({ io, catalog, id, files: [dataFile(dir, 'a-retry', 1, { country: 'NL' })], commitId: 'job-a' }),
+      appendFiles({ io, catalog, id, files: [dataFile(dir, 'bad', 1)], commitId: 'job-bad' }),
+      appendFiles({ io, catalog, id, files: [dataFile(dir, 'b', 2, { country: 'DE' })], commitId: 'job-b' }),
+    ]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status).toBe('fulfilled');
+    expect(bad.status === 'rejected' && String(bad.reason)).toMatch(/partition value for country is missing/);
+    const first = a.status === 'fulfilled' ? a.value : undefined;
+    expect(again.status === 'fulfilled' && [again.value.snapshotId, again.value.alreadyCommitted]).toEqual([first?.snapshotId, true]);
+    expect(first?.alreadyCommitted).toBe(false);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(metadata.snapshots).toHaveLength(2);
+    expect((await planFiles({ io, metadata })).map((f) => f.filePath.split('/').pop()).sort()).toEqual(['a.parquet', 'b.parquet']);
+  });
+
+  it('a group that loses its swap is rebuilt on the winner without rewriting its manifests', async () => {
+    await newTable();
+    const racing = new InterleavingCatalog(catalog);
+    racing.before = async () => void (await appendFiles({ io, catalog, id, files: [dataFile(dir, 'rival', 100)], commitId: 'rival' }));
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => appendFiles({ io, catalog: racing, id, files: [dataFile(dir, `m${i}`, 1)], commitId: `m-${i}` })));
+    expect(racing.swaps).toBe(2);
+    expect(results.every((r) => !r.alreadyCommitted)).toBe(true);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(ancestors(metadata).map((s) => s.summary['atoll.commit-id'])).toEqual(['m-5', 'm-4', 'm-3', 'm-2', 'm-1', 'm-0', 'rival']);
+    expect(currentSnapshot(metadata)!.summary['total-records']).toBe('106');
+    expect((await planFiles({ io, metadata })).length).toBe(7);
+    // The lost attempt's manifest lists were removed and its manifests reused: one of each per committed snapshot.
+    const names = readdirSync(join(dir, 'events', 'metadata'));
+    expect(names.filter((f) => f.startsWith('snap-'))).toHaveLength(7);
+    expect(names.filter((f) => f.endsWith('-m0.avro'))).toHaveLength(7);
+  });
+
+  it('a group swap that landed behind an error is found, not applied twice', async () => {
+    await newTable();
+    const flaky = new InterleavingCatalog(catalog);
+    flaky.afterSwapThrow = true;
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => appendFiles({ io, catalog: flaky, id, files: [dataFile(dir, `u${i}`, 1)], commitId: `u-${i}` })));
+    expect(results.every((r) => !r.alreadyCommitted)).toBe(true);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(metadata.snapshots.map((s) => s['snapshot-id'])).toEqual(results.map((r) => r.snapshotId));
+    expect((await planFiles({ io, metadata })).length).toBe(5);
+  });
+
+  it('merges small manifests once a spec has min-count-to-merge of them; every snapshot still reads the same files', async () => {
+    await createTable({ io, catalog, id, location: fileUri(join(dir, 'events')), schema, properties: { 'commit.manifest.min-count-to-merge': '5' } });
+    const results = [];
+    for (let i = 0; i < 12; i++) results.push(await appendFiles({ io, catalog, id, files: [dataFile(dir, `s${i}`, 1)], commitId: `s-${i}` }));
+    const { metadata } = await loadTable({ io, catalog, id });
+    const lists = await Promise.all(ancestors(metadata).reverse().map((s) => readManifestList(io, s)));
+    // Never more than min-count manifests carried into a snapshot; the merge snapshots say what they replaced.
+    expect(Math.max(...lists.map((l) => l.length))).toBeLessThanOrEqual(6);
+    expect(lists.at(-1)!.length).toBeLessThan(12);
+    expect(ancestors(metadata).some((s) => Number(s.summary['manifests-replaced']) >= 5)).toBe(true);
+    for (const [i, r] of results.entries()) {
+      const files = await planFiles({ io, metadata, snapshotId: r.snapshotId });
+      expect(files.map((f) => f.filePath.split('/').pop()).sort()).toEqual(Array.from({ length: i + 1 }, (_, j) => `s${j}.parquet`).sort());
+    }
+    // Merged entries are EXISTING: an incremental reader still sees each file added once, by its own snapshot.
+    const changes = await planChanges({ io, metadata, fromSnapshotId: results[2]!.snapshotId });
+    expect(changes.added.map((f) => f.filePath.split('/').pop()).sort()).toEqual(Array.from({ length: 9 }, (_, j) => `s${j + 3}.parquet`).sort());
+    expect(changes.removed).toEqual([]);
+  });
+
   it('skips a leftover v<N+1>.metadata.json that never became current', async () => {
     await newTable();
     mkdirSync(join(dir, 'events', 'metadata'), { recursive: true });

@@ -2,15 +2,16 @@
 // derived from a freshly loaded base, written as v<N+1>.metadata.json and made current by a compare-and-swap of the
 // catalog pointer, retried against the new base when another writer won the race.
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
-import { formatIdentifier } from './catalog-store.js';
-import { CommitConflictError, CorruptMetadataError, InvalidInputError, isObjectNotFound } from './errors.js';
+import { formatIdentifier, validateIdentifier } from './catalog-store.js';
+import { CommitConflictError, CorruptMetadataError, InvalidInputError, TableNotFoundError, isObjectNotFound } from './errors.js';
 import type { ObjectIO } from './io.js';
 import { deleteQuietly } from './io.js';
 import { decodeManifestList, manifestFilePaths } from './manifest.js';
 import type { Snapshot, TableMetadata } from './metadata.js';
 import { metadataVersion, parseTableMetadata, recordPreviousMetadata, serializeTableMetadata, snapshotById } from './metadata.js';
 import type { LoadedTable } from './table-lifecycle.js';
-import { MAX_VERSION_PROBES, loadTable, writeNewMetadataVersion, writeVersionHint } from './table-lifecycle.js';
+import { MAX_VERSION_PROBES, readTableMetadata, writeNewMetadataVersion, writeVersionHint } from './table-lifecycle.js';
+import { committedMetadata, rememberCommitted } from './committed-cache.js';
 import type { TableRequirement, TableUpdate } from './updates.js';
 import { addedSnapshots, applyUpdates, failedRequirement } from './updates.js';
 import { mapLimited } from './concurrency.js';
@@ -19,6 +20,7 @@ const DEFAULT_MAX_RETRIES = 30;
 const RETRY_MIN_WAIT_MS = 10;
 const RETRY_MAX_WAIT_MS = 1000;
 const MANIFEST_READ_CONCURRENCY = 8;
+const ATTEMPT_WRITE_CONCURRENCY = 8;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -37,6 +39,12 @@ export interface CommitAttempt<T> {
   value: T;
   /** Files written for this attempt only (manifest list, rewritten manifests); deleted when its swap is lost. */
   attemptFiles?: string[];
+  /**
+   * Files the engine writes (create-if-absent) at the same time as the metadata file, all before the swap: one round
+   * trip instead of one after the other. Deleted with the attempt's files when its swap is lost, unless `shared` (then
+   * the caller reuses them in later attempts and lists them in `sharedFiles`).
+   */
+  writes?: Array<{ location: string; bytes: Uint8Array; shared?: boolean }>;
 }
 
 export interface CommitOutcome<T> {
@@ -78,15 +86,16 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
   const unknown: Array<UnknownSwap<T>> = [];
   let tableUuid: string | undefined;
   let lastConflict = '';
-  const landed = async (swap: UnknownSwap<T>): Promise<CommitOutcome<T>> => {
-    await writeVersionHint({ io, catalog, id, location: swap.metadata.location });
+  const landed = async (swap: UnknownSwap<T>, pointerSeen = false): Promise<CommitOutcome<T>> => {
+    rememberCommitted(catalog, id, swap.location, swap.metadata);
+    await writeVersionHint({ io, catalog, id, location: swap.metadata.location, ...(pointerSeen ? { current: { metadataLocation: swap.location } } : {}) });
     return { table: { id, metadata: swap.metadata, metadataLocation: swap.location }, committed: true, value: swap.value };
   };
   try {
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       // Full jitter: concurrent losers spread out instead of colliding again in lockstep.
       if (attempt > 0) await sleep(Math.random() * Math.min(RETRY_MAX_WAIT_MS, RETRY_MIN_WAIT_MS * 2 ** attempt));
-      const base = await loadTable({ io, catalog, id });
+      const base = await loadBase(io, catalog, id);
       if (tableUuid !== undefined && base.metadata['table-uuid'] !== tableUuid) {
         throw new CommitConflictError(`table ${name} was replaced while committing (uuid ${tableUuid} → ${base.metadata['table-uuid']})`);
       }
@@ -94,11 +103,12 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
       const done = unknown.find((u) => u.location === base.metadataLocation || base.metadata['metadata-log'].some((e) => e['metadata-file'] === u.location));
       if (done) return await landed(done);
 
-      const { next, value, attemptFiles = [] } = await opts.attempt({ base, attempt, unknownOutcome: unknown.length > 0 });
+      const { next, value, attemptFiles: ownFiles = [], writes = [] } = await opts.attempt({ base, attempt, unknownOutcome: unknown.length > 0 });
       if (next === null) return { table: base, committed: false, value };
+      const attemptFiles = [...ownFiles, ...writes.filter((w) => !w.shared).map((w) => w.location)];
       const metadata = recordPreviousMetadata(base.metadata, next, { previousMetadataLocation: base.metadataLocation, nowMs: Date.now() });
       const baseVersion = metadataVersion(base.metadataLocation) ?? base.metadata['metadata-log'].length + 1;
-      const location = await writeNewMetadataVersion(io, metadata, baseVersion + 1);
+      const location = await writeAttempt(io, metadata, baseVersion + 1, writes, !opts.keepLostFiles);
       if (location === null) {
         lastConflict = `metadata versions v${baseVersion + 1}..v${baseVersion + MAX_VERSION_PROBES} are all taken`;
         if (!opts.keepLostFiles) await deleteQuietly(io, attemptFiles);
@@ -113,12 +123,12 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
         lastConflict = `compare-and-swap failed: ${(err as Error).message}`;
         const swap = { location, metadata, value };
         const after = await catalog.load(id).catch(() => null);
-        if (after?.metadataLocation === location) return await landed(swap);
+        if (after?.metadataLocation === location) return await landed(swap, true);
         unknown.push(swap);
         if (attempt === maxRetries) throw err;
         continue;
       }
-      if (swapped) return await landed({ location, metadata, value });
+      if (swapped) return await landed({ location, metadata, value }, true);
       lastConflict = `${base.metadataLocation} was no longer current`;
       if (!opts.keepLostFiles) await deleteQuietly(io, [...attemptFiles, location]);
     }
@@ -127,6 +137,42 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
     if (unknown.length === 0 && opts.sharedFiles && !opts.keepLostFiles) await deleteQuietly(io, opts.sharedFiles());
     throw err;
   }
+}
+
+/**
+ * The base of an attempt: the pointer from the catalog, and the metadata it names — from memory when this process
+ * committed it (the file is immutable once the pointer names it), else read from the store.
+ */
+async function loadBase(io: ObjectIO, catalog: CatalogStore, id: TableIdentifier): Promise<LoadedTable> {
+  validateIdentifier(id);
+  const pointer = await catalog.load(id);
+  if (!pointer) throw new TableNotFoundError(formatIdentifier(id));
+  const known = committedMetadata(catalog, id, pointer.metadataLocation);
+  if (known) return { id, metadata: known, metadataLocation: pointer.metadataLocation };
+  return { id, metadata: await readTableMetadata(io, pointer.metadataLocation), metadataLocation: pointer.metadataLocation };
+}
+
+/**
+ * Writes the attempt's files and its metadata file (the first free v<N>) side by side. Returns the metadata file's
+ * location, or null when every probed version was taken. When any write fails, what this call wrote is removed (if
+ * `cleanUp`) — shared files excepted — and the error thrown: nothing was swapped, so nothing refers to them.
+ */
+async function writeAttempt(io: ObjectIO, metadata: TableMetadata, from: number, writes: NonNullable<CommitAttempt<unknown>['writes']>, cleanUp: boolean): Promise<string | null> {
+  const [meta, files] = await Promise.allSettled([
+    writeNewMetadataVersion(io, metadata, from),
+    mapLimited(writes, ATTEMPT_WRITE_CONCURRENCY, async (w) => {
+      await io.write(w.location, w.bytes, { ifNoneMatch: true });
+    }),
+  ]);
+  if (files.status === 'rejected') {
+    if (cleanUp) await deleteQuietly(io, [...(meta.status === 'fulfilled' && meta.value !== null ? [meta.value] : []), ...writes.filter((w) => !w.shared).map((w) => w.location)]);
+    throw files.reason;
+  }
+  if (meta.status === 'rejected') {
+    if (cleanUp) await deleteQuietly(io, writes.filter((w) => !w.shared).map((w) => w.location));
+    throw meta.reason;
+  }
+  return meta.value;
 }
 
 // ---- commits of requirements + updates (the REST catalog's commitTable) ----------------------------------------

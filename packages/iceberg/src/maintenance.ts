@@ -17,7 +17,7 @@ import type { Snapshot, TableMetadata } from './metadata.js';
 import { ancestors, currentSchema, currentSnapshot } from './metadata.js';
 import { mapLimited } from './concurrency.js';
 
-const READ_CONCURRENCY = 8;
+const READ_CONCURRENCY = 16;
 const DELETE_CONCURRENCY = 16;
 const DEFAULT_TARGET_MANIFEST_ENTRIES = 10_000;
 

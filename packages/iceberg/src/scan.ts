@@ -41,8 +41,34 @@ export async function readManifestList(io: ObjectIO, snapshot: Snapshot): Promis
   return decodeManifestList(bytes, location);
 }
 
+// Decoded manifests by location, up to a total number of entries: a manifest is immutable (fresh random name,
+// create-if-absent), and maintenance reads the same ones again right after planning (compaction: plan, then overwrite).
+const MANIFEST_CACHE_MAX_ENTRIES = 200_000;
+const manifestCache = new Map<string, readonly ManifestEntry[]>();
+let manifestCacheEntries = 0;
+
+function rememberManifest(location: string, entries: readonly ManifestEntry[]): void {
+  if (entries.length > MANIFEST_CACHE_MAX_ENTRIES / 4) return;
+  while (manifestCacheEntries + entries.length > MANIFEST_CACHE_MAX_ENTRIES && manifestCache.size > 0) {
+    const [oldest, dropped] = manifestCache.entries().next().value!;
+    manifestCache.delete(oldest);
+    manifestCacheEntries -= dropped.length;
+  }
+  manifestCache.set(location, entries);
+  manifestCacheEntries += entries.length;
+}
+
+/** The entries of a data manifest. The array is shared with later readers: treat it (and its entries) as read-only. */
 export async function readManifestEntries(io: ObjectIO, metadata: TableMetadata, manifest: ManifestFile): Promise<ManifestEntry[]> {
   if (manifest.content !== 0) throw new UnsupportedTableError(`manifest ${manifest.manifestPath} tracks delete files; Atoll does not support row-level deletes`);
+  const cached = manifestCache.get(manifest.manifestPath);
+  if (cached) return cached as ManifestEntry[];
+  const entries = await decodeManifestEntries(io, metadata, manifest);
+  rememberManifest(manifest.manifestPath, entries);
+  return entries;
+}
+
+async function decodeManifestEntries(io: ObjectIO, metadata: TableMetadata, manifest: ManifestFile): Promise<ManifestEntry[]> {
   const { resolved } = resolvedSpec(metadata, manifest.partitionSpecId, manifest.manifestPath);
   let bytes: Uint8Array;
   try {

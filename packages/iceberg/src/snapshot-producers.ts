@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { formatIdentifier } from './catalog-store.js';
+import type { CommitAttempt } from './commit.js';
 import { commitWithRetry } from './commit.js';
 import type { PrimitiveValue } from './conversions.js';
 import { CommitConflictError, CorruptMetadataError, InvalidInputError, UnsupportedTableError } from './errors.js';
@@ -18,7 +19,11 @@ import { COMMIT_ID_SUMMARY_KEY, baseTotals, buildSummary, partitionKey } from '.
 import type { LoadedTable } from './table-lifecycle.js';
 import { metadataDir } from './table-lifecycle.js';
 import type { IcebergSchema } from './types.js';
+import type { TableUpdate } from './updates.js';
 import { applyUpdates } from './updates.js';
+import { mapLimited } from './concurrency.js';
+
+const MANIFEST_READ_CONCURRENCY = 16;
 
 export interface CommitResult {
   /** The snapshot this call committed, or the earlier one that already carried the commit id. */
@@ -34,6 +39,8 @@ export interface PreparedSnapshot {
   summary: Record<string, string>;
   /** Files written only for this attempt (rewritten manifests); deleted if the attempt loses the race. */
   attemptFiles: string[];
+  /** Files still to write, beside the manifest list and the metadata file (see CommitAttempt.writes). */
+  writes?: NonNullable<CommitAttempt<unknown>['writes']>;
 }
 
 export interface PrepareContext {
@@ -87,11 +94,8 @@ export async function commitSnapshot(opts: {
       const prepared = await opts.prepare({ base, snapshotId, sequenceNumber, attempt });
       const parent = currentSnapshot(base.metadata);
       const manifestListLocation = `${metadataDir(base.metadata)}/snap-${snapshotId}-${attempt}-${randomUUID()}.avro`;
-      await io.write(
-        manifestListLocation,
-        encodeManifestList({ manifests: prepared.manifests, snapshotId, parentSnapshotId: parent ? parent['snapshot-id'] : null, sequenceNumber }),
-        { ifNoneMatch: true },
-      );
+      const listBytes = encodeManifestList({ manifests: prepared.manifests, snapshotId, parentSnapshotId: parent ? parent['snapshot-id'] : null, sequenceNumber });
+      rememberManifestList(manifestListLocation, prepared.manifests);
       // Snapshot time doubles as last-updated-ms and the snapshot-log time; keep it strictly increasing per table.
       const nowMs = Math.max(Date.now(), base.metadata['last-updated-ms'] + 1);
       const snapshot: Snapshot = {
@@ -107,7 +111,12 @@ export async function commitSnapshot(opts: {
         { action: 'add-snapshot', snapshot },
         { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': snapshotId },
       ]);
-      return { next: { ...next, 'last-updated-ms': nowMs }, value: { snapshotId, alreadyCommitted: false }, attemptFiles: [...prepared.attemptFiles, manifestListLocation] };
+      return {
+        next: { ...next, 'last-updated-ms': nowMs },
+        value: { snapshotId, alreadyCommitted: false },
+        attemptFiles: prepared.attemptFiles,
+        writes: [...(prepared.writes ?? []), { location: manifestListLocation, bytes: listBytes }],
+      };
     },
   });
   return { snapshotId: outcome.value.snapshotId, metadataLocation: outcome.table.metadataLocation, alreadyCommitted: outcome.value.alreadyCommitted };
@@ -154,15 +163,23 @@ export interface ManifestWriteContext {
   schema: IcebergSchema;
 }
 
-export async function writeManifest(ctx: ManifestWriteContext, specId: number, entries: ManifestEntry[], meta: {
+interface ManifestMeta {
   addedSnapshotId: bigint;
   sequenceNumber: number;
   minSequenceNumber: number;
-}): Promise<ManifestFile> {
+}
+
+export async function writeManifest(ctx: ManifestWriteContext, specId: number, entries: ManifestEntry[], meta: ManifestMeta): Promise<ManifestFile> {
+  const { file, bytes } = encodeManifestFile(ctx, specId, entries, meta);
+  await ctx.io.write(file.manifestPath, bytes, { ifNoneMatch: true });
+  return file;
+}
+
+/** A new manifest's bytes and its manifest-list entry, for the caller to write (its location is fresh and unique). */
+function encodeManifestFile(ctx: Omit<ManifestWriteContext, 'io'>, specId: number, entries: ManifestEntry[], meta: ManifestMeta): { file: ManifestFile; bytes: Uint8Array } {
   const { spec, resolved } = resolvedSpec(ctx.metadata, specId, ctx.metadata.location);
   const bytes = encodeManifest({ schema: ctx.schema, spec, resolved, entries });
   const location = `${metadataDir(ctx.metadata)}/${randomUUID()}-m0.avro`;
-  await ctx.io.write(location, bytes, { ifNoneMatch: true });
   const count = (status: number): [number, number] => {
     const matching = entries.filter((e) => e.status === status);
     return [matching.length, matching.reduce((n, e) => n + e.dataFile.recordCount, 0)];
@@ -170,7 +187,7 @@ export async function writeManifest(ctx: ManifestWriteContext, specId: number, e
   const [addedFiles, addedRows] = count(1);
   const [existingFiles, existingRows] = count(0);
   const [deletedFiles, deletedRows] = count(2);
-  return {
+  const file: ManifestFile = {
     manifestPath: location,
     manifestLength: bytes.length,
     partitionSpecId: specId,
@@ -187,13 +204,34 @@ export async function writeManifest(ctx: ManifestWriteContext, specId: number, e
     partitions: partitionSummaries(resolved, entries.filter((e) => e.status !== 2).map((e) => e.partitionTuple)),
     keyMetadata: null,
   };
+  return { file, bytes };
+}
+
+// Decoded manifest lists by location: a list is immutable (fresh random name, create-if-absent), and the next commit
+// to a table starts from the list the previous one wrote, so a writer rarely needs to read one back.
+const MANIFEST_LIST_CACHE_ENTRIES = 64;
+const manifestLists = new Map<string, readonly ManifestFile[]>();
+
+function rememberManifestList(location: string, manifests: readonly ManifestFile[]): void {
+  manifestLists.delete(location);
+  if (manifestLists.size >= MANIFEST_LIST_CACHE_ENTRIES) manifestLists.delete(manifestLists.keys().next().value!);
+  manifestLists.set(location, Object.freeze([...manifests]));
+}
+
+async function manifestListOf(io: ObjectIO, snapshot: Snapshot): Promise<readonly ManifestFile[]> {
+  const location = snapshot['manifest-list'];
+  const hit = manifestLists.get(location);
+  if (hit) return hit;
+  const read = await readManifestList(io, snapshot);
+  rememberManifestList(location, read);
+  return read;
 }
 
 /** Manifests of the base snapshot that still track live files (ones holding only DELETED entries are dropped). */
 async function baseManifests(io: ObjectIO, metadata: TableMetadata): Promise<ManifestFile[]> {
   const snap = currentSnapshot(metadata);
   if (!snap) return [];
-  return (await readManifestList(io, snap)).filter((m) => m.content !== 0 || m.addedFilesCount + m.existingFilesCount > 0);
+  return (await manifestListOf(io, snap)).filter((m) => m.content !== 0 || m.addedFilesCount + m.existingFilesCount > 0);
 }
 
 
@@ -207,61 +245,297 @@ export interface AppendFilesOptions {
   maxRetries?: number;
 }
 
-/** Adds data files in one `append` snapshot (fast append: one new manifest per spec, older manifests reused). */
+/**
+ * Adds data files in one `append` snapshot (fast append: one new manifest per spec, older manifests reused).
+ *
+ * Group commit: concurrent calls for the same table in this process (same `io`, `catalog` and `maxRetries`) queue up,
+ * and one of them commits the waiting appends together — each still its own snapshot with its own commit id, chained
+ * parent to child in one new metadata version and one compare-and-swap. Writers then stop losing races to each other
+ * and redoing manifest lists; a group is all or nothing, and each call still reports its own snapshot.
+ */
 export async function appendFiles(opts: AppendFilesOptions): Promise<CommitResult> {
   if (opts.files.length === 0) throw new InvalidInputError('appendFiles needs at least one data file');
   validateDataFiles(opts.files, 'files');
-  let pending: Map<number, PendingFile[]> | undefined;
-  let written: Map<number, ManifestFile> = new Map();
-  const result = await commitSnapshot({
-    io: opts.io,
-    catalog: opts.catalog,
-    id: opts.id,
-    ...(opts.commitId !== undefined ? { commitId: opts.commitId } : {}),
-    ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
-    sharedFiles: () => [...written.values()].map((m) => m.manifestPath),
-    onNewSnapshotId: () => {
-      // Manifests embed the snapshot id in their entries; a new id means rewriting them.
-      void deleteQuietly(opts.io, [...written.values()].map((m) => m.manifestPath));
-      written = new Map();
-    },
-    prepare: async ({ base, snapshotId, sequenceNumber }) => {
-      const metadata = base.metadata;
-      pending ??= pendingFiles(metadata, opts.files, 'files');
-      const schema = currentSchema(metadata);
-      for (const [specId, group] of pending) {
-        if (written.has(specId)) continue;
-        const entries: ManifestEntry[] = group.map((p) => ({
-          status: 1,
-          snapshotId,
-          sequenceNumber: null, // inherited from the manifest list at read time, so the manifest survives retries
-          fileSequenceNumber: null,
-          dataFile: p.file,
-          partitionTuple: p.tuple,
-        }));
-        written.set(specId, await writeManifest({ io: opts.io, metadata, schema }, specId, entries, { addedSnapshotId: snapshotId, sequenceNumber, minSequenceNumber: sequenceNumber }));
-      }
-      const added = [...written.values()].map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
-      const kept = await baseManifests(opts.io, metadata);
-      const changed = new Set([...pending.values()].flat().map((p) => partitionKey(p.specId, p.tuple)));
-      return {
-        operation: 'append',
-        manifests: [...added, ...kept],
-        attemptFiles: [],
-        summary: buildSummary({
-          base: await baseTotals(opts.io, metadata),
-          added: opts.files,
-          removed: [],
-          changedPartitions: changed.size,
-          manifestsCreated: added.length,
-          manifestsKept: kept.length,
-          manifestsReplaced: 0,
-          ...(opts.commitId !== undefined ? { commitId: opts.commitId } : {}),
-        }),
-      };
-    },
+  return new Promise<CommitResult>((resolve, reject) => {
+    const request: AppendRequest = { files: opts.files, snapshotId: newSnapshotId(), manifests: new Map(), resolve, reject };
+    if (opts.commitId !== undefined) request.commitId = opts.commitId;
+    queueAppend(opts, request);
   });
-  return result;
+}
+
+/** One appendFiles call waiting for (or inside) a group commit. */
+interface AppendRequest {
+  files: DataFile[];
+  commitId?: string;
+  /** Kept across attempts so the manifest, which embeds it, is written once. */
+  snapshotId: bigint;
+  pending?: Map<number, PendingFile[]>;
+  /** The request's manifest per spec, written (or being written) once and reused by every attempt. */
+  manifests: Map<number, ManifestFile>;
+  /** Why the request can never commit (its files do not fit the table); the rest of its group goes on. */
+  invalid?: Error;
+  resolve: (r: CommitResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface AppendQueue {
+  waiting: AppendRequest[];
+  draining: boolean;
+}
+
+type AppendOutcome = { snapshotId: bigint; alreadyCommitted: boolean } | { error: Error };
+
+// At most this many appends share one metadata version (bounds the metadata file and one attempt's writes).
+const MAX_GROUP_APPENDS = 64;
+const appendQueues = new WeakMap<ObjectIO, WeakMap<CatalogStore, Map<string, AppendQueue>>>();
+
+function queueAppend(opts: AppendFilesOptions, request: AppendRequest): void {
+  let byCatalog = appendQueues.get(opts.io);
+  if (!byCatalog) appendQueues.set(opts.io, (byCatalog = new WeakMap<CatalogStore, Map<string, AppendQueue>>()));
+  let queues = byCatalog.get(opts.catalog);
+  if (!queues) byCatalog.set(opts.catalog, (queues = new Map<string, AppendQueue>()));
+  const key = `${formatIdentifier(opts.id)}\u0000${opts.maxRetries ?? ''}`;
+  let queue = queues.get(key);
+  if (!queue) queues.set(key, (queue = { waiting: [], draining: false }));
+  queue.waiting.push(request);
+  if (queue.draining) return;
+  queue.draining = true;
+  const q = queue;
+  const map = queues;
+  // Let the callers of this tick join the first group.
+  setImmediate(() => {
+    void (async () => {
+      try {
+        while (q.waiting.length > 0) await commitAppendGroup(opts, takeGroup(q.waiting));
+      } finally {
+        q.draining = false;
+        if (q.waiting.length === 0) map.delete(key);
+      }
+    })();
+  });
+}
+
+/** The next group: oldest first, at most MAX_GROUP_APPENDS, one request per commit id (a repeat waits its turn and then finds the first committed). */
+function takeGroup(waiting: AppendRequest[]): AppendRequest[] {
+  const group: AppendRequest[] = [];
+  const ids = new Set<string>();
+  for (let i = 0; i < waiting.length && group.length < MAX_GROUP_APPENDS; ) {
+    const r = waiting[i]!;
+    if (r.commitId !== undefined && ids.has(r.commitId)) {
+      i++;
+      continue;
+    }
+    if (r.commitId !== undefined) ids.add(r.commitId);
+    group.push(r);
+    waiting.splice(i, 1);
+  }
+  return group;
+}
+
+/** Snapshots of main's history by commit id (newest wins), in one pass over a map of the snapshots. */
+function commitIdsOfHistory(metadata: TableMetadata): Map<string, Snapshot> {
+  const byId = new Map(metadata.snapshots.map((s) => [s['snapshot-id'], s]));
+  const out = new Map<string, Snapshot>();
+  const seen = new Set<bigint>();
+  let id: bigint | undefined = metadata['current-snapshot-id'] ?? undefined;
+  while (id !== undefined && !seen.has(id)) {
+    seen.add(id);
+    const snap = byId.get(id);
+    if (!snap) break;
+    const commitId = snap.summary[COMMIT_ID_SUMMARY_KEY];
+    if (commitId !== undefined && !out.has(commitId)) out.set(commitId, snap);
+    id = snap['parent-snapshot-id'];
+  }
+  return out;
+}
+
+// Manifest merging on append, as the reference implementation does by default (commit.manifest-merge.enabled,
+// commit.manifest.min-count-to-merge = 100, commit.manifest.target-size-bytes = 8 MB): without it every small append
+// adds a manifest for good, and each later commit, scan, compaction and expiry reads them all.
+const MERGE_ENABLED_PROPERTY = 'commit.manifest-merge.enabled';
+const MERGE_MIN_COUNT_PROPERTY = 'commit.manifest.min-count-to-merge';
+const MERGE_TARGET_SIZE_PROPERTY = 'commit.manifest.target-size-bytes';
+const DEFAULT_MERGE_MIN_COUNT = 100;
+const DEFAULT_MERGE_TARGET_SIZE = 8 * 1024 * 1024;
+
+function mergePolicy(metadata: TableMetadata): { minCount: number; targetSize: number } | null {
+  const p = metadata.properties;
+  if ((p[MERGE_ENABLED_PROPERTY] ?? 'true').toLowerCase() === 'false') return null;
+  const minCount = Number(p[MERGE_MIN_COUNT_PROPERTY] ?? DEFAULT_MERGE_MIN_COUNT);
+  const targetSize = Number(p[MERGE_TARGET_SIZE_PROPERTY] ?? DEFAULT_MERGE_TARGET_SIZE);
+  return {
+    minCount: Number.isInteger(minCount) && minCount >= 2 ? minCount : DEFAULT_MERGE_MIN_COUNT,
+    targetSize: Number.isSafeInteger(targetSize) && targetSize > 0 ? targetSize : DEFAULT_MERGE_TARGET_SIZE,
+  };
+}
+
+/**
+ * When a spec has at least `minCount` data manifests, its small ones (below the target size) become one manifest of
+ * EXISTING entries (explicit sequence numbers, original snapshot ids; entries deleted by older snapshots dropped)
+ * written by `snapshotId`. Returns the manifests to carry forward and the merged manifests to write, or null.
+ */
+async function mergeSmallManifests(opts: {
+  io: ObjectIO;
+  metadata: TableMetadata;
+  schema: IcebergSchema;
+  manifests: readonly ManifestFile[];
+  snapshotId: bigint;
+  sequenceNumber: number;
+}): Promise<{ manifests: ManifestFile[]; written: Array<{ file: ManifestFile; bytes: Uint8Array }>; replaced: number } | null> {
+  const policy = mergePolicy(opts.metadata);
+  if (!policy) return null;
+  const bySpec = new Map<number, ManifestFile[]>();
+  for (const m of opts.manifests) {
+    if (m.content !== 0 || m.manifestLength >= policy.targetSize) continue;
+    bySpec.set(m.partitionSpecId, [...(bySpec.get(m.partitionSpecId) ?? []), m]);
+  }
+  const toMerge = [...bySpec.values()].filter((ms) => ms.length >= policy.minCount);
+  if (toMerge.length === 0) return null;
+  const merged = new Set<string>();
+  const written: Array<{ file: ManifestFile; bytes: Uint8Array }> = [];
+  for (const group of toMerge) {
+    const entriesOf = await mapLimited(group, MANIFEST_READ_CONCURRENCY, (m) => readManifestEntries(opts.io, opts.metadata, m));
+    const entries: ManifestEntry[] = [];
+    for (const [i, m] of group.entries()) {
+      merged.add(m.manifestPath);
+      for (const e of entriesOf[i]!) {
+        if (e.status === 2) continue;
+        const seq = e.sequenceNumber ?? m.sequenceNumber;
+        const fileSeq = e.fileSequenceNumber ?? m.sequenceNumber;
+        entries.push({ status: 0, snapshotId: e.snapshotId ?? m.addedSnapshotId, sequenceNumber: seq, fileSequenceNumber: fileSeq, dataFile: e.dataFile, partitionTuple: e.partitionTuple });
+      }
+    }
+    const specId = group[0]!.partitionSpecId;
+    const minSequenceNumber = entries.reduce((min, e) => Math.min(min, e.sequenceNumber!), opts.sequenceNumber);
+    written.push(encodeManifestFile({ metadata: opts.metadata, schema: opts.schema }, specId, entries, { addedSnapshotId: opts.snapshotId, sequenceNumber: opts.sequenceNumber, minSequenceNumber }));
+  }
+  const manifests = [...opts.manifests.filter((m) => !merged.has(m.manifestPath)), ...written.map((w) => w.file)];
+  return { manifests, written, replaced: merged.size };
+}
+
+/** Commits a group of appends as a chain of snapshots in one swap; settles every request's promise, never throws. */
+async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[]): Promise<void> {
+  const { io } = opts;
+  try {
+    const outcome = await commitWithRetry<Map<AppendRequest, AppendOutcome>>({
+      io,
+      catalog: opts.catalog,
+      id: opts.id,
+      ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
+      sharedFiles: () => group.flatMap((r) => [...r.manifests.values()].map((m) => m.manifestPath)),
+      attempt: async ({ base, attempt, unknownOutcome }) => {
+        const metadata = base.metadata;
+        const value = new Map<AppendRequest, AppendOutcome>();
+        const history = commitIdsOfHistory(metadata);
+        const snapshotIds = new Set(metadata.snapshots.map((s) => s['snapshot-id']));
+        const todo: AppendRequest[] = [];
+        for (const r of group) {
+          if (r.invalid) {
+            value.set(r, { error: r.invalid });
+            continue;
+          }
+          const done = r.commitId === undefined ? undefined : history.get(r.commitId);
+          if (done) {
+            // Our own earlier attempt whose swap outcome was unknown is a fresh commit, not a duplicate.
+            value.set(r, { snapshotId: done['snapshot-id'], alreadyCommitted: !(unknownOutcome && done['snapshot-id'] === r.snapshotId) });
+            continue;
+          }
+          if (snapshotIds.has(r.snapshotId)) {
+            // An earlier swap whose outcome we could not observe did land (found even if the metadata-log was trimmed).
+            if (unknownOutcome) {
+              value.set(r, { snapshotId: r.snapshotId, alreadyCommitted: false });
+              continue;
+            }
+            // A random clash with an existing snapshot: another id, and the manifests (which embed it) again.
+            r.snapshotId = newSnapshotId();
+            void deleteQuietly(io, [...r.manifests.values()].map((m) => m.manifestPath));
+            r.manifests = new Map();
+          }
+          try {
+            r.pending ??= pendingFiles(metadata, r.files, 'files');
+          } catch (err) {
+            r.invalid = err instanceof Error ? err : new Error(String(err));
+            value.set(r, { error: r.invalid });
+            continue;
+          }
+          todo.push(r);
+        }
+        if (todo.length === 0) return { next: null, value };
+
+        const schema = currentSchema(metadata);
+        const writes: NonNullable<CommitAttempt<unknown>['writes']> = [];
+        const kept = await baseManifests(io, metadata);
+        let totals = await baseTotals(io, metadata);
+        let parent = currentSnapshot(metadata)?.['snapshot-id'];
+        let sequenceNumber = metadata['last-sequence-number'];
+        let nowMs = metadata['last-updated-ms'];
+        let previous: ManifestFile[] = kept;
+        const updates: TableUpdate[] = [];
+        for (const r of todo) {
+          sequenceNumber += 1;
+          // Snapshot time doubles as last-updated-ms and the snapshot-log time; strictly increasing per table.
+          nowMs = Math.max(Date.now(), nowMs + 1);
+          for (const [specId, files] of r.pending!) {
+            if (r.manifests.has(specId)) continue;
+            const entries: ManifestEntry[] = files.map((p) => ({
+              status: 1,
+              snapshotId: r.snapshotId,
+              sequenceNumber: null, // inherited from the manifest list at read time, so the manifest survives retries
+              fileSequenceNumber: null,
+              dataFile: p.file,
+              partitionTuple: p.tuple,
+            }));
+            const { file, bytes } = encodeManifestFile({ metadata, schema }, specId, entries, { addedSnapshotId: r.snapshotId, sequenceNumber, minSequenceNumber: sequenceNumber });
+            r.manifests.set(specId, file);
+            writes.push({ location: file.manifestPath, bytes, shared: true });
+          }
+          const added = [...r.manifests.values()].map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
+          const merge = await mergeSmallManifests({ io, metadata, schema, manifests: previous, snapshotId: r.snapshotId, sequenceNumber });
+          const carried = merge?.manifests ?? previous;
+          for (const w of merge?.written ?? []) writes.push({ location: w.file.manifestPath, bytes: w.bytes });
+          const manifests = [...added, ...carried];
+          const listLocation = `${metadataDir(metadata)}/snap-${r.snapshotId}-${attempt}-${randomUUID()}.avro`;
+          writes.push({ location: listLocation, bytes: encodeManifestList({ manifests, snapshotId: r.snapshotId, parentSnapshotId: parent ?? null, sequenceNumber }) });
+          rememberManifestList(listLocation, manifests);
+          const changed = new Set([...r.pending!.values()].flat().map((p) => partitionKey(p.specId, p.tuple)));
+          const summary = buildSummary({
+            base: totals,
+            added: r.files,
+            removed: [],
+            changedPartitions: changed.size,
+            manifestsCreated: added.length + (merge?.written.length ?? 0),
+            manifestsKept: previous.length - (merge?.replaced ?? 0),
+            manifestsReplaced: merge?.replaced ?? 0,
+            ...(r.commitId !== undefined ? { commitId: r.commitId } : {}),
+          });
+          totals = { records: Number(summary['total-records']), files: Number(summary['total-data-files']), size: Number(summary['total-files-size']) };
+          const snapshot: Snapshot = {
+            'snapshot-id': r.snapshotId,
+            ...(parent !== undefined ? { 'parent-snapshot-id': parent } : {}),
+            'sequence-number': sequenceNumber,
+            'timestamp-ms': nowMs,
+            'manifest-list': listLocation,
+            summary: { operation: 'append', ...summary },
+            'schema-id': metadata['current-schema-id'],
+          };
+          // Each snapshot of the chain becomes main in turn, so the snapshot-log lists every one as a serial writer's would.
+          updates.push({ action: 'add-snapshot', snapshot }, { action: 'set-snapshot-ref', 'ref-name': 'main', type: 'branch', 'snapshot-id': r.snapshotId });
+          value.set(r, { snapshotId: r.snapshotId, alreadyCommitted: false });
+          parent = r.snapshotId;
+          previous = manifests;
+        }
+        return { next: { ...applyUpdates(metadata, updates), 'last-updated-ms': nowMs }, value, writes };
+      },
+    });
+    for (const r of group) {
+      const v = outcome.value.get(r);
+      if (v === undefined) r.reject(new Error('append was not part of its group commit'));
+      else if ('error' in v) r.reject(v.error);
+      else r.resolve({ snapshotId: v.snapshotId, metadataLocation: outcome.table.metadataLocation, alreadyCommitted: v.alreadyCommitted });
+    }
+  } catch (err) {
+    for (const r of group) r.reject(err);
+  }
 }
 
 export interface OverwriteFilesOptions {
@@ -320,14 +594,24 @@ export async function overwriteFiles(opts: OverwriteFilesOptions): Promise<Commi
       const removed: Array<{ file: DataFile; specId: number; tuple: Array<PrimitiveValue | null> }> = [];
       const live = new Set<string>();
       let replaced = 0;
-      for (const m of await baseManifests(opts.io, metadata)) {
+      const manifests = await baseManifests(opts.io, metadata);
+      for (const m of manifests) {
         if (m.content !== 0) throw new UnsupportedTableError(`table ${name} has delete files (${m.manifestPath}); overwrite of tables with row-level deletes is not supported`);
+      }
+      // Manifests are small and many after many small appends: read them side by side.
+      const entriesOf = await mapLimited(manifests, MANIFEST_READ_CONCURRENCY, async (m) => {
         let entries = manifestCache.get(m.manifestPath);
         if (!entries) {
           entries = await readManifestEntries(opts.io, metadata, m);
           manifestCache.set(m.manifestPath, entries);
         }
-        const liveEntries = entries.filter((e) => e.status !== 2);
+        return entries;
+      });
+      // The entries of every manifest that loses a file go into one new manifest per spec (as a manifest merge
+      // would), not one rewrite per manifest: compacting a thousand one-file appends writes one manifest, not a thousand.
+      const merged = new Map<number, ManifestEntry[]>();
+      for (const [i, m] of manifests.entries()) {
+        const liveEntries = entriesOf[i]!.filter((e) => e.status !== 2);
         for (const e of liveEntries) live.add(e.dataFile.filePath);
         if (!liveEntries.some((e) => deleteSet.has(e.dataFile.filePath))) {
           kept.push(m);
@@ -350,12 +634,15 @@ export async function overwriteFiles(opts: OverwriteFilesOptions): Promise<Commi
             partitionTuple: e.partitionTuple,
           };
         });
+        merged.set(m.partitionSpecId, [...(merged.get(m.partitionSpecId) ?? []), ...next]);
+      }
+      for (const [specId, next] of merged) {
         const existingSeqs = next.filter((e) => e.status === 0).map((e) => e.sequenceNumber!);
         rewritten.push(
-          await writeManifest(ctx, m.partitionSpecId, next, {
+          await writeManifest(ctx, specId, next, {
             addedSnapshotId: snapshotId,
             sequenceNumber,
-            minSequenceNumber: existingSeqs.length > 0 ? Math.min(...existingSeqs) : sequenceNumber,
+            minSequenceNumber: existingSeqs.length > 0 ? existingSeqs.reduce((a, b) => Math.min(a, b)) : sequenceNumber,
           }),
         );
       }

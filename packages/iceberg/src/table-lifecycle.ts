@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { formatIdentifier, validateIdentifier } from './catalog-store.js';
 import { CorruptMetadataError, TableAlreadyExistsError, TableNotFoundError, isObjectAlreadyExists, isObjectNotFound } from './errors.js';
+import { forgetCommitted } from './committed-cache.js';
 import type { ObjectIO } from './io.js';
 import type { SortField, TableMetadata } from './metadata.js';
 import { metadataVersion, newTableMetadata, normalizeLocation, parseTableMetadata, serializeTableMetadataBytes } from './metadata.js';
@@ -81,9 +82,16 @@ export async function writeNewMetadataVersion(io: ObjectIO, metadata: TableMetad
  * Points `metadata/version-hint.text` at the catalog's current version. Concurrent committers may finish out of
  * order, so after writing we re-read the pointer and rewrite until the hint matches what is current.
  */
-export async function writeVersionHint(opts: { io: ObjectIO; catalog: CatalogStore; id: TableIdentifier; location: string }): Promise<void> {
+export async function writeVersionHint(opts: {
+  io: ObjectIO;
+  catalog: CatalogStore;
+  id: TableIdentifier;
+  location: string;
+  /** The pointer as the caller just saw it (the commit engine right after its swap): saves the first catalog read. */
+  current?: { metadataLocation: string };
+}): Promise<void> {
   const hint = versionHintLocation(opts.location);
-  let current = await opts.catalog.load(opts.id);
+  let current = opts.current ?? (await opts.catalog.load(opts.id));
   for (let i = 0; i < 8 && current; i++) {
     const version = metadataVersion(current.metadataLocation);
     // Only our own vN naming under this table's metadata/ can be expressed as a bare-integer hint.
@@ -144,5 +152,6 @@ export async function createTable(opts: CreateTableOptions): Promise<LoadedTable
 /** Removes the table from the catalog. Files stay (no listing in ObjectIO); purge them with the storage layer. */
 export async function dropTable(opts: { catalog: CatalogStore; id: TableIdentifier }): Promise<boolean> {
   validateIdentifier(opts.id);
+  forgetCommitted(opts.catalog, opts.id);
   return opts.catalog.drop(opts.id);
 }

@@ -46,16 +46,6 @@ export interface CompactTableResult {
   snapshotId: bigint | null;
 }
 
-// Small files are dominated by request latency, so fetch several at once.
-const DOWNLOAD_CONCURRENCY = 8;
-
-async function downloadAll(lake: Lake, files: DataFile[]): Promise<string[]> {
-  const chunks: DataFile[][] = [];
-  const size = Math.ceil(files.length / DOWNLOAD_CONCURRENCY);
-  for (let i = 0; i < files.length; i += size) chunks.push(files.slice(i, i + size));
-  return (await Promise.all(chunks.map((c) => lake.localCopies(c)))).flat();
-}
-
 function partitionKey(file: DataFile): string {
   return `${file.specId ?? 'default'}:${JSON.stringify(file.partition, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`;
 }
@@ -109,7 +99,7 @@ export async function compactTable(opts: CompactTableOptions): Promise<CompactTa
   try {
     await duck.run(`SET TimeZone = 'UTC'`);
     for (const [i, bin] of bins.entries()) {
-      const locals = await downloadAll(opts.lake, bin);
+      const locals = await opts.lake.localCopies(bin);
       const output = join(runDir, `${i}.parquet`);
       await duck.run(
         `COPY (SELECT ${duckdbSelectList(schema)} FROM ${duckdbReadParquet(locals, schema)}) TO ${literal(output)} (FORMAT parquet, COMPRESSION zstd, FIELD_IDS ${duckdbFieldIds(schema)})`,

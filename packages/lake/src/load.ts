@@ -46,10 +46,13 @@ export interface QuarantinedRow {
 
 export async function writeDataFileForTable(opts: WriteDataFileOptions): Promise<{ dataFile: DataFile; quarantined: QuarantinedRow[] }> {
   const schema = rawSchema(opts.columns);
-  const table = await createTable({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, location: opts.location, schema, ifNotExists: true });
+  // The table (created on first use) is needed only for the data file's name: its catalog and S3 round trips run
+  // while DuckDB reads the file. Awaited below; the catch only keeps a failed read from leaving it unobserved.
+  const table = createTable({ io: opts.lake.io, catalog: opts.lake.catalog, id: opts.id, location: opts.location, schema, ifNotExists: true });
+  table.catch(() => undefined);
   const output = join(opts.workDir, `${randomUUID()}.parquet`);
   const duck = await Duck.open({ memoryLimit: opts.memoryLimit, threads: opts.threads ?? 1, tempDirectory: join(opts.workDir, 'tmp') });
-  const uri = newDataFileUri(table.metadata);
+  let uri: string;
   let dataFile: DataFile;
   let quarantined: QuarantinedRow[] = [];
   try {
@@ -57,6 +60,7 @@ export async function writeDataFileForTable(opts: WriteDataFileOptions): Promise
     const { relation, sources } = await checkedRelation(duck, opts);
     if (opts.quarantine) quarantined = await writeGoodRows(duck, opts, relation, sources, output, schema, opts.quarantine.max);
     else await writeAllRows(duck, opts, relation, sources, output, schema);
+    uri = newDataFileUri((await table).metadata);
     dataFile = await dataFileFromParquet(output, { uri, schema, connection: duck.connection });
     if (dataFile.recordCount === 0) {
       const first = quarantined[0];

@@ -1,0 +1,57 @@
+// The metadata this process committed last, per table: a writer that commits again finds the pointer unchanged and
+// skips reading and parsing the metadata file it wrote itself (the one S3 GET per commit that grows with history).
+import type { CatalogStore, TableIdentifier } from './catalog-store.js';
+import { formatIdentifier } from './catalog-store.js';
+import type { TableMetadata } from './metadata.js';
+
+// Bounds how long an entry is trusted: a metadata location is only reused if the table is dropped, its files purged
+// and it is re-created and committed to again up to the same version by another process in the meantime.
+const TTL_MS = 30_000;
+const MAX_TABLES = 256;
+
+interface Committed {
+  location: string;
+  metadata: TableMetadata;
+  at: number;
+}
+
+const byCatalog = new WeakMap<CatalogStore, Map<string, Committed>>();
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Remembers `metadata` as what `location` holds; the object is frozen (it is shared with later commits, so nobody may
+ * change it) and returned.
+ */
+export function rememberCommitted(catalog: CatalogStore, id: TableIdentifier, location: string, metadata: TableMetadata): TableMetadata {
+  let tables = byCatalog.get(catalog);
+  if (!tables) byCatalog.set(catalog, (tables = new Map<string, Committed>()));
+  const key = formatIdentifier(id);
+  tables.delete(key);
+  if (tables.size >= MAX_TABLES) tables.delete(tables.keys().next().value!);
+  tables.set(key, { location, metadata: deepFreeze(metadata), at: Date.now() });
+  return metadata;
+}
+
+/** The metadata at `location` if this process committed it there recently, else undefined. */
+export function committedMetadata(catalog: CatalogStore, id: TableIdentifier, location: string): TableMetadata | undefined {
+  const tables = byCatalog.get(catalog);
+  const key = formatIdentifier(id);
+  const hit = tables?.get(key);
+  if (!hit) return undefined;
+  if (hit.location !== location || Date.now() - hit.at > TTL_MS) {
+    if (Date.now() - hit.at > TTL_MS) tables!.delete(key);
+    return undefined;
+  }
+  return hit.metadata;
+}
+
+export function forgetCommitted(catalog: CatalogStore, id: TableIdentifier): void {
+  byCatalog.get(catalog)?.delete(formatIdentifier(id));
+}
