@@ -103,6 +103,9 @@ async function unmountWriterTmpfs(): Promise<void> {
   await stopService('writer', 'SIGTERM');
   try {
     execFileSync('umount', [writerWorkDir()], { stdio: 'pipe' });
+  } catch {
+    // Still busy (a child of a killed writer): detach it now, the kernel frees it when the last file closes.
+    execFileSync('umount', ['-l', writerWorkDir()], { stdio: 'pipe' });
   } finally {
     await ensureServices(['writer']);
   }
