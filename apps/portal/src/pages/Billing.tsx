@@ -2,7 +2,8 @@
 // subscription and in total, and the month's invoices.
 import { useState } from 'react';
 import { call } from '../api';
-import { Loading, ProblemMessage } from '../components/ProblemMessage';
+import { DataTable } from '../components/DataTable';
+import { LoadState } from '../components/LoadState';
 import { UsageChart, type DailyUsage } from '../components/UsageChart';
 import { useLoad } from '../hooks';
 import { count, money, thisMonth } from '../format';
@@ -47,90 +48,67 @@ export function BillingPage() {
         <input type="month" value={month} onChange={(e) => e.target.value && setMonth(e.target.value)} />
       </label>
       <h2>Usage per day</h2>
-      {runs.loading ? <Loading what="usage" /> : null}
-      {runs.error ? <ProblemMessage problem={runs.error} /> : null}
-      {runs.data && days.length === 0 ? <p>No records were delivered in {month}.</p> : null}
-      {days.length > 0 ? (
-        <>
-          <UsageChart month={month} days={days} series={series} />
-          <details>
-            <summary>Usage per day as a table</summary>
-            <table>
-              <caption className="sr-only">Records delivered per day and subscription</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Day</th>
-                  {series.map((s) => (
-                    <th key={s.id} scope="col" className="num">
-                      {s.label}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {days.map((d) => (
-                  <tr key={d.day}>
-                    <th scope="row">{d.day}</th>
-                    {series.map((s) => (
-                      <td key={s.id} className="num">
-                        {count(d.bySubscription[s.id] ?? 0)}
-                      </td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </details>
-        </>
-      ) : null}
-      <h2>Charges in {month}</h2>
-      {usage.loading ? <Loading what="charges" /> : null}
-      {usage.error ? <ProblemMessage problem={usage.error} /> : null}
-      {usage.data ? (
-        <>
-          <p className="total" data-testid="month-total">
-            Month total:{' '}
-            {usage.data.totals && usage.data.totals.length > 0
-              ? usage.data.totals.map((t) => `${money(t.amount, t.currency)} for ${count(t.records)} records`).join('; ')
-              : 'nothing charged'}
-          </p>
-          {usage.data.subscriptions && usage.data.subscriptions.length > 0 ? (
-            <table>
-              <caption>Per subscription</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Table</th>
-                  <th scope="col" className="num">Records charged</th>
-                  <th scope="col" className="num">Amount</th>
-                </tr>
-              </thead>
-              <tbody>
-                {usage.data.subscriptions.map((s) => (
-                  <tr key={s.subscriptionId}>
-                    <th scope="row">
-                      <a href={`#/subscriptions/${s.subscriptionId}`}>{s.table}</a>
-                    </th>
-                    <td className="num">{count(s.records)}</td>
-                    <td className="num">{money(s.amount, s.currency)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          ) : null}
-          <h2>Invoices</h2>
-          {usage.data.invoices && usage.data.invoices.length > 0 ? (
-            <ul>
-              {usage.data.invoices.map((i) => (
-                <li key={i.invoiceId}>
-                  <code>{i.invoiceId}</code>: {money(i.amount, i.currency)} ({i.status})
-                </li>
-              ))}
-            </ul>
+      <LoadState state={runs} what="usage">
+        {() =>
+          days.length === 0 ? (
+            <p>No records were delivered in {month}.</p>
           ) : (
-            <p className="muted">No invoice for {month} yet: invoices are made when the month closes.</p>
-          )}
-        </>
-      ) : null}
+            <>
+              <UsageChart month={month} days={days} series={series} />
+              <details>
+                <summary>Usage per day as a table</summary>
+                <DataTable
+                  label="Records delivered per day and subscription"
+                  scroll={false}
+                  rows={days}
+                  rowKey={(d) => d.day}
+                  columns={[
+                    { header: 'Day', rowHeader: true, cell: (d) => d.day },
+                    ...series.map((s) => ({ header: s.label, num: true, cell: (d: DailyUsage) => count(d.bySubscription[s.id] ?? 0) })),
+                  ]}
+                />
+              </details>
+            </>
+          )
+        }
+      </LoadState>
+      <h2>Charges in {month}</h2>
+      <LoadState state={usage} what="charges">
+        {(data) => (
+          <>
+            <p className="total" data-testid="month-total">
+              Month total:{' '}
+              {data.totals && data.totals.length > 0
+                ? data.totals.map((t) => `${money(t.amount, t.currency)} for ${count(t.records)} records`).join('; ')
+                : 'nothing charged'}
+            </p>
+            <DataTable
+              label="Per subscription"
+              visibleCaption
+              scroll={false}
+              rows={data.subscriptions ?? []}
+              rowKey={(s) => s.subscriptionId}
+              columns={[
+                { header: 'Table', rowHeader: true, cell: (s) => <a href={`#/subscriptions/${s.subscriptionId}`}>{s.table}</a> },
+                { header: 'Records charged', num: true, cell: (s) => count(s.records) },
+                { header: 'Amount', num: true, cell: (s) => money(s.amount, s.currency) },
+              ]}
+            />
+            <h2>Invoices</h2>
+            {data.invoices && data.invoices.length > 0 ? (
+              <ul>
+                {data.invoices.map((i) => (
+                  <li key={i.invoiceId}>
+                    <code>{i.invoiceId}</code>: {money(i.amount, i.currency)} ({i.status})
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p className="muted">No invoice for {month} yet: invoices are made when the month closes.</p>
+            )}
+          </>
+        )}
+      </LoadState>
     </>
   );
 }

@@ -1,8 +1,9 @@
 // Consumers: cleanrooms (an own bucket each), their key shown once at creation and at rotation.
 import { useState, type FormEvent } from 'react';
 import { call, type Problem } from '../api';
-import { Loading, ProblemMessage } from '../components/ProblemMessage';
-import { Scroll } from '../components/Scroll';
+import { DataTable } from '../components/DataTable';
+import { LoadState } from '../components/LoadState';
+import { ProblemMessage } from '../components/ProblemMessage';
 import { OnceSecret } from '../components/Secret';
 import { asProblem, useLoad } from '../hooks';
 import { when } from '../format';
@@ -86,42 +87,29 @@ export function CleanroomsPage() {
           </dl>
         </OnceSecret>
       ) : null}
-      {list.loading ? <Loading what="cleanrooms" /> : null}
-      {list.error ? <ProblemMessage problem={list.error} /> : null}
-      {list.data && list.data.cleanrooms.length === 0 ? <p>No cleanroom yet.</p> : null}
-      {list.data && list.data.cleanrooms.length > 0 ? (
-        <Scroll label="Your cleanrooms">
-          <table>
-            <caption className="sr-only">Your cleanrooms</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Bucket</th>
-                <th scope="col">Created</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.cleanrooms.map((c) => (
-                <tr key={c.id}>
-                  <th scope="row">{c.name}</th>
-                  <td>
-                    <code>{c.bucket}</code>
-                  </td>
-                  <td>{when(c.createdAt)}</td>
-                  <td>
-                    <button type="button" onClick={() => void rotate(c.id, c.name)} disabled={busy}>
-                      Rotate key of {c.name}
-                    </button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </Scroll>
-      ) : null}
+      <LoadState state={list} what="cleanrooms">
+        {(data) => (
+          <DataTable
+            label="Your cleanrooms"
+            rows={data.cleanrooms}
+            rowKey={(c) => c.id}
+            empty={<p>No cleanroom yet.</p>}
+            columns={[
+              { header: 'Name', rowHeader: true, cell: (c) => c.name },
+              { header: 'Bucket', cell: (c) => <code>{c.bucket}</code> },
+              { header: 'Created', cell: (c) => when(c.createdAt) },
+              {
+                header: null,
+                cell: (c) => (
+                  <button type="button" onClick={() => void rotate(c.id, c.name)} disabled={busy}>
+                    Rotate key of {c.name}
+                  </button>
+                ),
+              },
+            ]}
+          />
+        )}
+      </LoadState>
     </>
   );
 }

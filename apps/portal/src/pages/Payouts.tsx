@@ -1,8 +1,8 @@
 // Providers: the month's share of charges, per subject pseudonym.
 import { useState } from 'react';
 import { call } from '../api';
-import { Loading, ProblemMessage } from '../components/ProblemMessage';
-import { Scroll } from '../components/Scroll';
+import { DataTable } from '../components/DataTable';
+import { LoadState } from '../components/LoadState';
 import { useLoad } from '../hooks';
 import { count, money, thisMonth } from '../format';
 
@@ -15,7 +15,7 @@ interface Payouts {
 
 export function PayoutsPage() {
   const [month, setMonth] = useState(thisMonth());
-  const { data, error, loading } = useLoad(() => call<Payouts>('GET', `/v1/payouts?month=${encodeURIComponent(month)}`), [month]);
+  const payouts = useLoad(() => call<Payouts>('GET', `/v1/payouts?month=${encodeURIComponent(month)}`), [month]);
   return (
     <>
       <h1>Payouts</h1>
@@ -23,41 +23,26 @@ export function PayoutsPage() {
         Month
         <input type="month" value={month} onChange={(e) => e.target.value && setMonth(e.target.value)} />
       </label>
-      {loading ? <Loading what="payouts" /> : null}
-      {error ? <ProblemMessage problem={error} /> : null}
-      {data ? (
-        <>
-          <p>
-            Your share of charges: {(Number(data.share) * 100).toFixed(2)} %. Total for {data.month}:{' '}
-            {data.totals.length > 0 ? data.totals.map((t) => money(t.amount, t.currency)).join('; ') : 'nothing yet'}.
-          </p>
-          {data.payouts.length > 0 ? (
-            <Scroll label="Payouts per subject">
-              <table>
-                <caption className="sr-only">Payouts per subject</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Subject (tid)</th>
-                    <th scope="col" className="num">Records charged</th>
-                    <th scope="col" className="num">Amount</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.payouts.map((p) => (
-                    <tr key={`${p.tid}-${p.currency}`}>
-                      <td>
-                        <code>{p.tid}</code>
-                      </td>
-                      <td className="num">{count(p.records)}</td>
-                      <td className="num">{money(p.amount, p.currency, 6)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </Scroll>
-          ) : null}
-        </>
-      ) : null}
+      <LoadState state={payouts} what="payouts">
+        {(data) => (
+          <>
+            <p>
+              Your share of charges: {(Number(data.share) * 100).toFixed(2)} %. Total for {data.month}:{' '}
+              {data.totals.length > 0 ? data.totals.map((t) => money(t.amount, t.currency)).join('; ') : 'nothing yet'}.
+            </p>
+            <DataTable
+              label="Payouts per subject"
+              rows={data.payouts}
+              rowKey={(p) => `${p.tid}-${p.currency}`}
+              columns={[
+                { header: 'Subject (tid)', cell: (p) => <code>{p.tid}</code> },
+                { header: 'Records charged', num: true, cell: (p) => count(p.records) },
+                { header: 'Amount', num: true, cell: (p) => money(p.amount, p.currency, 6) },
+              ]}
+            />
+          </>
+        )}
+      </LoadState>
     </>
   );
 }

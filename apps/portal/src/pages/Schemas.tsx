@@ -1,8 +1,9 @@
 // Providers propose table schemas and follow their state; operators approve or reject them with a reason.
 import { useState, type FormEvent } from 'react';
 import { call, type Problem } from '../api';
-import { Loading, ProblemMessage } from '../components/ProblemMessage';
-import { Scroll } from '../components/Scroll';
+import { DataTable } from '../components/DataTable';
+import { LoadState } from '../components/LoadState';
+import { ProblemMessage } from '../components/ProblemMessage';
 import { asProblem, useLoad } from '../hooks';
 import { when } from '../format';
 
@@ -29,38 +30,6 @@ export function parseColumns(text: string): Array<{ name: string; type: string; 
       const [name = '', type = '', role] = l.split(/\s+/);
       return role ? { name, type, role } : { name, type };
     });
-}
-
-function SchemaTable({ schemas, caption }: { schemas: TableSchema[]; caption: string }) {
-  return (
-    <Scroll label={caption}>
-      <table data-testid="schemas">
-        <caption className="sr-only">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Table</th>
-            <th scope="col">Dataset</th>
-            <th scope="col">Columns</th>
-            <th scope="col">State</th>
-            <th scope="col">Reason</th>
-            <th scope="col">Proposed</th>
-          </tr>
-        </thead>
-        <tbody>
-          {schemas.map((s) => (
-            <tr key={s.id}>
-              <th scope="row">{s.table}</th>
-              <td>{s.dataset}</td>
-              <td>{columnsText(s)}</td>
-              <td>{s.status}</td>
-              <td>{s.reason ?? ''}</td>
-              <td>{when(s.createdAt)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </Scroll>
-  );
 }
 
 export function ProviderSchemasPage() {
@@ -110,10 +79,25 @@ export function ProviderSchemasPage() {
         </button>
       </form>
       <h2>Your schemas</h2>
-      {list.loading ? <Loading what="schemas" /> : null}
-      {list.error ? <ProblemMessage problem={list.error} /> : null}
-      {list.data && list.data.schemas.length === 0 ? <p>No schema yet.</p> : null}
-      {list.data && list.data.schemas.length > 0 ? <SchemaTable schemas={list.data.schemas} caption="Your schemas, newest first" /> : null}
+      <LoadState state={list} what="schemas">
+        {(data) => (
+          <DataTable
+            label="Your schemas, newest first"
+            testId="schemas"
+            rows={data.schemas}
+            rowKey={(s) => s.id}
+            empty={<p>No schema yet.</p>}
+            columns={[
+              { header: 'Table', rowHeader: true, cell: (s) => s.table },
+              { header: 'Dataset', cell: (s) => s.dataset },
+              { header: 'Columns', cell: columnsText },
+              { header: 'State', cell: (s) => s.status },
+              { header: 'Reason', cell: (s) => s.reason ?? '' },
+              { header: 'Proposed', cell: (s) => when(s.createdAt) },
+            ]}
+          />
+        )}
+      </LoadState>
     </>
   );
 }
@@ -147,9 +131,9 @@ export function OperatorSchemasPage() {
         {notice}
       </p>
       {problem ? <ProblemMessage problem={problem} /> : null}
-      {list.loading ? <Loading what="schemas" /> : null}
-      {list.error ? <ProblemMessage problem={list.error} /> : null}
-      {list.data && list.data.schemas.length === 0 ? <p>No schema waits for a decision.</p> : null}
+      <LoadState state={list} what="schemas">
+        {(data) => (data.schemas.length === 0 ? <p>No schema waits for a decision.</p> : null)}
+      </LoadState>
       <ul className="cards wide">
         {list.data?.schemas.map((s) => (
           <li key={s.id}>

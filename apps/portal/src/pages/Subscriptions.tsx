@@ -2,8 +2,9 @@
 // resume and run-now actions, and snippets to read its table.
 import { useEffect, useState } from 'react';
 import { call, type Problem } from '../api';
+import { DataTable } from '../components/DataTable';
+import { LoadState } from '../components/LoadState';
 import { Loading, ProblemMessage } from '../components/ProblemMessage';
-import { Scroll } from '../components/Scroll';
 import { Snippets } from '../components/Snippets';
 import { useShell } from '../context';
 import { asProblem, useLoad } from '../hooks';
@@ -40,44 +41,30 @@ export interface SubscriptionView {
 }
 
 export function SubscriptionsPage() {
-  const { data, error, loading } = useLoad(() => call<{ subscriptions: SubscriptionListing[] }>('GET', '/v1/subscriptions'), []);
+  const subscriptions = useLoad(() => call<{ subscriptions: SubscriptionListing[] }>('GET', '/v1/subscriptions'), []);
   return (
     <>
       <h1>Subscriptions</h1>
-      {loading ? <Loading what="subscriptions" /> : null}
-      {error ? <ProblemMessage problem={error} /> : null}
-      {data && data.subscriptions.length === 0 ? (
-        <p>
-          No subscription yet. <a href="#/datasets">Browse datasets</a> to buy one.
-        </p>
-      ) : null}
-      {data && data.subscriptions.length > 0 ? (
-        <Scroll label="Your subscriptions">
-          <table>
-            <caption className="sr-only">Your subscriptions</caption>
-            <thead>
-              <tr>
-                <th scope="col">Table</th>
-                <th scope="col">Datasets</th>
-                <th scope="col">Status</th>
-                <th scope="col">Bought</th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.subscriptions.map((s) => (
-                <tr key={s.id}>
-                  <th scope="row">
-                    <a href={`#/subscriptions/${s.id}`}>{s.table}</a>
-                  </th>
-                  <td>{s.datasets.join(', ')}</td>
-                  <td>{s.status}</td>
-                  <td>{when(s.createdAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </Scroll>
-      ) : null}
+      <LoadState state={subscriptions} what="subscriptions">
+        {(data) => (
+          <DataTable
+            label="Your subscriptions"
+            rows={data.subscriptions}
+            rowKey={(s) => s.id}
+            empty={
+              <p>
+                No subscription yet. <a href="#/datasets">Browse datasets</a> to buy one.
+              </p>
+            }
+            columns={[
+              { header: 'Table', rowHeader: true, cell: (s) => <a href={`#/subscriptions/${s.id}`}>{s.table}</a> },
+              { header: 'Datasets', cell: (s) => s.datasets.join(', ') },
+              { header: 'Status', cell: (s) => s.status },
+              { header: 'Bought', cell: (s) => when(s.createdAt) },
+            ]}
+          />
+        )}
+      </LoadState>
     </>
   );
 }
@@ -147,44 +134,22 @@ export function SubscriptionPage({ id }: { id: string }) {
             </button>
           </div>
           <h2>Runs</h2>
-          {s.runs.length === 0 ? <p className="muted">The first run is queued.</p> : null}
-          {s.runs.length > 0 ? (
-            <Scroll label="Runs, newest first">
-              <table data-testid="runs">
-                <caption className="sr-only">Runs, newest first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Started</th>
-                    <th scope="col">Finished</th>
-                    <th scope="col">Status</th>
-                    <th scope="col" className="num">
-                      Added
-                    </th>
-                    <th scope="col" className="num">
-                      Removed
-                    </th>
-                    <th scope="col">Snapshot</th>
-                    <th scope="col">Note</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {s.runs.map((r) => (
-                    <tr key={r.id}>
-                      <td>{when(r.startedAt)}</td>
-                      <td>{when(r.finishedAt)}</td>
-                      <td>{r.status}</td>
-                      <td className="num">{count(r.recordsAdded)}</td>
-                      <td className="num">{count(r.recordsRemoved)}</td>
-                      <td>
-                        <code>{r.snapshotId ?? '—'}</code>
-                      </td>
-                      <td>{r.error ?? r.reason ?? ''}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </Scroll>
-          ) : null}
+          <DataTable
+            label="Runs, newest first"
+            testId="runs"
+            rows={s.runs}
+            rowKey={(r) => r.id}
+            empty={<p className="muted">The first run is queued.</p>}
+            columns={[
+              { header: 'Started', cell: (r) => when(r.startedAt) },
+              { header: 'Finished', cell: (r) => when(r.finishedAt) },
+              { header: 'Status', cell: (r) => r.status },
+              { header: 'Added', num: true, cell: (r) => count(r.recordsAdded) },
+              { header: 'Removed', num: true, cell: (r) => count(r.recordsRemoved) },
+              { header: 'Snapshot', cell: (r) => <code>{r.snapshotId ?? '—'}</code> },
+              { header: 'Note', cell: (r) => r.error ?? r.reason ?? '' },
+            ]}
+          />
           {room ? (
             <Snippets
               apiUrl={window.location.origin}
