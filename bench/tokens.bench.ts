@@ -4,15 +4,15 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import { SignJWT } from 'jose';
-import { buildApp, createDeps, type ApiDeps } from '@atoll/api';
+import type { ApiDeps } from '@atoll/api';
 import { init, memoryStorage } from '@atoll/client';
-import { ApiConfigSchema, loadConfig } from '@atoll/config';
-import { createLogger } from '@atoll/log';
 import { clientToken, paths, readStackEnvFile } from '@atoll/stack';
+import { postText, type PostReply } from '../test/support/http-post.js';
+import { startInProcessApi } from '../test/support/inprocess-api.js';
 import { median, printTable, type BenchResult } from './harness.js';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -24,35 +24,15 @@ interface LoadRun {
   p99: number;
 }
 
-// node:http with a keep-alive pool rather than fetch: the load generator shares the cores with the servers, and
-// undici's fetch costs several times more per request than a plain http.request.
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-
-interface Reply {
-  status: number;
-  body: string;
-}
-
-function post(url: string, headers: Record<string, string>, body: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (url: string, headers: Record<string, string>, body: string): Promise<PostReply> => postText(agent, url, headers, body);
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /** `n` requests from `concurrency` clients; every response must have `expect` status. Latencies in ms. */
-async function load(n: number, concurrency: number, request: (i: number) => Promise<Reply>, expectStatus: number): Promise<LoadRun> {
+async function load(n: number, concurrency: number, request: (i: number) => Promise<PostReply>, expectStatus: number): Promise<LoadRun> {
   const latencies: number[] = [];
   let next = 0;
   const start = performance.now();
@@ -151,18 +131,8 @@ async function profiled<T>(name: string, fn: () => Promise<T>): Promise<T> {
 
 export async function benchTokens(opts: { env: Record<string, string>; requests: number; concurrency: number; repeats: number }): Promise<BenchResult[]> {
   const { env } = opts;
-  const config = loadConfig(ApiConfigSchema, {
-    ...process.env,
-    ...env,
-    ATOLL_S3_ACCESS_KEY: env.ATOLL_S3_API_ACCESS_KEY,
-    ATOLL_S3_SECRET_KEY: env.ATOLL_S3_API_SECRET_KEY,
-    ATOLL_API_PORT: '0',
-    ATOLL_WORK_DIR: '/tmp/atoll-bench-api',
-    ATOLL_LOG_LEVEL: 'warn',
-  });
-  const deps = createDeps(config);
-  const app = await buildApp(config, deps, { logger: createLogger({ name: 'bench-api', level: 'warn' }) });
-  const atoll = await app.listen({ host: '127.0.0.1', port: 0 });
+  const api = await startInProcessApi({}, { env, name: 'bench-api' });
+  const { deps, config, url: atoll } = api;
   // The baseline: the same bodies to a Fastify route that does nothing but answer.
   const bare = Fastify({ logger: false });
   bare.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_r, body, done) => done(null, body));
@@ -207,7 +177,7 @@ export async function benchTokens(opts: { env: Record<string, string>; requests:
     const upload = { authorization: `Bearer ${accessToken}`, 'content-type': 'application/x-ndjson' };
     const record = '{"kind":"click","value":1}\n';
     const results: BenchResult[] = [];
-    const cases: Array<{ name: string; atoll: (a: string[]) => (i: number) => Promise<Reply>; base: (i: number) => Promise<Reply>; status: number; needsAssertions: boolean }> = [
+    const cases: Array<{ name: string; atoll: (a: string[]) => (i: number) => Promise<PostReply>; base: (i: number) => Promise<PostReply>; status: number; needsAssertions: boolean }> = [
       {
         name: 'device token issuance',
         atoll: (a) => (i) => post(`${atoll}/v1/oauth/token`, form, tokenBody(a[i]!)),
@@ -268,8 +238,7 @@ export async function benchTokens(opts: { env: Record<string, string>; requests:
     if (providerId) await discardUploads(deps, { providerId, bucket: config.ATOLL_BUCKET_STAGING }).catch((e: unknown) => process.stderr.write(`bench cleanup failed: ${String(e)}\n`));
     agent.destroy();
     await bare.close();
-    await app.close();
-    await deps.close();
+    await api[Symbol.asyncDispose]();
   }
 }
 

@@ -28,9 +28,7 @@ async function untilRefused(baseUrl: string, token: string, t0: number): Promise
 }
 
 beforeAll(async () => {
-  api = await startInProcessApi();
-  replica = await startInProcessApi();
-  for (const a of [api, replica]) while (!a.deps.changes.live) await new Promise((r) => setTimeout(r, 20));
+  [api, replica] = await Promise.all([startInProcessApi({}, { waitForChangeFeed: true }), startInProcessApi({}, { waitForChangeFeed: true })]);
   provider = await fleetProvider({ baseUrl: api.url, env });
 });
 afterAll(async () => {

@@ -2,12 +2,13 @@
 // benchmark: enrol (attestation → register → license → token), upload unique records for a while counting what was
 // acknowledged, then count what reached the raw and published tables.
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { init, memoryStorage } from '@atoll/client';
 import type { Pool } from '@atoll/db';
 import { literal } from '@atoll/duck';
 import { publishedTableId, rawTableId, type Lake } from '@atoll/lake';
 import { AtollHttp, clientToken, waitUntil } from '@atoll/stack';
+import { postText } from './http-post.js';
 import { queryTable } from './lake-helpers.js';
 
 export interface FleetProvider {
@@ -83,25 +84,6 @@ export interface FleetRun {
   p99Ms: number;
 }
 
-// Plain node:http with a keep-alive pool: the load generator shares the cores with the api.
-function post(agent: Agent, url: string, token: string, body: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-ndjson', 'content-length': String(Buffer.byteLength(body)) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 /**
  * Every device uploads 1..`maxRecords` records per request, back to back, until `durationMs` has passed (or `stop()`
  * returns true). Each record's `value` is unique per device, so the tables can be checked record for record.
@@ -125,7 +107,7 @@ export async function driveFleet(opts: { baseUrl: string; devices: FleetDevice[]
           const body = values.map((v) => JSON.stringify({ kind: `fleet-${i}`, value: v })).join('\n') + '\n';
           const t = performance.now();
           try {
-            const r = await post(agent, url, d.token, body);
+            const r = await postText(agent, url, { authorization: `Bearer ${d.token}`, 'content-type': 'application/x-ndjson' }, body);
             if (r.status !== 202) {
               errors.push(`HTTP ${r.status} ${r.body.slice(0, 200)}`);
               continue;
