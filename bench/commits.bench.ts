@@ -19,7 +19,7 @@ import { purchaseColumns } from './ingest.bench.js';
 const schema = rawSchema(purchaseColumns);
 
 /** `count` data files with identical small contents under distinct keys of `location`/data (stats are per file). */
-async function smallFiles(lake: Lake, location: string, count: number, workDir: string): Promise<DataFile[]> {
+export async function smallFiles(lake: Lake, location: string, count: number, workDir: string): Promise<DataFile[]> {
   await mkdir(join(workDir, 'tmp'), { recursive: true });
   const local = join(workDir, 'small.parquet');
   const duck = await Duck.open({ threads: 1, memoryLimit: '256MB', tempDirectory: join(workDir, 'tmp') });

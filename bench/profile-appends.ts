@@ -10,11 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createPool } from '@atoll/db';
-import { Duck, literal } from '@atoll/duck';
-import { appendFiles, createTable, dataFileFromParquet, dropTable, duckdbFieldIds, expireSnapshots, rewriteManifests, type DataFile } from '@atoll/iceberg';
+import { appendFiles, createTable, dropTable, expireSnapshots, rewriteManifests } from '@atoll/iceberg';
 import { Lake, compactTable, rawSchema } from '@atoll/lake';
 import { paths, readStackEnvFile } from '@atoll/stack';
-import { ObjectStore, parseS3Uri } from '@atoll/storage';
+import { ObjectStore } from '@atoll/storage';
+import { smallFiles } from './commits.bench.js';
 import { purchaseColumns } from './ingest.bench.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -92,19 +92,7 @@ const id = { namespace: ['bench'], name };
 const location = `s3://atoll-lake/bench/${name}`;
 try {
   await createTable({ io: lake.io, catalog: lake.catalog, id, location, schema });
-  const local = join(dir, 'small.parquet');
-  const duck = await Duck.open({ threads: 1, memoryLimit: '256MB', tempDirectory: join(dir, 'tmp') });
-  let template: DataFile;
-  try {
-    await duck.run(
-      `COPY (SELECT 'user-' || i AS user_id, 'books' AS category, CAST(i AS DECIMAL(12,2)) AS amount, i::BIGINT AS quantity, i / 3.0 AS score, false AS returned, TIMESTAMP '2026-01-01' + INTERVAL (i) MINUTE AS purchased_at FROM range(10) t(i)) TO ${literal(local)} (FORMAT parquet, FIELD_IDS ${duckdbFieldIds(schema)})`,
-    );
-    template = await dataFileFromParquet(local, { uri: `${location}/data/template.parquet`, schema, connection: duck.connection });
-  } finally {
-    duck.close();
-  }
-  const files = Array.from({ length: appends }, () => ({ ...template, filePath: `${location}/data/${randomUUID()}.parquet` }));
-  for (let i = 0; i < files.length; i += 16) await Promise.all(files.slice(i, i + 16).map((f) => store.putFile(parseS3Uri(f.filePath).bucket, parseS3Uri(f.filePath).key, local)));
+  const files = await smallFiles(lake, location, appends, dir);
   spent.clear();
   calls.clear();
   for (let start = 0; start < appends; start += block) {
