@@ -9,6 +9,7 @@ import { jobs, type JobDefinition, type Producer } from '@atoll/queue';
 import { approvedConsumer, datasetRecords } from './delivery.js';
 import type { EstimateAnswer } from './estimate.js';
 import type { CleanroomKey } from './provision.js';
+import type { CleanroomListing, DatasetListing, SubscriptionListing, SubscriptionView } from './listings.js';
 
 export interface MarketOptions {
   db: Pool;
@@ -16,51 +17,6 @@ export interface MarketOptions {
   lake: Lake;
   /** Asks the cleanroom worker and waits for its answer (estimates, provisioning); rethrows its AtollErrors. */
   call: <T extends object, R>(def: JobDefinition<T>, data: T) => Promise<R>;
-}
-
-export interface DatasetListing {
-  name: string;
-  columns: Array<{ name: string; type: string }>;
-  records: number;
-  price: { amount: number; currency: string } | null;
-  minCohort: number;
-}
-
-export interface SubscriptionRun {
-  id: string;
-  status: string;
-  startedAt: string;
-  finishedAt: string | null;
-  recordsAdded: number | null;
-  recordsRemoved: number | null;
-  snapshotId: string | null;
-  reason: string | null;
-  error: string | null;
-}
-
-export interface SubscriptionView {
-  id: string;
-  status: string;
-  table: string;
-  cleanroomId: string;
-  datasets: string[];
-  runs: SubscriptionRun[];
-}
-
-export interface CleanroomListing {
-  id: string;
-  name: string;
-  bucket: string;
-  createdAt: string;
-}
-
-export interface SubscriptionListing {
-  id: string;
-  status: string;
-  table: string;
-  cleanroomId: string;
-  datasets: string[];
-  createdAt: string;
 }
 
 export interface Erasure {
