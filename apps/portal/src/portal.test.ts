@@ -5,7 +5,7 @@ import { call, type Problem } from './api';
 import { daily } from './pages/Billing';
 import { parseColumns } from './pages/Schemas';
 import { snippets } from './components/Snippets';
-import type { SubscriptionView } from './pages/Subscriptions';
+import type { SubscriptionView } from '@atoll/market/listings';
 
 const run = (finishedAt: string | null, recordsAdded: number | null, status = 'succeeded') => ({
   id: `r-${finishedAt}-${recordsAdded}`,

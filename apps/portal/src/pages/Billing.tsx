@@ -1,13 +1,13 @@
 // Consumers: the billing dashboard — records delivered per day and subscription as a chart, the month's charges per
 // subscription and in total, and the month's invoices.
 import { useState } from 'react';
+import type { SubscriptionListing, SubscriptionView } from '@atoll/market/listings';
 import { call } from '../api';
 import { DataTable } from '../components/DataTable';
 import { LoadState } from '../components/LoadState';
 import { UsageChart, type DailyUsage } from '../components/UsageChart';
 import { useLoad } from '../hooks';
 import { count, money, thisMonth } from '../format';
-import type { SubscriptionListing, SubscriptionView } from './Subscriptions';
 
 interface Usage {
   month: string;

@@ -1,5 +1,6 @@
 // Consumers: cleanrooms (an own bucket each), their key shown once at creation and at rotation.
 import { useState, type FormEvent } from 'react';
+import type { CleanroomListing } from '@atoll/market/listings';
 import { call, type Problem } from '../api';
 import { DataTable } from '../components/DataTable';
 import { LoadState } from '../components/LoadState';
@@ -18,7 +19,7 @@ interface CleanroomKey {
 }
 
 export function CleanroomsPage() {
-  const list = useLoad(() => call<{ cleanrooms: Array<{ id: string; name: string; bucket: string; createdAt: string }> }>('GET', '/v1/cleanrooms'), []);
+  const list = useLoad(() => call<{ cleanrooms: CleanroomListing[] }>('GET', '/v1/cleanrooms'), []);
   const [name, setName] = useState('');
   const [key, setKey] = useState<{ title: string; key: CleanroomKey } | null>(null);
   const [problem, setProblem] = useState<Problem | null>(null);

@@ -1,20 +1,13 @@
 // Consumers: the catalogue of published datasets — columns, records, price and cohort minimum.
+import type { DatasetListing } from '@atoll/market/listings';
 import { call } from '../api';
 import { DataTable } from '../components/DataTable';
 import { LoadState } from '../components/LoadState';
 import { useLoad } from '../hooks';
 import { money } from '../format';
 
-export interface Dataset {
-  name: string;
-  columns: Array<{ name: string; type: string }>;
-  records: number;
-  price: { amount: number; currency: string } | null;
-  minCohort: number;
-}
-
 export function DatasetsPage() {
-  const datasets = useLoad(() => call<{ datasets: Dataset[] }>('GET', '/v1/datasets'), []);
+  const datasets = useLoad(() => call<{ datasets: DatasetListing[] }>('GET', '/v1/datasets'), []);
   return (
     <>
       <h1>Datasets</h1>

@@ -1,6 +1,7 @@
 // Consumers: subscriptions, and one subscription with every run (records added and removed, snapshot), the pause,
 // resume and run-now actions, and snippets to read its table.
 import { useEffect, useState } from 'react';
+import type { SubscriptionListing, SubscriptionView } from '@atoll/market/listings';
 import { call, type Problem } from '../api';
 import { DataTable } from '../components/DataTable';
 import { LoadState } from '../components/LoadState';
@@ -9,36 +10,6 @@ import { Snippets } from '../components/Snippets';
 import { useShell } from '../context';
 import { asProblem, useLoad } from '../hooks';
 import { count, when } from '../format';
-
-export interface SubscriptionListing {
-  id: string;
-  status: string;
-  table: string;
-  cleanroomId: string;
-  datasets: string[];
-  createdAt: string;
-}
-
-export interface Run {
-  id: string;
-  status: string;
-  startedAt: string;
-  finishedAt: string | null;
-  recordsAdded: number | null;
-  recordsRemoved: number | null;
-  snapshotId: string | null;
-  reason: string | null;
-  error: string | null;
-}
-
-export interface SubscriptionView {
-  id: string;
-  status: string;
-  table: string;
-  cleanroomId: string;
-  datasets: string[];
-  runs: Run[];
-}
 
 export function SubscriptionsPage() {
   const subscriptions = useLoad(() => call<{ subscriptions: SubscriptionListing[] }>('GET', '/v1/subscriptions'), []);
