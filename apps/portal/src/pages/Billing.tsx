@@ -5,6 +5,7 @@ import type { SubscriptionListing, SubscriptionView } from '@atoll/market/listin
 import { call } from '../api';
 import { DataTable } from '../components/DataTable';
 import { LoadState } from '../components/LoadState';
+import { MonthField } from '../components/MonthField';
 import { UsageChart, type DailyUsage } from '../components/UsageChart';
 import { useLoad } from '../hooks';
 import { count, money, thisMonth } from '../format';
@@ -43,10 +44,7 @@ export function BillingPage() {
   return (
     <>
       <h1>Billing</h1>
-      <label className="inline">
-        Month
-        <input type="month" value={month} onChange={(e) => e.target.value && setMonth(e.target.value)} />
-      </label>
+      <MonthField month={month} onChange={setMonth} />
       <h2>Usage per day</h2>
       <LoadState state={runs} what="usage">
         {() =>

@@ -2,6 +2,7 @@
 // or the gate's reasons when it refuses, then buy it as a subscription.
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { call, type Problem } from '../api';
+import { Figures } from '../components/Figures';
 import { Loading, ProblemMessage } from '../components/ProblemMessage';
 import { Scroll } from '../components/Scroll';
 import { asProblem, useLoad } from '../hooks';
@@ -137,28 +138,15 @@ export function EstimatePage({ dataset }: { dataset: string | null }) {
       {estimate ? (
         <section aria-labelledby="estimate-h" className="estimate">
           <h2 id="estimate-h">Estimate</h2>
-          <dl className="figures">
-            <div>
-              <dt>Records</dt>
-              <dd data-testid="estimate-records">{count(estimate.records)}</dd>
-            </div>
-            <div>
-              <dt>Distinct subjects</dt>
-              <dd data-testid="estimate-subjects">{count(estimate.distinctSubjects)}</dd>
-            </div>
-            <div>
-              <dt>Update rate</dt>
-              <dd>{count(Math.round(estimate.monthlyUpdateRate))} records / month</dd>
-            </div>
-            <div>
-              <dt>Initial price</dt>
-              <dd data-testid="estimate-price">{money(estimate.price.initial, estimate.price.currency)}</dd>
-            </div>
-            <div>
-              <dt>Monthly (estimated)</dt>
-              <dd>{money(estimate.price.monthly, estimate.price.currency)}</dd>
-            </div>
-          </dl>
+          <Figures
+            items={[
+              { label: 'Records', value: count(estimate.records), testId: 'estimate-records' },
+              { label: 'Distinct subjects', value: count(estimate.distinctSubjects), testId: 'estimate-subjects' },
+              { label: 'Update rate', value: `${count(Math.round(estimate.monthlyUpdateRate))} records / month` },
+              { label: 'Initial price', value: money(estimate.price.initial, estimate.price.currency), testId: 'estimate-price' },
+              { label: 'Monthly (estimated)', value: money(estimate.price.monthly, estimate.price.currency) },
+            ]}
+          />
           <h3>Deidentified sample</h3>
           {columns.length === 0 ? (
             <p className="muted">No sample rows.</p>

@@ -1,6 +1,7 @@
 // Providers: the ingest report — every recent file or upload, its rows, and why it was rejected.
 import { call } from '../api';
 import { DataTable } from '../components/DataTable';
+import { Figures } from '../components/Figures';
 import { LoadState } from '../components/LoadState';
 import { useLoad } from '../hooks';
 import { count, when } from '../format';
@@ -33,28 +34,15 @@ export function IngestsPage() {
       <LoadState state={report} what="the ingest report">
         {() => (
           <>
-            <dl className="figures">
-              <div>
-                <dt>Files and uploads</dt>
-                <dd>{count(ingests.length)}</dd>
-              </div>
-              <div>
-                <dt>Loaded</dt>
-                <dd>{count(by('loaded'))}</dd>
-              </div>
-              <div>
-                <dt>Rejected</dt>
-                <dd data-testid="rejected-count">{count(by('rejected'))}</dd>
-              </div>
-              <div>
-                <dt>Pending</dt>
-                <dd>{count(by('pending'))}</dd>
-              </div>
-              <div>
-                <dt>Rows loaded</dt>
-                <dd>{count(rows)}</dd>
-              </div>
-            </dl>
+            <Figures
+              items={[
+                { label: 'Files and uploads', value: count(ingests.length) },
+                { label: 'Loaded', value: count(by('loaded')) },
+                { label: 'Rejected', value: count(by('rejected')), testId: 'rejected-count' },
+                { label: 'Pending', value: count(by('pending')) },
+                { label: 'Rows loaded', value: count(rows) },
+              ]}
+            />
             <DataTable
               label="Recent files and uploads, newest first"
               testId="ingests"

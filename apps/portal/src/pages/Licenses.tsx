@@ -1,6 +1,7 @@
 // Providers: license counts, live licenses per table, revocations and the erasures they caused in cleanrooms.
 import { call } from '../api';
 import { DataTable } from '../components/DataTable';
+import { Figures } from '../components/Figures';
 import { LoadState } from '../components/LoadState';
 import { useLoad } from '../hooks';
 import { count, when } from '../format';
@@ -20,24 +21,14 @@ export function LicensesPage() {
       <LoadState state={summary} what="licenses">
         {(data) => (
           <>
-            <dl className="figures">
-              <div>
-                <dt>Live</dt>
-                <dd data-testid="licenses-live">{count(data.counts.live)}</dd>
-              </div>
-              <div>
-                <dt>Expired</dt>
-                <dd>{count(data.counts.expired)}</dd>
-              </div>
-              <div>
-                <dt>Revoked</dt>
-                <dd data-testid="licenses-revoked">{count(data.counts.revoked)}</dd>
-              </div>
-              <div>
-                <dt>Superseded</dt>
-                <dd>{count(data.counts.superseded)}</dd>
-              </div>
-            </dl>
+            <Figures
+              items={[
+                { label: 'Live', value: count(data.counts.live), testId: 'licenses-live' },
+                { label: 'Expired', value: count(data.counts.expired) },
+                { label: 'Revoked', value: count(data.counts.revoked), testId: 'licenses-revoked' },
+                { label: 'Superseded', value: count(data.counts.superseded) },
+              ]}
+            />
             <h2>Live licenses per table</h2>
             <DataTable
               label="Live licenses per table"

@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { call } from '../api';
 import { DataTable } from '../components/DataTable';
 import { LoadState } from '../components/LoadState';
+import { MonthField } from '../components/MonthField';
 import { useLoad } from '../hooks';
 import { count, money, thisMonth } from '../format';
 
@@ -19,10 +20,7 @@ export function PayoutsPage() {
   return (
     <>
       <h1>Payouts</h1>
-      <label className="inline">
-        Month
-        <input type="month" value={month} onChange={(e) => e.target.value && setMonth(e.target.value)} />
-      </label>
+      <MonthField month={month} onChange={setMonth} />
       <LoadState state={payouts} what="payouts">
         {(data) => (
           <>
