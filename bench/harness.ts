@@ -18,6 +18,8 @@ export interface BenchResult {
   breakdownMs?: Record<string, number>;
   /** Further figures a benchmark reports beside the times (throughput, peak RSS). */
   metrics?: Record<string, number>;
+  /** What went wrong (errors, losses, a broken bound): a benchmark with failures makes `npm run bench` exit 1. */
+  failures?: string[];
 }
 
 /** Wall time of `fn`, unless it returns its own measurement in seconds (e.g. a child process timing its work). */
@@ -64,6 +66,11 @@ export async function compare(opts: {
   };
 }
 
+/** The value at percentile `p` (0–100) of ascending `sorted`, as driveFleet computes it (0 when empty). */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+}
+
 export function printTable(results: BenchResult[]): void {
   const rows = results.map((r) => [
     r.name,
@@ -82,6 +89,9 @@ export function printTable(results: BenchResult[]): void {
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
   for (const r of results.filter((x) => x.metrics)) {
     process.stdout.write(`  ${r.name} (${r.params.format ?? ''}): ${Object.entries(r.metrics!).map(([k, v]) => `${k}=${v}`).join(' ')}\n`);
+  }
+  for (const r of results.filter((x) => x.failures?.length)) {
+    process.stdout.write(`  FAILED ${r.name}: ${r.failures!.length} problem(s)\n${r.failures!.slice(0, 20).map((f) => `    - ${f}\n`).join('')}`);
   }
 }
 

@@ -7,9 +7,11 @@ import { init, memoryStorage } from '@atoll/client';
 import type { Pool } from '@atoll/db';
 import { literal } from '@atoll/duck';
 import { publishedTableId, rawTableId, type Lake } from '@atoll/lake';
-import { AtollHttp, clientToken, waitUntil } from '@atoll/stack';
+import { AtollHttp, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from '@atoll/stack';
+import { ObjectStore } from '@atoll/storage';
 import { postText } from './http-post.js';
 import { queryTable } from './lake-helpers.js';
+import { runs } from './market.js';
 
 export interface FleetProvider {
   id: string;
@@ -172,5 +174,144 @@ export async function rawValues(opts: { lake: Lake; workDir: string; provider: F
 export function acknowledgedPerUser(acks: readonly Acknowledged[]): Map<string, number> {
   const m = new Map<string, number>();
   for (const a of acks) m.set(a.userId, (m.get(a.userId) ?? 0) + a.values.length);
+  return m;
+}
+
+export interface BulkFile {
+  key: string;
+  /** The user and `value` of each row (values unique across the feed and apart from the devices' own). */
+  rows: Array<{ userId: string; value: number }>;
+}
+
+export interface BulkFeed {
+  files: BulkFile[];
+  /** Wall time of each acknowledged PUT, ms. */
+  latencies: number[];
+  errors: string[];
+}
+
+/**
+ * The provider's backend putting a `rows`-row CSV of the fleet's users into its staging prefix every `everyMs` with
+ * its bulk key (S3, straight to MinIO) until `stop()` returns true. A failed PUT is an error, not retried.
+ */
+export async function feedBulkFiles(opts: { provider: FleetProvider; devices: readonly FleetDevice[]; everyMs: number; rows: number; stop: () => boolean }): Promise<BulkFeed> {
+  const c = await opts.provider.http.call<{ endpoint: string; region: string; bucket: string; prefix: string; accessKeyId: string; secretAccessKey: string }>('POST', '/v1/bulk-credentials');
+  const store = new ObjectStore({ endpoint: c.endpoint, region: c.region, accessKey: c.accessKeyId, secretKey: c.secretAccessKey });
+  const feed: BulkFeed = { files: [], latencies: [], errors: [] };
+  const run = randomUUID().slice(0, 8);
+  for (let i = 0; !opts.stop(); i++) {
+    const tick = performance.now();
+    const rows = Array.from({ length: opts.rows }, (_, r) => ({ userId: opts.devices[(i * opts.rows + r) % opts.devices.length]!.userId, value: 1_000_000_000 + i * opts.rows + r }));
+    const body = ['user_id,kind,value', ...rows.map((r) => `${r.userId},bulk,${r.value}`)].join('\n') + '\n';
+    const key = `${c.prefix}events/load-${run}-${i}.csv`;
+    try {
+      await store.putObject(c.bucket, key, body, { contentType: 'text/csv' });
+      feed.latencies.push(performance.now() - tick);
+      feed.files.push({ key, rows });
+    } catch (e) {
+      feed.errors.push(`bulk PUT ${key}: ${(e as Error).message}`);
+    }
+    while (performance.now() - tick < opts.everyMs && !opts.stop()) await new Promise((r) => setTimeout(r, 50));
+  }
+  return feed;
+}
+
+/** Waits until the writer has recorded `files` bulk files of the provider (MinIO's notification reached it). */
+export async function waitBulkRecorded(pool: Pool, providerId: string, files: number, timeoutMs: number): Promise<number> {
+  return waitUntil(
+    `the writer to record ${files} bulk files`,
+    async () => {
+      const n = Number((await pool.query<{ n: string }>(`SELECT count(*) AS n FROM uploads WHERE provider_id = $1 AND source = 'bulk'`, [providerId])).rows[0]!.n);
+      return n >= files ? n : null;
+    },
+    timeoutMs,
+  );
+}
+
+export interface ConsumerPass {
+  /** Wall time per request, ms: each estimate (201), the subscription create (201), each run from request to finished. */
+  estimateMs: number[];
+  subscribeMs: number[];
+  /** The initial load (subscription create → its run finished), then each run asked for with `/run`. */
+  initialRunMs: number;
+  runMs: number[];
+  /** Every refusal, failed or withheld run, or an estimate that counted other than expected. */
+  errors: string[];
+  /** Rows per `tid` in the cleanroom table, read with the consumer's own key. */
+  delivered: Map<string, number>;
+}
+
+/**
+ * After the uploads: the operator prices the fleet's dataset, an approved consumer with a cleanroom makes `estimates`
+ * estimates of the whole dataset, subscribes to the last, and asks for `runs` runs one after the other (each waited
+ * until finished); then reads what was delivered. Every device signed its own license (analytics, any destination),
+ * so every published row is licensed to this consumer.
+ */
+export async function buyAndRun(opts: { env: Record<string, string>; provider: FleetProvider; estimates: number; runs: number; expectRecords: number; expectSubjects: number }): Promise<ConsumerPass> {
+  const baseUrl = opts.provider.http.baseUrl;
+  const op = new AtollHttp(baseUrl, await clientToken(opts.env, opts.env.ATOLL_OPERATOR_CLIENT_ID!, opts.env.ATOLL_OPERATOR_CLIENT_SECRET!));
+  await op.call('PUT', `/v1/datasets/${opts.provider.dataset}/price`, { body: { perRecord: { amount: 0.001, currency: 'usd' } } });
+  const c = await op.call<{ id: string }>('POST', '/v1/consumers', { body: { name: `load consumer ${randomUUID().slice(0, 8)}`, useCase: { category: 'analytics', description: 'load benchmark consumer' } } });
+  const approved = await op.call<{ clientId: string; clientSecret: string }>('POST', `/v1/consumers/${c.id}/approve`);
+  const consumer = new AtollHttp(baseUrl, await clientToken(opts.env, approved.clientId, approved.clientSecret));
+  await waitUntil(`${opts.provider.dataset} to list ${opts.expectRecords} records`, async () => {
+    const { datasets } = await consumer.call<{ datasets: Array<{ name: string; records: number }> }>('GET', '/v1/datasets');
+    return datasets.find((d) => d.name === opts.provider.dataset && d.records === opts.expectRecords);
+  }, 300_000);
+  const cleanroom = await consumer.call<CleanroomKey & { id: string }>('POST', '/v1/cleanrooms', { body: { name: `load-${randomUUID().slice(0, 8)}` } });
+  const table = 'events_delivered';
+  const pass: ConsumerPass = { estimateMs: [], subscribeMs: [], initialRunMs: 0, runMs: [], errors: [], delivered: new Map() };
+  let estimateId: string | null = null;
+  for (let i = 0; i < opts.estimates; i++) {
+    const t = performance.now();
+    const r = await consumer.raw('POST', '/v1/estimates', { body: { cleanroomId: cleanroom.id, table, sql: `SELECT tid, kind, value FROM ${opts.provider.dataset}` } });
+    const ms = performance.now() - t;
+    const e = r.body as { id: string; records: number; distinctSubjects: number };
+    if (r.status !== 201) pass.errors.push(`estimate: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+    else if (e.records !== opts.expectRecords || e.distinctSubjects !== opts.expectSubjects) pass.errors.push(`estimate counted ${e.records} records of ${e.distinctSubjects} subjects, expected ${opts.expectRecords} of ${opts.expectSubjects}`);
+    else {
+      pass.estimateMs.push(ms);
+      estimateId = e.id;
+    }
+  }
+  if (!estimateId) return pass;
+  const finished = async () => (await runs(consumer, subscriptionId)).filter((r) => r.status !== 'running');
+  /** Waits for the finished run after `before` finished ones; a failed or withheld run is an error. */
+  const awaitRun = async (before: number): Promise<boolean> => {
+    const run = await waitUntil('the subscription run to finish', async () => {
+      const done = await finished();
+      return done.length > before ? done[0]! : null;
+    }, 600_000);
+    if (run.status !== 'succeeded') pass.errors.push(`run ${run.id}: ${run.status} ${run.reason ?? ''} ${run.error ?? ''}`);
+    return run.status === 'succeeded';
+  };
+  const t = performance.now();
+  const s = await consumer.raw('POST', '/v1/subscriptions', { body: { estimateId } });
+  pass.subscribeMs.push(performance.now() - t);
+  if (s.status !== 201) {
+    pass.errors.push(`subscription: HTTP ${s.status} ${JSON.stringify(s.body).slice(0, 200)}`);
+    return pass;
+  }
+  const subscriptionId = (s.body as { id: string }).id;
+  await awaitRun(0);
+  pass.initialRunMs = performance.now() - t;
+  for (let i = 0; i < opts.runs; i++) {
+    const before = (await finished()).length;
+    const t = performance.now();
+    const r = await consumer.raw('POST', `/v1/subscriptions/${subscriptionId}/run`);
+    if (r.status >= 300) {
+      pass.errors.push(`run now: HTTP ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`);
+      continue;
+    }
+    if (await awaitRun(before)) pass.runMs.push(performance.now() - t);
+  }
+  for (const row of await readCleanroomTable(cleanroom, table)) pass.delivered.set(String(row.tid), (pass.delivered.get(String(row.tid)) ?? 0) + 1);
+  return pass;
+}
+
+/** Rows per user the tables must hold: the devices' acknowledged records plus every bulk file's rows. */
+export function expectedPerUser(acks: readonly Acknowledged[], files: readonly BulkFile[]): Map<string, number> {
+  const m = acknowledgedPerUser(acks);
+  for (const f of files) for (const r of f.rows) m.set(r.userId, (m.get(r.userId) ?? 0) + 1);
   return m;
 }

@@ -1,5 +1,6 @@
 export { up, down, status, stopService, ensureServices, portsFree, appEnv, initEnv, stackEnv, readStackEnvFile, loadContext, type StackContext, type ServiceStatus } from './stack.js';
 export { paths, repoRoot, stateDir, cacheDir } from './paths.js';
+export { readPid, type PidRecord } from './supervisor.js';
 export { versions } from './versions.js';
 export { serviceNames, type ServiceName } from './ports.js';
 export { AtollHttp, ApiError, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from './client.js';
