@@ -41,12 +41,19 @@ function dataFile(dir: string, name: string, records: number, partition: Record<
 /** A catalog whose next compareAndSwap first runs `before` — a deterministic way to lose a race. */
 class InterleavingCatalog implements CatalogStore {
   before: (() => Promise<void>) | undefined;
+  /** Loads that fail after the next successful swap (a database restarting right after COMMIT). */
+  failLoadsAfterSwap = 0;
+  private failLoads = 0;
   /** Runs after the inner swap and before the throw of `afterSwapThrow`: another writer landing on top meanwhile. */
   afterSwap: (() => Promise<void>) | undefined;
   afterSwapThrow = false;
   swaps = 0;
   constructor(readonly inner: CatalogStore) {}
   load(id: TableIdentifier) {
+    if (this.failLoads > 0) {
+      this.failLoads--;
+      return Promise.reject(new Error('the database system is shutting down'));
+    }
     return this.inner.load(id);
   }
   create(id: TableIdentifier, loc: string) {
@@ -58,6 +65,10 @@ class InterleavingCatalog implements CatalogStore {
     this.before = undefined;
     if (hook) await hook();
     const ok = await this.inner.compareAndSwap(id, expected, next);
+    if (ok && this.failLoadsAfterSwap > 0) {
+      this.failLoads = this.failLoadsAfterSwap;
+      this.failLoadsAfterSwap = 0;
+    }
     const after = this.afterSwap;
     this.afterSwap = undefined;
     if (after) await after();
@@ -287,6 +298,21 @@ describe('appendFiles', () => {
     const { metadata } = await loadTable({ io, catalog, id });
     expect(metadata.snapshots.map((s) => s['snapshot-id'])).toEqual(results.map((r) => r.snapshotId));
     expect((await planFiles({ io, metadata })).length).toBe(5);
+  });
+
+  it('a failure after a swap landed (the version hint, the database restarting) keeps the committed manifests', async () => {
+    await newTable();
+    const flaky = new InterleavingCatalog(catalog);
+    flaky.failLoadsAfterSwap = 16;
+    // The chaos suite found this: the swap landed, the version hint's read failed, and the commit's manifests were
+    // deleted as if nothing had been committed — every later reader of the table failed.
+    await expect(appendFiles({ io, catalog: flaky, id, files: [dataFile(dir, 'kept', 3)], commitId: 'kept' })).rejects.toThrow(/shutting down/);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(metadata.snapshots).toHaveLength(1);
+    expect((await planFiles({ io, metadata })).map((f) => f.recordCount)).toEqual([3]);
+    // The retry finds the commit, and the table stays readable.
+    const again = await appendFiles({ io, catalog, id, files: [dataFile(dir, 'kept', 3)], commitId: 'kept' });
+    expect(again.alreadyCommitted).toBe(true);
   });
 
   it('merges small manifests once a spec has min-count-to-merge of them; every snapshot still reads the same files', async () => {

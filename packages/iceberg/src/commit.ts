@@ -86,7 +86,10 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
   const unknown: Array<UnknownSwap<T>> = [];
   let tableUuid: string | undefined;
   let lastConflict = '';
+  // Set once a swap is known to have landed: from then on the commit's files are live, whatever fails after.
+  let live = false;
   const landed = async (swap: UnknownSwap<T>, pointerSeen = false): Promise<CommitOutcome<T>> => {
+    live = true;
     rememberCommitted(catalog, id, swap.location, swap.metadata);
     await writeVersionHint({ io, catalog, id, location: swap.metadata.location, ...(pointerSeen ? { current: { metadataLocation: swap.location } } : {}) });
     return { table: { id, metadata: swap.metadata, metadataLocation: swap.location }, committed: true, value: swap.value };
@@ -134,7 +137,9 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
     }
     throw new CommitConflictError(`commit to table ${name} failed after ${maxRetries + 1} attempts (last: ${lastConflict})`);
   } catch (err) {
-    if (unknown.length === 0 && opts.sharedFiles && !opts.keepLostFiles) await deleteQuietly(io, opts.sharedFiles());
+    // Shared files go only when no swap landed or may have: a failure after the swap (the version hint's write or
+    // read, e.g. the database restarting) must not take the manifests of a committed snapshot with it.
+    if (!live && unknown.length === 0 && opts.sharedFiles && !opts.keepLostFiles) await deleteQuietly(io, opts.sharedFiles());
     throw err;
   }
 }
