@@ -166,36 +166,51 @@ const pointerRows = {
   },
 };
 
+/** One kind's rows of `iceberg_tables` as a pointer store: what the table and view stores do alike. */
+abstract class PgEntryStore {
+  constructor(
+    protected readonly pool: Pick<Pool, 'query'>,
+    private readonly kind: CatalogEntryKind,
+  ) {}
+
+  load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
+    return pointerRows.load(this.pool, this.kind, id);
+  }
+
+  compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
+    return pointerRows.compareAndSwap(this.pool, this.kind, id, expected, next);
+  }
+
+  list(namespace: string[]): Promise<TableIdentifier[]> {
+    return pointerRows.list(this.pool, this.kind, namespace);
+  }
+
+  drop(id: TableIdentifier): Promise<boolean> {
+    return pointerRows.drop(this.pool, this.kind, id);
+  }
+
+  /** Moves the entry `from` to `to` (its files stay where they are). */
+  rename(from: TableIdentifier, to: TableIdentifier): Promise<RenameOutcome> {
+    return pointerRows.rename(this.pool, this.kind, from, to);
+  }
+
+  /** Inserts the pointer; false when a table or view already holds the identifier. */
+  protected insert(id: TableIdentifier, metadataLocation: string): Promise<boolean> {
+    return pointerRows.insert(this.pool, this.kind, id, metadataLocation);
+  }
+}
+
 /**
  * Postgres store on the `iceberg_tables` table (migration owned by @atoll/db). Views are rows of the same table
  * (kind = 'view', migration 014) so the two share one identifier space; this store sees tables only.
  */
-export class PgCatalogStore implements CatalogStore {
-  constructor(private readonly pool: Pick<Pool, 'query'>) {}
-
-  load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
-    return pointerRows.load(this.pool, 'table', id);
+export class PgCatalogStore extends PgEntryStore implements CatalogStore {
+  constructor(pool: Pick<Pool, 'query'>) {
+    super(pool, 'table');
   }
 
   async create(id: TableIdentifier, metadataLocation: string): Promise<void> {
-    if (!(await pointerRows.insert(this.pool, 'table', id, metadataLocation))) throw new TableAlreadyExistsError(formatIdentifier(id));
-  }
-
-  compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
-    return pointerRows.compareAndSwap(this.pool, 'table', id, expected, next);
-  }
-
-  list(namespace: string[]): Promise<TableIdentifier[]> {
-    return pointerRows.list(this.pool, 'table', namespace);
-  }
-
-  drop(id: TableIdentifier): Promise<boolean> {
-    return pointerRows.drop(this.pool, 'table', id);
-  }
-
-  /** Moves the table `from` to `to` (files stay where they are). */
-  rename(from: TableIdentifier, to: TableIdentifier): Promise<RenameOutcome> {
-    return pointerRows.rename(this.pool, 'table', from, to);
+    if (!(await this.insert(id, metadataLocation))) throw new TableAlreadyExistsError(formatIdentifier(id));
   }
 }
 
@@ -278,32 +293,13 @@ export class MemoryViewCatalogStore implements ViewCatalogStore {
 }
 
 /** Views as rows of `iceberg_tables` with kind = 'view' (migration 014). */
-export class PgViewCatalogStore implements ViewCatalogStore {
-  constructor(private readonly pool: Pick<Pool, 'query'>) {}
-
-  load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
-    return pointerRows.load(this.pool, 'view', id);
+export class PgViewCatalogStore extends PgEntryStore implements ViewCatalogStore {
+  constructor(pool: Pick<Pool, 'query'>) {
+    super(pool, 'view');
   }
 
   async create(id: TableIdentifier, metadataLocation: string): Promise<void> {
-    if (!(await pointerRows.insert(this.pool, 'view', id, metadataLocation))) throw new IdentifierTakenError(formatIdentifier(id), (await this.kindOf(id)) ?? 'view');
-  }
-
-  compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
-    return pointerRows.compareAndSwap(this.pool, 'view', id, expected, next);
-  }
-
-  list(namespace: string[]): Promise<TableIdentifier[]> {
-    return pointerRows.list(this.pool, 'view', namespace);
-  }
-
-  drop(id: TableIdentifier): Promise<boolean> {
-    return pointerRows.drop(this.pool, 'view', id);
-  }
-
-  /** Moves the view `from` to `to` (files stay where they are). */
-  rename(from: TableIdentifier, to: TableIdentifier): Promise<RenameOutcome> {
-    return pointerRows.rename(this.pool, 'view', from, to);
+    if (!(await this.insert(id, metadataLocation))) throw new IdentifierTakenError(formatIdentifier(id), (await this.kindOf(id)) ?? 'view');
   }
 
   async kindOf(id: TableIdentifier): Promise<CatalogEntryKind | null> {
