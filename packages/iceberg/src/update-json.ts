@@ -62,3 +62,17 @@ export function refuseLocationProperties(properties: Record<string, unknown>, wh
   const refused = Object.keys(properties).filter((k) => LOCATION_PROPERTIES.includes(k));
   if (refused.length > 0) throw bad(`properties ${refused.join(', ')} cannot be set: ${why}`);
 }
+
+/** set-properties / remove-properties on a table's or view's properties (in place); `refuse` checks what is set. */
+export function changeProperties(
+  properties: Record<string, string>,
+  update: { action: 'set-properties'; updates: Record<string, string> } | { action: 'remove-properties'; removals: string[] },
+  refuse: (set: Record<string, string>) => void,
+): void {
+  if (update.action === 'set-properties') {
+    refuse(update.updates);
+    Object.assign(properties, update.updates);
+  } else {
+    for (const k of update.removals) delete properties[k];
+  }
+}

@@ -2,7 +2,7 @@
 // from JSON, checked against a base, applied to it. Atoll's own writers express their changes in the same updates, so
 // REST clients and Atoll's writers change a table through one set of rules (in the spirit of PyIceberg's table/update).
 import { CommitConflictError } from './errors.js';
-import { LOCATION_PROPERTIES, bad, isObj, parseSharedUpdate, refuseLocationProperties, str, type Json, type SharedUpdate } from './update-json.js';
+import { LOCATION_PROPERTIES, bad, changeProperties, isObj, parseSharedUpdate, refuseLocationProperties, str, type Json, type SharedUpdate } from './update-json.js';
 import type { Snapshot, SnapshotRef, SortField, SortOrder, TableMetadata } from './metadata.js';
 import { parseTransform } from './transforms.js';
 import { currentSchema, snapshotById } from './metadata.js';
@@ -347,11 +347,8 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
         if (u.location.replace(/\/+$/, '') !== m.location) throw bad('the catalog decides where tables live; set-location cannot move a table');
         break;
       case 'set-properties':
-        checkProperties(u.updates);
-        Object.assign(m.properties, u.updates);
-        break;
       case 'remove-properties':
-        for (const k of u.removals) delete m.properties[k];
+        changeProperties(m.properties, u, checkProperties);
         break;
       case 'add-schema': {
         const schema = u.schema;

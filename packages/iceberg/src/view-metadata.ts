@@ -5,7 +5,7 @@ import { CommitConflictError, CorruptMetadataError, InvalidInputError } from './
 import { parseJson, stringifyJson } from './json.js';
 import { normalizeLocation } from './metadata.js';
 import type { IcebergSchema } from './types.js';
-import { bad, isObj, parseSharedUpdate, refuseLocationProperties, schemaOf, str, type Json } from './update-json.js';
+import { bad, changeProperties, isObj, parseSharedUpdate, refuseLocationProperties, schemaOf, str, type Json } from './update-json.js';
 
 export interface ViewRepresentation {
   type: 'sql';
@@ -280,11 +280,8 @@ export function applyViewUpdates(base: ViewMetadata, updates: readonly ViewUpdat
         if (normalizeLocation(u.location) !== m.location) throw bad(`the catalog decides where views live; set-location cannot move this view from ${m.location}`);
         break;
       case 'set-properties':
-        checkViewProperties(u.updates);
-        Object.assign(m.properties, u.updates);
-        break;
       case 'remove-properties':
-        for (const k of u.removals) delete m.properties[k];
+        changeProperties(m.properties, u, checkViewProperties);
         break;
       case 'add-schema': {
         const same = m.schemas.find((s) => sameFields(s, u.schema));
