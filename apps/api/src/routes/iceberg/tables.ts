@@ -34,7 +34,7 @@ import { parsePartitionSpecJson } from './partition-spec.js';
 import { commitCreateTransaction, isCreateTransaction } from './staged-create.js';
 import { listIdentifiers } from './list-identifiers.js';
 import type { PageTokens } from './pagination.js';
-import { CommitTableResult, JsonObject, LoadTableResult, NextPageToken, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors, orUndefined } from './schemas.js';
+import { CommitTableResult, JsonObject, ListIdentifiersResult, LoadTableResult, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors, orUndefined } from './schemas.js';
 
 const DELEGATION_HEADER = 'x-iceberg-access-delegation';
 
@@ -116,7 +116,7 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
           summary: 'List the tables of a namespace',
           params: Type.Object({ namespace: TableParams.properties.namespace }),
           querystring: Type.Object(PageQuery),
-          response: { 200: Type.Object({ identifiers: Type.Array(TableIdentifierSchema), 'next-page-token': NextPageToken }), ...icebergErrors },
+          response: { 200: ListIdentifiersResult, ...icebergErrors },
         },
       },
       async (request) =>

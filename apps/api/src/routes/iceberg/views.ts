@@ -30,7 +30,7 @@ import { IcebergRestError, badRequest, forbidden, noSuchView, renameTargetExists
 import { chooseLocation, homeLocation, isWritersNamespace, requireWritable, resolveExistingIdentifier, resolveIdentifier, type ResolvedIdentifier } from './identifiers.js';
 import { listIdentifiers } from './list-identifiers.js';
 import type { PageTokens } from './pagination.js';
-import { JsonObject, NextPageToken, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, icebergErrors, orUndefined } from './schemas.js';
+import { JsonObject, ListIdentifiersResult, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, icebergErrors, orUndefined } from './schemas.js';
 
 const ViewParams = Type.Object({ namespace: Type.String({ minLength: 1, maxLength: 1100, description: 'levels joined by %1F' }), view: Type.String({ minLength: 1, maxLength: 128 }) });
 const LoadViewResult = Type.Object(
@@ -92,7 +92,7 @@ export function viewRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: Ca
           summary: 'List the views of a namespace',
           params: Type.Object({ namespace: ViewParams.properties.namespace }),
           querystring: Type.Object(PageQuery),
-          response: { 200: Type.Object({ identifiers: Type.Array(TableIdentifierSchema), 'next-page-token': NextPageToken }), ...icebergErrors },
+          response: { 200: ListIdentifiersResult, ...icebergErrors },
         },
       },
       async (request) =>
