@@ -8,6 +8,7 @@ import pg from 'pg';
 import {
   MemoryCatalogStore,
   PgCatalogStore,
+  PgViewCatalogStore,
   TableAlreadyExistsError,
   LocalFileIO,
   ancestors,
@@ -88,6 +89,44 @@ describe.each(stores)('%s contract', (_name, makeStore) => {
     const store = makeStore();
     await expect(store.load({ namespace: ['a.b'], name: 't' })).rejects.toThrow(/without "\."/);
     await expect(store.load({ namespace: [], name: 't' })).rejects.toThrow(/at least one level/);
+  });
+});
+
+describe('PgCatalogStore and PgViewCatalogStore share one identifier space and each moves only its own kind', () => {
+  it('a store cannot swap, drop or rename the other kind, even knowing its pointer; a held name refuses create and rename', async () => {
+    const tables = new PgCatalogStore(pool);
+    const views = new PgViewCatalogStore(pool);
+    const namespace = ['it', `kind_${randomUUID().replace(/-/g, '')}`];
+    const t: TableIdentifier = { namespace, name: 't' };
+    const v: TableIdentifier = { namespace, name: 'v' };
+    await tables.create(t, 's3://x/t/metadata/v1.metadata.json');
+    await views.create(v, 's3://x/v/metadata/v1.metadata.json');
+
+    expect(await tables.compareAndSwap(v, 's3://x/v/metadata/v1.metadata.json', 's3://x/v/metadata/v2.metadata.json')).toBe(false);
+    expect(await views.compareAndSwap(t, 's3://x/t/metadata/v1.metadata.json', 's3://x/t/metadata/v2.metadata.json')).toBe(false);
+    expect(await tables.drop(v)).toBe(false);
+    expect(await views.drop(t)).toBe(false);
+    expect(await tables.rename(v, { namespace, name: 'w' })).toBe('missing');
+    expect(await views.rename(t, { namespace, name: 'w' })).toBe('missing');
+    expect(await tables.load(t)).toEqual({ metadataLocation: 's3://x/t/metadata/v1.metadata.json' });
+    expect(await views.load(v)).toEqual({ metadataLocation: 's3://x/v/metadata/v1.metadata.json' });
+    expect(await tables.load(v)).toBeNull();
+    expect(await views.load(t)).toBeNull();
+    expect(await tables.list(namespace)).toEqual([t]);
+    expect(await views.list(namespace)).toEqual([v]);
+
+    await expect(tables.create(v, 's3://x/other')).rejects.toBeInstanceOf(TableAlreadyExistsError);
+    await expect(views.create(t, 's3://x/other')).rejects.toThrow(`Table with same name already exists: it.${namespace[1]}.t`);
+    expect(await tables.rename(t, v)).toBe('taken');
+    expect(await views.rename(v, t)).toBe('taken');
+
+    expect(await tables.rename(t, { namespace, name: 't2' })).toBe('renamed');
+    expect(await views.rename(v, { namespace, name: 'v2' })).toBe('renamed');
+    expect(await tables.list(namespace)).toEqual([{ namespace, name: 't2' }]);
+    expect(await views.kindOf({ namespace, name: 'v2' })).toBe('view');
+    expect(await tables.drop({ namespace, name: 't2' })).toBe(true);
+    expect(await views.drop({ namespace, name: 'v2' })).toBe(true);
+    expect(await views.kindOf({ namespace, name: 'v2' })).toBeNull();
   });
 });
 

@@ -93,54 +93,124 @@ export class MemoryCatalogStore implements CatalogStore {
   }
 }
 
-/**
- * Postgres store on the `iceberg_tables` table (migration owned by @atoll/db). The CAS is one conditional UPDATE, so
- * Postgres row locking serializes concurrent committers and exactly one of them sees rowCount = 1. Views are rows of
- * the same table (kind = 'view', migration 014) so the two share one identifier space; this store sees tables only
- * (a view's pointer never equals a table's expected pointer, so the CAS needs no kind filter).
- */
-export class PgCatalogStore implements CatalogStore {
-  constructor(private readonly pool: Pick<Pool, 'query'>) {}
+/** What a row of `iceberg_tables` points at: a table's or a view's current metadata file (migration 014). */
+export type CatalogEntryKind = 'table' | 'view';
 
-  async load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
+/** How a rename ended: moved, no such entry of that kind, or the destination is held by a table or view. */
+export type RenameOutcome = 'renamed' | 'missing' | 'taken';
+
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * The pointer rows of `iceberg_tables`, one kind at a time: the one home of the SQL both stores run. The compare-and-swap
+ * is one conditional UPDATE, so Postgres row locking serializes concurrent committers and exactly one of them sees
+ * rowCount = 1; it also names the kind, so a swap can only ever move a pointer of the store's own kind.
+ */
+const pointerRows = {
+  async load(db: Pick<Pool, 'query'>, kind: CatalogEntryKind, id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
     validateIdentifier(id);
-    const res = await this.pool.query<{ metadata_location: string }>(
-      "SELECT metadata_location FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = 'table'",
-      [namespaceKey(id.namespace), id.name],
+    const res = await db.query<{ metadata_location: string }>(
+      'SELECT metadata_location FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = $3',
+      [namespaceKey(id.namespace), id.name, kind],
     );
     const row = res.rows[0];
     return row ? { metadataLocation: row.metadata_location } : null;
+  },
+
+  /** False when a row of either kind already holds the identifier (the primary key is shared). */
+  async insert(db: Pick<Pool, 'query'>, kind: CatalogEntryKind, id: TableIdentifier, metadataLocation: string): Promise<boolean> {
+    validateIdentifier(id);
+    const res = await db.query(
+      'INSERT INTO iceberg_tables (namespace, name, metadata_location, kind) VALUES ($1, $2, $3, $4) ON CONFLICT (namespace, name) DO NOTHING',
+      [namespaceKey(id.namespace), id.name, metadataLocation, kind],
+    );
+    return res.rowCount === 1;
+  },
+
+  async compareAndSwap(db: Pick<PoolClient, 'query'>, kind: CatalogEntryKind, id: TableIdentifier, expected: string, next: string): Promise<boolean> {
+    validateIdentifier(id);
+    const res = await db.query(
+      `UPDATE iceberg_tables
+          SET metadata_location = $4, previous_metadata_location = metadata_location, updated_at = now()
+        WHERE namespace = $1 AND name = $2 AND kind = $5 AND metadata_location = $3`,
+      [namespaceKey(id.namespace), id.name, expected, next, kind],
+    );
+    return res.rowCount === 1;
+  },
+
+  async list(db: Pick<Pool, 'query'>, kind: CatalogEntryKind, namespace: string[]): Promise<TableIdentifier[]> {
+    const res = await db.query<{ name: string }>('SELECT name FROM iceberg_tables WHERE namespace = $1 AND kind = $2 ORDER BY name', [namespaceKey(namespace), kind]);
+    return res.rows.map((r) => ({ namespace: [...namespace], name: r.name }));
+  },
+
+  /** Moves an entry of `kind`; 'taken' when a row of either kind holds `to` (the database refuses it atomically). */
+  async rename(db: Pick<Pool, 'query'>, kind: CatalogEntryKind, from: TableIdentifier, to: TableIdentifier): Promise<RenameOutcome> {
+    validateIdentifier(from);
+    validateIdentifier(to);
+    try {
+      const res = await db.query(
+        'UPDATE iceberg_tables SET namespace = $3, name = $4, updated_at = now() WHERE namespace = $1 AND name = $2 AND kind = $5',
+        [namespaceKey(from.namespace), from.name, namespaceKey(to.namespace), to.name, kind],
+      );
+      return res.rowCount === 1 ? 'renamed' : 'missing';
+    } catch (err) {
+      if ((err as { code?: string }).code === UNIQUE_VIOLATION) return 'taken';
+      throw err;
+    }
+  },
+
+  async drop(db: Pick<Pool, 'query'>, kind: CatalogEntryKind, id: TableIdentifier): Promise<boolean> {
+    validateIdentifier(id);
+    const res = await db.query('DELETE FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = $3', [namespaceKey(id.namespace), id.name, kind]);
+    return res.rowCount === 1;
+  },
+};
+
+/** One kind's rows of `iceberg_tables` as a pointer store: what the table and view stores do alike. */
+abstract class PgEntryStore {
+  constructor(
+    protected readonly pool: Pick<Pool, 'query'>,
+    private readonly kind: CatalogEntryKind,
+  ) {}
+
+  load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
+    return pointerRows.load(this.pool, this.kind, id);
+  }
+
+  compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
+    return pointerRows.compareAndSwap(this.pool, this.kind, id, expected, next);
+  }
+
+  list(namespace: string[]): Promise<TableIdentifier[]> {
+    return pointerRows.list(this.pool, this.kind, namespace);
+  }
+
+  drop(id: TableIdentifier): Promise<boolean> {
+    return pointerRows.drop(this.pool, this.kind, id);
+  }
+
+  /** Moves the entry `from` to `to` (its files stay where they are). */
+  rename(from: TableIdentifier, to: TableIdentifier): Promise<RenameOutcome> {
+    return pointerRows.rename(this.pool, this.kind, from, to);
+  }
+
+  /** Inserts the pointer; false when a table or view already holds the identifier. */
+  protected insert(id: TableIdentifier, metadataLocation: string): Promise<boolean> {
+    return pointerRows.insert(this.pool, this.kind, id, metadataLocation);
+  }
+}
+
+/**
+ * Postgres store on the `iceberg_tables` table (migration owned by @atoll/db). Views are rows of the same table
+ * (kind = 'view', migration 014) so the two share one identifier space; this store sees tables only.
+ */
+export class PgCatalogStore extends PgEntryStore implements CatalogStore {
+  constructor(pool: Pick<Pool, 'query'>) {
+    super(pool, 'table');
   }
 
   async create(id: TableIdentifier, metadataLocation: string): Promise<void> {
-    validateIdentifier(id);
-    const res = await this.pool.query(
-      'INSERT INTO iceberg_tables (namespace, name, metadata_location) VALUES ($1, $2, $3) ON CONFLICT (namespace, name) DO NOTHING',
-      [namespaceKey(id.namespace), id.name, metadataLocation],
-    );
-    if (res.rowCount !== 1) throw new TableAlreadyExistsError(formatIdentifier(id));
-  }
-
-  async compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
-    validateIdentifier(id);
-    const res = await this.pool.query(
-      `UPDATE iceberg_tables
-          SET metadata_location = $4, previous_metadata_location = metadata_location, updated_at = now()
-        WHERE namespace = $1 AND name = $2 AND metadata_location = $3`,
-      [namespaceKey(id.namespace), id.name, expected, next],
-    );
-    return res.rowCount === 1;
-  }
-
-  async list(namespace: string[]): Promise<TableIdentifier[]> {
-    const res = await this.pool.query<{ name: string }>("SELECT name FROM iceberg_tables WHERE namespace = $1 AND kind = 'table' ORDER BY name", [namespaceKey(namespace)]);
-    return res.rows.map((r) => ({ namespace: [...namespace], name: r.name }));
-  }
-
-  async drop(id: TableIdentifier): Promise<boolean> {
-    validateIdentifier(id);
-    const res = await this.pool.query("DELETE FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = 'table'", [namespaceKey(id.namespace), id.name]);
-    return res.rowCount === 1;
+    if (!(await this.insert(id, metadataLocation))) throw new TableAlreadyExistsError(formatIdentifier(id));
   }
 }
 
@@ -168,13 +238,7 @@ export class TransactionalPgCatalogStore extends PgCatalogStore {
     const client = await this.txPool.connect();
     try {
       await client.query('BEGIN');
-      const res = await client.query(
-        `UPDATE iceberg_tables
-            SET metadata_location = $4, previous_metadata_location = metadata_location, updated_at = now()
-          WHERE namespace = $1 AND name = $2 AND metadata_location = $3`,
-        [namespaceKey(id.namespace), id.name, expected, next],
-      );
-      if (res.rowCount !== 1 || !(await this.hook(client, { id, expected, next }))) {
+      if (!(await pointerRows.compareAndSwap(client, 'table', id, expected, next)) || !(await this.hook(client, { id, expected, next }))) {
         await client.query('ROLLBACK');
         return false;
       }
@@ -229,53 +293,18 @@ export class MemoryViewCatalogStore implements ViewCatalogStore {
 }
 
 /** Views as rows of `iceberg_tables` with kind = 'view' (migration 014). */
-export class PgViewCatalogStore implements ViewCatalogStore {
-  constructor(private readonly pool: Pick<Pool, 'query'>) {}
-
-  async load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
-    validateIdentifier(id);
-    const res = await this.pool.query<{ metadata_location: string }>(
-      "SELECT metadata_location FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = 'view'",
-      [namespaceKey(id.namespace), id.name],
-    );
-    const row = res.rows[0];
-    return row ? { metadataLocation: row.metadata_location } : null;
+export class PgViewCatalogStore extends PgEntryStore implements ViewCatalogStore {
+  constructor(pool: Pick<Pool, 'query'>) {
+    super(pool, 'view');
   }
 
   async create(id: TableIdentifier, metadataLocation: string): Promise<void> {
-    validateIdentifier(id);
-    const res = await this.pool.query(
-      "INSERT INTO iceberg_tables (namespace, name, metadata_location, kind) VALUES ($1, $2, $3, 'view') ON CONFLICT (namespace, name) DO NOTHING",
-      [namespaceKey(id.namespace), id.name, metadataLocation],
-    );
-    if (res.rowCount !== 1) throw new IdentifierTakenError(formatIdentifier(id), (await this.kindOf(id)) ?? 'view');
+    if (!(await this.insert(id, metadataLocation))) throw new IdentifierTakenError(formatIdentifier(id), (await this.kindOf(id)) ?? 'view');
   }
 
-  async compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean> {
+  async kindOf(id: TableIdentifier): Promise<CatalogEntryKind | null> {
     validateIdentifier(id);
-    const res = await this.pool.query(
-      `UPDATE iceberg_tables
-          SET metadata_location = $4, previous_metadata_location = metadata_location, updated_at = now()
-        WHERE namespace = $1 AND name = $2 AND kind = 'view' AND metadata_location = $3`,
-      [namespaceKey(id.namespace), id.name, expected, next],
-    );
-    return res.rowCount === 1;
-  }
-
-  async list(namespace: string[]): Promise<TableIdentifier[]> {
-    const res = await this.pool.query<{ name: string }>("SELECT name FROM iceberg_tables WHERE namespace = $1 AND kind = 'view' ORDER BY name", [namespaceKey(namespace)]);
-    return res.rows.map((r) => ({ namespace: [...namespace], name: r.name }));
-  }
-
-  async drop(id: TableIdentifier): Promise<boolean> {
-    validateIdentifier(id);
-    const res = await this.pool.query("DELETE FROM iceberg_tables WHERE namespace = $1 AND name = $2 AND kind = 'view'", [namespaceKey(id.namespace), id.name]);
-    return res.rowCount === 1;
-  }
-
-  async kindOf(id: TableIdentifier): Promise<'table' | 'view' | null> {
-    validateIdentifier(id);
-    const res = await this.pool.query<{ kind: 'table' | 'view' }>('SELECT kind FROM iceberg_tables WHERE namespace = $1 AND name = $2', [namespaceKey(id.namespace), id.name]);
+    const res = await this.pool.query<{ kind: CatalogEntryKind }>('SELECT kind FROM iceberg_tables WHERE namespace = $1 AND name = $2', [namespaceKey(id.namespace), id.name]);
     return res.rows[0]?.kind ?? null;
   }
 }

@@ -32,7 +32,7 @@ export type { DataFileFromParquetOptions } from './stats.js';
 export { dataFileFromParquet } from './stats.js';
 export type { ObjectIO, ObjectListing } from './io.js';
 export { LocalFileIO, deleteQuietly, fileUri } from './io.js';
-export type { CatalogStore, TableIdentifier, ViewCatalogStore } from './catalog-store.js';
+export type { CatalogEntryKind, CatalogStore, RenameOutcome, TableIdentifier, ViewCatalogStore } from './catalog-store.js';
 export { MemoryCatalogStore, MemoryViewCatalogStore, PgCatalogStore, PgViewCatalogStore, TransactionalPgCatalogStore, formatIdentifier } from './catalog-store.js';
 export type { SwapHook } from './catalog-store.js';
 export type { CreateTableOptions, LoadedTable } from './table-lifecycle.js';

@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { formatIdentifier, validateIdentifier } from './catalog-store.js';
-import { CorruptMetadataError, TableAlreadyExistsError, TableNotFoundError, isObjectAlreadyExists, isObjectNotFound } from './errors.js';
+import { TableAlreadyExistsError, TableNotFoundError } from './errors.js';
+import { MAX_VERSION_PROBES, readPointedMetadata, writeFirstFreeVersion } from './metadata-files.js';
 import { forgetCommitted } from './committed-cache.js';
 import type { ObjectIO } from './io.js';
 import type { SortField, TableMetadata } from './metadata.js';
@@ -18,9 +19,6 @@ export interface LoadedTable {
   metadata: TableMetadata;
   metadataLocation: string;
 }
-
-// Version numbers to skip past when v<N+1> exists but was never committed (a crashed writer's leftover).
-export const MAX_VERSION_PROBES = 16;
 
 const utf8 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'));
 
@@ -44,14 +42,7 @@ export function newDataFileUri(metadata: TableMetadata, extension = 'parquet'): 
 
 /** Reads and parses one metadata file. */
 export async function readTableMetadata(io: ObjectIO, location: string): Promise<TableMetadata> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await io.read(location);
-  } catch (err) {
-    if (isObjectNotFound(err)) throw new CorruptMetadataError(location, 'the metadata file the catalog points at does not exist', { cause: err });
-    throw err;
-  }
-  return parseTableMetadata(bytes, location);
+  return parseTableMetadata(await readPointedMetadata(io, location, 'the metadata file the catalog points at does not exist'), location);
 }
 
 export async function loadTable(opts: { io: ObjectIO; catalog: CatalogStore; id: TableIdentifier }): Promise<LoadedTable> {
@@ -64,18 +55,7 @@ export async function loadTable(opts: { io: ObjectIO; catalog: CatalogStore; id:
 /** Writes `metadata/vN.metadata.json` for the first free N ≥ `from` (create-if-absent), returning its location. */
 // Used by the commit engine (commit.ts); not part of the package's public surface.
 export async function writeNewMetadataVersion(io: ObjectIO, metadata: TableMetadata, from: number): Promise<string | null> {
-  const bytes = serializeTableMetadataBytes(metadata);
-  for (let v = from; v < from + MAX_VERSION_PROBES; v++) {
-    const location = `${metadataDir(metadata)}/v${v}.metadata.json`;
-    try {
-      await io.write(location, bytes, { ifNoneMatch: true });
-      return location;
-    } catch (err) {
-      if (!isObjectAlreadyExists(err)) throw err;
-      // Another writer holds this version (committing now, or crashed before its swap): try the next number.
-    }
-  }
-  return null;
+  return writeFirstFreeVersion(io, metadataDir(metadata), serializeTableMetadataBytes(metadata), from);
 }
 
 /**

@@ -1,14 +1,15 @@
 // Table requirements and metadata updates as the Iceberg REST spec names them (TableRequirement, TableUpdate): parsed
 // from JSON, checked against a base, applied to it. Atoll's own writers express their changes in the same updates, so
 // REST clients and Atoll's writers change a table through one set of rules (in the spirit of PyIceberg's table/update).
-import { CommitConflictError, InvalidInputError } from './errors.js';
+import { CommitConflictError } from './errors.js';
+import { LOCATION_PROPERTIES, bad, changeProperties, isObj, parseSharedUpdate, refuseLocationProperties, str, type Json, type SharedUpdate } from './update-json.js';
 import type { Snapshot, SnapshotRef, SortField, SortOrder, TableMetadata } from './metadata.js';
 import { parseTransform } from './transforms.js';
 import { currentSchema, snapshotById } from './metadata.js';
 import type { PartitionSpec } from './partition.js';
 import { resolvePartitionSpec } from './partition.js';
 import type { IcebergSchema, NestedField } from './types.js';
-import { isAllowedPromotion, parseSchema } from './types.js';
+import { isAllowedPromotion } from './types.js';
 
 // ---- types -----------------------------------------------------------------------------------------------------
 
@@ -65,28 +66,14 @@ const TABLE_UPDATE_ACTIONS: ReadonlySet<string> = new Set<TableUpdate['action']>
   'remove-snapshots',
 ]);
 
-/**
- * Properties that would move files out of the table's prefix: vended credentials could not follow, and Atoll's own
- * writers (whose key reaches the whole lake) would write into another table's directory.
- */
-export const LOCATION_PROPERTIES: readonly string[] = ['write.data.path', 'write.metadata.path', 'write.object-storage.path', 'write.folder-storage.path'];
+export { LOCATION_PROPERTIES };
 
 export function checkProperties(properties: Record<string, unknown>): void {
-  const bad = Object.keys(properties).filter((k) => LOCATION_PROPERTIES.includes(k));
-  if (bad.length > 0) throw new InvalidInputError(`properties ${bad.join(', ')} cannot be set: a table's files stay under its location`);
+  refuseLocationProperties(properties, "a table's files stay under its location");
 }
 
 // ---- parsing JSON ----------------------------------------------------------------------------------------------
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const bad = (message: string): InvalidInputError => new InvalidInputError(message);
-
-function str(o: Json, key: string, where: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw bad(`${where}.${key} must be a string`);
-  return v;
-}
 function int(o: Json, key: string, where: string): number {
   const v = o[key];
   if (typeof v !== 'number' || !Number.isInteger(v)) throw bad(`${where}.${key} must be an integer`);
@@ -191,13 +178,11 @@ export function parseTableUpdate(json: unknown, where = 'update'): TableUpdate {
   if (!isObj(json)) throw bad(`${where} must be an object`);
   const action = str(json, 'action', where);
   if (!TABLE_UPDATE_ACTIONS.has(action)) throw bad(`${where}: unsupported update action ${JSON.stringify(action)}`);
-  switch (action as TableUpdate['action']) {
-    case 'assign-uuid':
-      return { action: 'assign-uuid', uuid: str(json, 'uuid', where) };
+  const shared = parseSharedUpdate(json, action, where);
+  if (shared) return shared;
+  switch (action as Exclude<TableUpdate['action'], SharedUpdate['action']>) {
     case 'upgrade-format-version':
       return { action: 'upgrade-format-version', 'format-version': int(json, 'format-version', where) };
-    case 'set-location':
-      return { action: 'set-location', location: str(json, 'location', where) };
     case 'set-properties': {
       const props = json.updates;
       if (!isObj(props)) throw bad(`${where}.updates must be an object`);
@@ -207,20 +192,6 @@ export function parseTableUpdate(json: unknown, where = 'update'): TableUpdate {
         updates[k] = v;
       }
       return { action: 'set-properties', updates };
-    }
-    case 'remove-properties': {
-      const removals = json.removals;
-      if (!Array.isArray(removals) || !removals.every((r) => typeof r === 'string')) throw bad(`${where}.removals must be an array of strings`);
-      return { action: 'remove-properties', removals };
-    }
-    case 'add-schema': {
-      let schema: IcebergSchema;
-      try {
-        schema = parseSchema(json.schema, `${where}.schema`);
-      } catch (err) {
-        throw bad((err as Error).message);
-      }
-      return { action: 'add-schema', schema, ...(typeof json['last-column-id'] === 'number' ? { 'last-column-id': json['last-column-id'] } : {}) };
     }
     case 'set-current-schema':
       return { action: 'set-current-schema', 'schema-id': int(json, 'schema-id', where) };
@@ -376,11 +347,8 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
         if (u.location.replace(/\/+$/, '') !== m.location) throw bad('the catalog decides where tables live; set-location cannot move a table');
         break;
       case 'set-properties':
-        checkProperties(u.updates);
-        Object.assign(m.properties, u.updates);
-        break;
       case 'remove-properties':
-        for (const k of u.removals) delete m.properties[k];
+        changeProperties(m.properties, u, checkProperties);
         break;
       case 'add-schema': {
         const schema = u.schema;

@@ -3,10 +3,10 @@
 // create-if-absent like table metadata, so a lost attempt never overwrites a live file.
 import type { TableIdentifier, ViewCatalogStore } from './catalog-store.js';
 import { formatIdentifier, validateIdentifier } from './catalog-store.js';
-import { CommitConflictError, CorruptMetadataError, ViewNotFoundError, isObjectAlreadyExists, isObjectNotFound } from './errors.js';
+import { CommitConflictError, ViewNotFoundError } from './errors.js';
 import type { ObjectIO } from './io.js';
 import { metadataVersion } from './metadata.js';
-import { MAX_VERSION_PROBES } from './table-lifecycle.js';
+import { MAX_VERSION_PROBES, readPointedMetadata, writeFirstFreeVersion } from './metadata-files.js';
 import type { ViewMetadata, ViewRequirement, ViewUpdate, ViewVersion } from './view-metadata.js';
 import { applyViewUpdates, failedViewRequirement, newViewMetadata, parseViewMetadata, serializeViewMetadata, viewReplacedError } from './view-metadata.js';
 import type { IcebergSchema } from './types.js';
@@ -21,28 +21,11 @@ const DEFAULT_MAX_RETRIES = 10;
 
 /** Writes `<location>/metadata/vN.metadata.json` for the first free N ≥ `from`; null when MAX_VERSION_PROBES are taken. */
 async function writeViewMetadataVersion(io: ObjectIO, metadata: ViewMetadata, from: number): Promise<string | null> {
-  const bytes = new Uint8Array(Buffer.from(serializeViewMetadata(metadata), 'utf8'));
-  for (let v = from; v < from + MAX_VERSION_PROBES; v++) {
-    const location = `${metadata.location}/metadata/v${v}.metadata.json`;
-    try {
-      await io.write(location, bytes, { ifNoneMatch: true });
-      return location;
-    } catch (err) {
-      if (!isObjectAlreadyExists(err)) throw err;
-    }
-  }
-  return null;
+  return writeFirstFreeVersion(io, `${metadata.location}/metadata`, new Uint8Array(Buffer.from(serializeViewMetadata(metadata), 'utf8')), from);
 }
 
 export async function readViewMetadata(io: ObjectIO, location: string): Promise<ViewMetadata> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await io.read(location);
-  } catch (err) {
-    if (isObjectNotFound(err)) throw new CorruptMetadataError(location, 'the view metadata file the catalog points at does not exist', { cause: err });
-    throw err;
-  }
-  return parseViewMetadata(bytes, location);
+  return parseViewMetadata(await readPointedMetadata(io, location, 'the view metadata file the catalog points at does not exist'), location);
 }
 
 export async function loadView(opts: { io: ObjectIO; views: ViewCatalogStore; id: TableIdentifier }): Promise<LoadedView> {

@@ -5,8 +5,7 @@ import { CommitConflictError, CorruptMetadataError, InvalidInputError } from './
 import { parseJson, stringifyJson } from './json.js';
 import { normalizeLocation } from './metadata.js';
 import type { IcebergSchema } from './types.js';
-import { parseSchema } from './types.js';
-import { LOCATION_PROPERTIES } from './updates.js';
+import { bad, changeProperties, isObj, parseSharedUpdate, refuseLocationProperties, schemaOf, str, type Json } from './update-json.js';
 
 export interface ViewRepresentation {
   type: 'sql';
@@ -59,15 +58,7 @@ export const REPLACE_DROP_DIALECT_ALLOWED = 'replace.drop-dialect.allowed';
 
 // ---- parsing ---------------------------------------------------------------------------------------------------
 
-type Json = Record<string, unknown>;
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const bad = (message: string): InvalidInputError => new InvalidInputError(message);
-
-function str(o: Json, key: string, where: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw bad(`${where}.${key} must be a string`);
-  return v;
-}
+// Unlike updates.ts's `int`, this one also takes a bigint in the safe range; kept apart so neither parser's accepted input changes.
 function int(o: Json, key: string, where: string): number {
   const v = o[key];
   if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(v);
@@ -82,13 +73,6 @@ function stringMap(v: unknown, where: string): Record<string, string> {
     out[k] = val;
   }
   return out;
-}
-function schemaOf(v: unknown, where: string): IcebergSchema {
-  try {
-    return parseSchema(v, where);
-  } catch (err) {
-    throw bad((err as Error).message);
-  }
 }
 
 /** A view version from its JSON form (in metadata, a create request or an add-view-version update). */
@@ -136,22 +120,13 @@ export function parseViewRequirement(json: unknown, where = 'requirement'): View
 export function parseViewUpdate(json: unknown, where = 'update'): ViewUpdate {
   if (!isObj(json)) throw bad(`${where} must be an object`);
   const action = str(json, 'action', where);
+  const shared = parseSharedUpdate(json, action, where);
+  if (shared) return shared;
   switch (action) {
-    case 'assign-uuid':
-      return { action, uuid: str(json, 'uuid', where) };
     case 'upgrade-format-version':
       return { action, 'format-version': int(json, 'format-version', where) };
-    case 'add-schema':
-      return { action, schema: schemaOf(json.schema, `${where}.schema`), ...(typeof json['last-column-id'] === 'number' ? { 'last-column-id': json['last-column-id'] } : {}) };
-    case 'set-location':
-      return { action, location: str(json, 'location', where) };
     case 'set-properties':
       return { action, updates: stringMap(json.updates, `${where}.updates`) };
-    case 'remove-properties': {
-      const removals = json.removals;
-      if (!Array.isArray(removals) || !removals.every((r) => typeof r === 'string')) throw bad(`${where}.removals must be an array of strings`);
-      return { action, removals };
-    }
     case 'add-view-version':
       return { action, 'view-version': parseViewVersion(json['view-version'], `${where}.view-version`) };
     case 'set-current-view-version':
@@ -236,8 +211,7 @@ export function currentViewVersion(m: ViewMetadata): ViewVersion {
 
 /** Properties that would move a view's metadata out of its location (the catalog keeps files under it). */
 function checkViewProperties(properties: Record<string, string>): void {
-  const refused = Object.keys(properties).filter((k) => LOCATION_PROPERTIES.includes(k));
-  if (refused.length > 0) throw bad(`properties ${refused.join(', ')} cannot be set: a view's metadata stays under its location`);
+  refuseLocationProperties(properties, "a view's metadata stays under its location");
 }
 
 /** The metadata of a new view: its one schema becomes id 0 and its first version id 1, as the reference catalog numbers them. */
@@ -306,11 +280,8 @@ export function applyViewUpdates(base: ViewMetadata, updates: readonly ViewUpdat
         if (normalizeLocation(u.location) !== m.location) throw bad(`the catalog decides where views live; set-location cannot move this view from ${m.location}`);
         break;
       case 'set-properties':
-        checkViewProperties(u.updates);
-        Object.assign(m.properties, u.updates);
-        break;
       case 'remove-properties':
-        for (const k of u.removals) delete m.properties[k];
+        changeProperties(m.properties, u, checkViewProperties);
         break;
       case 'add-schema': {
         const same = m.schemas.find((s) => sameFields(s, u.schema));

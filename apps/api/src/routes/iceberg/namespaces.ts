@@ -5,7 +5,7 @@ import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../../deps.js';
 import { BUILT_IN_NAMESPACES, CLEANROOM_LEVEL, CLEANROOM_NAMESPACE_PREFIX, callerOf, isCleanroomNamespace, noSuchNamespace, parseNamespaceParam, validName, type CatalogAccess, type Caller } from './access.js';
 import { IcebergRestError, forbidden, namespaceAlreadyExists, namespaceNotEmpty } from './errors.js';
-import type { PageTokens } from './pagination.js';
+import { listingOf, nextPageTokenField, type PageTokens } from './pagination.js';
 import { Namespace, NamespaceParams, NextPageToken, Nullable, PageQuery, Properties, TAG, icebergErrors, orUndefined } from './schemas.js';
 
 function requireOperator(caller: Caller): void {
@@ -46,9 +46,8 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
         // Levels joined by 0x1F sort like the level lists and cannot collide (names never hold 0x1F).
         const keyOf = (ns: string[]): string => ns.join('\u001f');
         const sorted = (await access.childNamespaces(caller, parent)).sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
-        const listing = `namespaces:${caller.kind === 'consumer' ? caller.consumerId : 'lake'}:${keyOf(parent)}`;
-        const page = pages.page({ listing, sorted, keyOf, pageToken: request.query.pageToken, pageSize: request.query.pageSize });
-        return { namespaces: page.items, ...(page.nextPageToken !== undefined ? { 'next-page-token': page.nextPageToken } : {}) };
+        const page = pages.page({ listing: listingOf('namespaces', caller, parent), sorted, keyOf, pageToken: request.query.pageToken, pageSize: request.query.pageSize });
+        return { namespaces: page.items, ...nextPageTokenField(page) };
       },
     );
 

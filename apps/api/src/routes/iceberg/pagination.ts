@@ -2,6 +2,7 @@
 // item a page returned and the listing it belongs to, HMAC-signed so a client can neither forge a position nor carry a
 // token over to another listing; anything that does not verify is a 400.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+import type { Caller } from './access.js';
 import { badRequest } from './errors.js';
 
 /** Pages are capped so one request stays cheap whatever a client asks for. */
@@ -11,6 +12,16 @@ export interface Page<T> {
   items: T[];
   /** Present (null on the last page) only when the client asked for pages, as the spec says. */
   nextPageToken?: string | null;
+}
+
+/** What a page token is bound to: the list route, the caller (a consumer, or the lake's operators) and what is listed. */
+export function listingOf(route: 'namespaces' | 'tables' | 'views', caller: Caller, listed: string[]): string {
+  return `${route}:${caller.kind === 'consumer' ? caller.consumerId : 'lake'}:${listed.join('\u001f')}`;
+}
+
+/** The end of a list answer: `next-page-token` only when the client asked for pages (the spec's two forms). */
+export function nextPageTokenField(page: Page<unknown>): { 'next-page-token'?: string | null } {
+  return page.nextPageToken !== undefined ? { 'next-page-token': page.nextPageToken } : {};
 }
 
 export class PageTokens {

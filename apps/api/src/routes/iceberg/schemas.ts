@@ -61,3 +61,5 @@ export const PageQuery = {
   pageSize: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,8}$', description: 'at most this many items, a positive integer (capped at 1000)' })),
 };
 export const NextPageToken = Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'present when paging was asked for; null on the last page' }));
+/** The answer of the table and view list routes (ListTablesResponse in the spec). */
+export const ListIdentifiersResult = Type.Object({ identifiers: Type.Array(TableIdentifierSchema), 'next-page-token': NextPageToken });

@@ -25,15 +25,16 @@ import {
 } from '@atoll/iceberg';
 import { commitJobs } from '@atoll/queue';
 import type { ApiDeps } from '../../deps.js';
-import { BUILT_IN_NAMESPACES, callerOf, parseNamespaceParam, type CatalogAccess } from './access.js';
+import { BUILT_IN_NAMESPACES, type CatalogAccess } from './access.js';
 import { checkProperties, commitTable, parseCommitRequest } from './commit.js';
 import { IcebergRestError, badRequest, forbidden, noSuchTable, renameTargetExists, tableAlreadyExists, viewHoldsName } from './errors.js';
 import { chooseLocation, homeLocation, isChosenLocation, isWritersNamespace, requireWritable, resolveExistingIdentifier, resolveIdentifier, type ResolvedIdentifier } from './identifiers.js';
 import { assignFreshIds, remapSpecSources } from './fresh-ids.js';
 import { parsePartitionSpecJson } from './partition-spec.js';
 import { commitCreateTransaction, isCreateTransaction } from './staged-create.js';
+import { listIdentifiers } from './list-identifiers.js';
 import type { PageTokens } from './pagination.js';
-import { CommitTableResult, JsonObject, LoadTableResult, NextPageToken, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors, orUndefined } from './schemas.js';
+import { CommitTableResult, JsonObject, ListIdentifiersResult, LoadTableResult, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, TableParams, icebergErrors, orUndefined } from './schemas.js';
 
 const DELEGATION_HEADER = 'x-iceberg-access-delegation';
 
@@ -115,22 +116,11 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
           summary: 'List the tables of a namespace',
           params: Type.Object({ namespace: TableParams.properties.namespace }),
           querystring: Type.Object(PageQuery),
-          response: { 200: Type.Object({ identifiers: Type.Array(TableIdentifierSchema), 'next-page-token': NextPageToken }), ...icebergErrors },
+          response: { 200: ListIdentifiersResult, ...icebergErrors },
         },
       },
-      async (request) => {
-        const ns = parseNamespaceParam(request.params.namespace);
-        const caller = callerOf(request);
-        const scope = await access.scope(caller, ns);
-        // The store lists by name in Postgres order; paging compares in code, so sort the same way here.
-        const names = (await catalog.list(scope.storageNamespace)).map((t) => t.name).sort();
-        const listing = `tables:${caller.kind === 'consumer' ? caller.consumerId : 'lake'}:${ns.join('\u001f')}`;
-        const page = pages.page({ listing, sorted: names, keyOf: (n) => n, pageToken: request.query.pageToken, pageSize: request.query.pageSize });
-        return {
-          identifiers: page.items.map((name) => ({ namespace: ns, name })),
-          ...(page.nextPageToken !== undefined ? { 'next-page-token': page.nextPageToken } : {}),
-        };
-      },
+      async (request) =>
+        listIdentifiers({ access, pages, request, route: 'tables', namespace: request.params.namespace, query: request.query, list: (ns) => catalog.list(ns) }),
     );
 
     app.post(
@@ -322,21 +312,12 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
           requireWritable(t.scope);
           requireCatalogOwned(t.id);
         }
-        let renamed: number;
-        try {
-          const res = await deps.pool.query(
-            "UPDATE iceberg_tables SET namespace = $3, name = $4, updated_at = now() WHERE namespace = $1 AND name = $2 AND kind = 'table'",
-            [source.id.namespace.join('.'), source.id.name, destination.id.namespace.join('.'), destination.id.name],
-          );
-          renamed = res.rowCount ?? 0;
-        } catch (err) {
-          if ((err as { code?: string }).code === '23505') {
-            if ((await views.kindOf(destination.id)) === 'view') throw renameTargetExists(source.named, destination.named, 'view');
-            throw tableAlreadyExists(destination.named);
-          }
-          throw err;
+        const outcome = await catalog.rename(source.id, destination.id);
+        if (outcome === 'taken') {
+          if ((await views.kindOf(destination.id)) === 'view') throw renameTargetExists(source.named, destination.named, 'view');
+          throw tableAlreadyExists(destination.named);
         }
-        if (renamed !== 1) throw noSuchTable(source.named);
+        if (outcome === 'missing') throw noSuchTable(source.named);
         request.log.info({ op: 'iceberg.table.renamed', from: source.named, to: destination.named }, 'table renamed');
         return reply.status(204).send(null);
       },

@@ -25,11 +25,12 @@ import {
   type ViewUpdate,
 } from '@atoll/iceberg';
 import type { ApiDeps } from '../../deps.js';
-import { callerOf, parseNamespaceParam, type CatalogAccess } from './access.js';
+import type { CatalogAccess } from './access.js';
 import { IcebergRestError, badRequest, forbidden, noSuchView, renameTargetExists, tableHoldsName, viewAlreadyExists } from './errors.js';
 import { chooseLocation, homeLocation, isWritersNamespace, requireWritable, resolveExistingIdentifier, resolveIdentifier, type ResolvedIdentifier } from './identifiers.js';
+import { listIdentifiers } from './list-identifiers.js';
 import type { PageTokens } from './pagination.js';
-import { JsonObject, NextPageToken, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, icebergErrors, orUndefined } from './schemas.js';
+import { JsonObject, ListIdentifiersResult, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, icebergErrors, orUndefined } from './schemas.js';
 
 const ViewParams = Type.Object({ namespace: Type.String({ minLength: 1, maxLength: 1100, description: 'levels joined by %1F' }), view: Type.String({ minLength: 1, maxLength: 128 }) });
 const LoadViewResult = Type.Object(
@@ -91,21 +92,11 @@ export function viewRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: Ca
           summary: 'List the views of a namespace',
           params: Type.Object({ namespace: ViewParams.properties.namespace }),
           querystring: Type.Object(PageQuery),
-          response: { 200: Type.Object({ identifiers: Type.Array(TableIdentifierSchema), 'next-page-token': NextPageToken }), ...icebergErrors },
+          response: { 200: ListIdentifiersResult, ...icebergErrors },
         },
       },
-      async (request) => {
-        const ns = parseNamespaceParam(request.params.namespace);
-        const caller = callerOf(request);
-        const scope = await access.scope(caller, ns);
-        const names = (await views.list(scope.storageNamespace)).map((v) => v.name).sort();
-        const listing = `views:${caller.kind === 'consumer' ? caller.consumerId : 'lake'}:${ns.join('\u001f')}`;
-        const page = pages.page({ listing, sorted: names, keyOf: (n) => n, pageToken: request.query.pageToken, pageSize: request.query.pageSize });
-        return {
-          identifiers: page.items.map((name) => ({ namespace: ns, name })),
-          ...(page.nextPageToken !== undefined ? { 'next-page-token': page.nextPageToken } : {}),
-        };
-      },
+      async (request) =>
+        listIdentifiers({ access, pages, request, route: 'views', namespace: request.params.namespace, query: request.query, list: (ns) => views.list(ns) }),
     );
 
     app.post(
@@ -221,18 +212,9 @@ export function viewRoutes(deps: Pick<ApiDeps, 'pool'>, io: ObjectIO, access: Ca
         const destination = await resolve(request, { namespace: request.body.destination.namespace, view: request.body.destination.name });
         for (const t of [source, destination]) requireViewWritable(t);
         if (!(await views.load(source.id))) throw noSuchView(source.named);
-        let renamed: number;
-        try {
-          const res = await deps.pool.query(
-            "UPDATE iceberg_tables SET namespace = $3, name = $4, updated_at = now() WHERE namespace = $1 AND name = $2 AND kind = 'view'",
-            [source.id.namespace.join('.'), source.id.name, destination.id.namespace.join('.'), destination.id.name],
-          );
-          renamed = res.rowCount ?? 0;
-        } catch (err) {
-          if ((err as { code?: string }).code === '23505') throw renameTargetExists(source.named, destination.named, (await views.kindOf(destination.id)) ?? 'view');
-          throw err;
-        }
-        if (renamed !== 1) throw noSuchView(source.named);
+        const outcome = await views.rename(source.id, destination.id);
+        if (outcome === 'taken') throw renameTargetExists(source.named, destination.named, (await views.kindOf(destination.id)) ?? 'view');
+        if (outcome === 'missing') throw noSuchView(source.named);
         request.log.info({ op: 'iceberg.view.renamed', from: source.named, to: destination.named }, 'view renamed');
         return reply.status(204).send(null);
       },
