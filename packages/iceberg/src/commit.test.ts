@@ -3,7 +3,7 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { MemoryCatalogStore } from './catalog-store.js';
 import {
@@ -22,6 +22,7 @@ import type { DataFile } from './manifest.js';
 import { ancestors, currentSchema, currentSnapshot } from './metadata.js';
 import { icebergSchemaFromColumns } from './schema.js';
 import { updateSchema } from './evolution.js';
+import { commitTableUpdates } from './commit.js';
 
 const schema = icebergSchemaFromColumns([
   { name: 'id', type: 'long', required: true },
@@ -48,8 +49,10 @@ class InterleavingCatalog implements CatalogStore {
   afterSwap: (() => Promise<void>) | undefined;
   afterSwapThrow = false;
   swaps = 0;
+  loads = 0;
   constructor(readonly inner: CatalogStore) {}
   load(id: TableIdentifier) {
+    this.loads++;
     if (this.failLoads > 0) {
       this.failLoads--;
       return Promise.reject(new Error('the database system is shutting down'));
@@ -335,6 +338,67 @@ describe('appendFiles', () => {
     expect(changes.removed).toEqual([]);
   });
 
+  // Found by `bench/profile-appends.ts 1000 500 8 1`: a group commit builds its whole chain before it writes anything,
+  // and a merge at a later link read the manifests of earlier links from the store — "manifest listed in the manifest
+  // list does not exist", and the group failed. min-count 2 merges at every link, so both the appended manifests and a
+  // merged one of the same chain get merged again.
+  it('merges inside a group commit: later links merge manifests the group has not written yet', async () => {
+    await createTable({ io, catalog, id, location: fileUri(join(dir, 'events')), schema, properties: { 'commit.manifest.min-count-to-merge': '2' } });
+    await appendFiles({ io, catalog, id, files: [dataFile(dir, 'base', 1)], commitId: 'base' });
+    const results = await Promise.all(Array.from({ length: 8 }, (_, i) => appendFiles({ io, catalog, id, files: [dataFile(dir, `c${i}`, 1)], commitId: `c-${i}` })));
+    const { metadata, metadataLocation } = await loadTable({ io, catalog, id });
+    // One group, one swap: the chain was built before anything of it was written.
+    expect(results.every((r) => !r.alreadyCommitted && r.metadataLocation === metadataLocation)).toBe(true);
+    const chain = ancestors(metadata).reverse().slice(1);
+    expect(chain.map((s) => s.summary['atoll.commit-id'])).toEqual(results.map((_, i) => `c-${i}`));
+    expect(chain.slice(1).every((s) => Number(s.summary['manifests-replaced']) >= 2)).toBe(true);
+    for (const [i, r] of results.entries()) {
+      const files = await planFiles({ io, metadata, snapshotId: r.snapshotId });
+      expect(files.map((f) => f.filePath.split('/').pop()).sort()).toEqual(['base.parquet', ...Array.from({ length: i + 1 }, (_, j) => `c${j}.parquet`)].sort());
+    }
+    // The next group merges what this one wrote.
+    await Promise.all([0, 1].map((i) => appendFiles({ io, catalog, id, files: [dataFile(dir, `d${i}`, 1)], commitId: `d-${i}` })));
+    expect((await planFiles({ io, metadata: (await loadTable({ io, catalog, id })).metadata })).length).toBe(11);
+  });
+
+  it('a merging group that loses its swap merges again on the winner; the lost merged manifests go, the committed ones stay', async () => {
+    await createTable({ io, catalog, id, location: fileUri(join(dir, 'events')), schema, properties: { 'commit.manifest.min-count-to-merge': '3' } });
+    for (let i = 0; i < 2; i++) await appendFiles({ io, catalog, id, files: [dataFile(dir, `b${i}`, 1)], commitId: `b-${i}` });
+    const racing = new InterleavingCatalog(catalog);
+    racing.before = async () => void (await appendFiles({ io, catalog, id, files: [dataFile(dir, 'rival', 1)], commitId: 'rival' }));
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => appendFiles({ io, catalog: racing, id, files: [dataFile(dir, `m${i}`, 1)], commitId: `m-${i}` })));
+    expect(racing.swaps).toBe(2);
+    const { metadata } = await loadTable({ io, catalog, id });
+    expect(ancestors(metadata).map((s) => s.summary['atoll.commit-id'])).toEqual(['m-5', 'm-4', 'm-3', 'm-2', 'm-1', 'm-0', 'rival', 'b-1', 'b-0']);
+    for (const [i, r] of results.entries()) {
+      const files = await planFiles({ io, metadata, snapshotId: r.snapshotId });
+      expect(files.map((f) => f.filePath.split('/').pop()).sort()).toEqual(['b0.parquet', 'b1.parquet', 'rival.parquet', ...Array.from({ length: i + 1 }, (_, j) => `m${j}.parquet`)].sort());
+    }
+    // Every manifest in the directory is named by a committed list: the lost attempt's merged manifests were removed.
+    const named = new Set((await Promise.all(metadata.snapshots.map((s) => readManifestList(io, s)))).flat().map((m) => m.manifestPath.split('/').pop()));
+    expect(readdirSync(join(dir, 'events', 'metadata')).filter((f) => f.endsWith('-m0.avro')).sort()).toEqual([...named].sort());
+  });
+
+  it('a group whose attempt fails after building part of its chain writes every manifest its committed attempt names', async () => {
+    await createTable({ io, catalog, id, location: fileUri(join(dir, 'events')), schema, properties: { 'commit.manifest.min-count-to-merge': '3' } });
+    for (let i = 0; i < 2; i++) await appendFiles({ io, catalog, id, files: [dataFile(dir, `b${i}`, 1)], commitId: `b-${i}` });
+    // Another process (fresh module instances: its own caches) rewrites the manifests and expires the appends, so the
+    // two manifests this process wrote are gone.
+    vi.resetModules();
+    const other = await import('./index.js');
+    await other.rewriteManifests({ io, catalog: new InterleavingCatalog(catalog), id });
+    expect((await other.expireSnapshots({ io, catalog: new InterleavingCatalog(catalog), id, retainLast: 1 })).deletedFiles.filter((f) => f.endsWith('-m0.avro'))).toHaveLength(2);
+    // An attempt built on what this process committed last (a base it did not read back; the engine may try that
+    // first) fails at the second link, merging a deleted manifest, after the first link's manifest was encoded. The
+    // attempt on the table as it is must write that manifest itself, not take the failed attempt's word for it.
+    const results = await Promise.all([0, 1].map((i) => appendFiles({ io, catalog, id, files: [dataFile(dir, `n${i}`, 1)], commitId: `n-${i}` })));
+    const { metadata } = await loadTable({ io, catalog, id });
+    for (const [i, r] of results.entries()) {
+      const files = await planFiles({ io, metadata, snapshotId: r.snapshotId });
+      expect(files.map((f) => f.filePath.split('/').pop()).sort()).toEqual(['b0.parquet', 'b1.parquet', ...Array.from({ length: i + 1 }, (_, j) => `n${j}.parquet`)].sort());
+    }
+  });
+
   it('skips a leftover v<N+1>.metadata.json that never became current', async () => {
     await newTable();
     mkdirSync(join(dir, 'events', 'metadata'), { recursive: true });
@@ -453,6 +517,50 @@ describe('overwriteFiles', () => {
 });
 
 describe('the commit engine (commitWithRetry)', () => {
+  it("builds on this process's last commit without reading the pointer; a stale guess is redone against the table as it is", async () => {
+    await newTable();
+    // Two processes: each catalog object has its own memory of what it committed.
+    const a = new InterleavingCatalog(catalog);
+    const b = new InterleavingCatalog(catalog);
+    await appendFiles({ io, catalog: a, id, files: [dataFile(dir, 'a1', 1)] });
+    a.loads = 0;
+    a.swaps = 0;
+    await appendFiles({ io, catalog: a, id, files: [dataFile(dir, 'a2', 2)] });
+    // The only pointer read is the version hint's check after the swap.
+    expect(a.loads).toBe(1);
+    expect(a.swaps).toBe(1);
+    await appendFiles({ io, catalog: b, id, files: [dataFile(dir, 'b1', 4)] });
+    a.loads = 0;
+    a.swaps = 0;
+    // maxRetries 0: the lost guess is not a retry, so the append still lands.
+    await appendFiles({ io, catalog: a, id, files: [dataFile(dir, 'a3', 8)], maxRetries: 0 });
+    expect(a.swaps).toBe(2);
+    const table = await loadTable({ io, catalog, id });
+    expect(currentSnapshot(table.metadata)?.summary['total-records']).toBe('15');
+    expect((await planFiles({ io, metadata: table.metadata })).map((f) => f.filePath.split('/').pop()).sort()).toEqual(['a1.parquet', 'a2.parquet', 'a3.parquet', 'b1.parquet']);
+    expect(ancestors(table.metadata)).toHaveLength(4);
+    // The lost guess's metadata file was removed: one file per landed commit (v1 + 4).
+    expect(metadataFiles()).toHaveLength(5);
+  });
+
+  it('a requirement that only fails against a stale guess is checked again against the table, not refused', async () => {
+    await newTable();
+    const a = new InterleavingCatalog(catalog);
+    const b = new InterleavingCatalog(catalog);
+    await appendFiles({ io, catalog: a, id, files: [dataFile(dir, 'a1', 1)] });
+    await appendFiles({ io, catalog: b, id, files: [dataFile(dir, 'b1', 2)] });
+    const main = currentSnapshot((await loadTable({ io, catalog, id })).metadata)!['snapshot-id'];
+    // a remembers main at its own snapshot; the table's main is b's. The requirement holds for the table.
+    await commitTableUpdates({ io, catalog: a, id, requirements: [{ type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': main }], updates: [{ action: 'set-properties', updates: { by: 'a' } }] });
+    const after = await loadTable({ io, catalog, id });
+    expect(after.metadata.properties.by).toBe('a');
+    expect(currentSnapshot(after.metadata)!['snapshot-id']).toBe(main);
+    // And one that fails against the table is still refused, the table unchanged.
+    const stale = commitTableUpdates({ io, catalog: a, id, requirements: [{ type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': 1n }], updates: [{ action: 'set-properties', updates: { by: 'x' } }] });
+    await expect(stale).rejects.toBeInstanceOf(CommitConflictError);
+    expect((await loadTable({ io, catalog, id })).metadataLocation).toBe(after.metadataLocation);
+  });
+
   it('a swap that landed behind an error, with another commit on top before the reload, is found in the metadata-log', async () => {
     await newTable();
     const flaky = new InterleavingCatalog(catalog);

@@ -12,7 +12,7 @@ import { metadataVersion, parseTableMetadata, recordPreviousMetadata, serializeT
 import type { LoadedTable } from './table-lifecycle.js';
 import { MAX_VERSION_PROBES } from './metadata-files.js';
 import { readTableMetadata, writeNewMetadataVersion, writeVersionHint } from './table-lifecycle.js';
-import { committedMetadata, rememberCommitted } from './committed-cache.js';
+import { committedMetadata, lastCommitted, rememberCommitted } from './committed-cache.js';
 import type { TableRequirement, TableUpdate } from './updates.js';
 import { addedSnapshots, applyUpdates, failedRequirement } from './updates.js';
 import { mapLimited } from './concurrency.js';
@@ -95,19 +95,43 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
     await writeVersionHint({ io, catalog, id, location: swap.metadata.location, ...(pointerSeen ? { current: { metadataLocation: swap.location } } : {}) });
     return { table: { id, metadata: swap.metadata, metadataLocation: swap.location }, committed: true, value: swap.value };
   };
+  // The first attempt builds on what this process committed last, without reading the pointer: the swap compares
+  // against that location, so a stale guess (another process committed since) only costs one lost attempt, which
+  // neither sleeps nor counts as a retry. A process appending to a table it alone writes saves a round trip per commit.
+  let guess = lastCommitted(catalog, id);
+  let guessMissed = false;
   try {
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       // Full jitter: concurrent losers spread out instead of colliding again in lockstep.
-      if (attempt > 0) await sleep(Math.random() * Math.min(RETRY_MAX_WAIT_MS, RETRY_MIN_WAIT_MS * 2 ** attempt));
-      const base = await loadBase(io, catalog, id);
+      if (attempt > 0 && !guessMissed) await sleep(Math.random() * Math.min(RETRY_MAX_WAIT_MS, RETRY_MIN_WAIT_MS * 2 ** attempt));
+      guessMissed = false;
+      const guessed = guess;
+      guess = undefined;
+      if (guessed) validateIdentifier(id);
+      const base = guessed ? { id, metadata: guessed.metadata, metadataLocation: guessed.location } : await loadBase(io, catalog, id);
       if (tableUuid !== undefined && base.metadata['table-uuid'] !== tableUuid) {
         throw new CommitConflictError(`table ${name} was replaced while committing (uuid ${tableUuid} → ${base.metadata['table-uuid']})`);
       }
-      tableUuid = base.metadata['table-uuid'];
+      // A guess is not evidence of which table the name holds (it may have been replaced since): only a read is.
+      if (!guessed) tableUuid = base.metadata['table-uuid'];
       const done = unknown.find((u) => u.location === base.metadataLocation || base.metadata['metadata-log'].some((e) => e['metadata-file'] === u.location));
       if (done) return await landed(done);
 
-      const { next, value, attemptFiles: ownFiles = [], writes = [] } = await opts.attempt({ base, attempt, unknownOutcome: unknown.length > 0 });
+      let derived: CommitAttempt<T>;
+      try {
+        derived = await opts.attempt({ base, attempt, unknownOutcome: unknown.length > 0 });
+      } catch (err) {
+        // A refusal (a failed requirement, a conflict) is only an answer when the base was read, not guessed.
+        if (!guessed) throw err;
+        derived = { next: null, value: undefined as T };
+      }
+      const { next, value, attemptFiles: ownFiles = [], writes = [] } = derived;
+      if (next === null && guessed) {
+        // Nothing to do (or a refusal) against the guess: decide against the table as it is.
+        guessMissed = true;
+        attempt -= 1;
+        continue;
+      }
       if (next === null) return { table: base, committed: false, value };
       const attemptFiles = [...ownFiles, ...writes.filter((w) => !w.shared).map((w) => w.location)];
       const metadata = recordPreviousMetadata(base.metadata, next, { previousMetadataLocation: base.metadataLocation, nowMs: Date.now() });
@@ -116,6 +140,10 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
       if (location === null) {
         lastConflict = `metadata versions v${baseVersion + 1}..v${baseVersion + MAX_VERSION_PROBES} are all taken`;
         if (!opts.keepLostFiles) await deleteQuietly(io, attemptFiles);
+        if (guessed) {
+          guessMissed = true;
+          attempt -= 1;
+        }
         continue;
       }
       let swapped: boolean;
@@ -135,6 +163,10 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
       if (swapped) return await landed({ location, metadata, value }, true);
       lastConflict = `${base.metadataLocation} was no longer current`;
       if (!opts.keepLostFiles) await deleteQuietly(io, [...attemptFiles, location]);
+      if (guessed) {
+        guessMissed = true;
+        attempt -= 1;
+      }
     }
     throw new CommitConflictError(`commit to table ${name} failed after ${maxRetries + 1} attempts (last: ${lastConflict})`);
   } catch (err) {

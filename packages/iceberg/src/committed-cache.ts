@@ -52,6 +52,13 @@ export function committedMetadata(catalog: CatalogStore, id: TableIdentifier, lo
   return hit.metadata;
 }
 
+/** What this process committed to the table last, if recently: the likely current pointer (a guess the swap checks). */
+export function lastCommitted(catalog: CatalogStore, id: TableIdentifier): { location: string; metadata: TableMetadata } | undefined {
+  const hit = byCatalog.get(catalog)?.get(formatIdentifier(id));
+  if (!hit || Date.now() - hit.at > TTL_MS) return undefined;
+  return { location: hit.location, metadata: hit.metadata };
+}
+
 export function forgetCommitted(catalog: CatalogStore, id: TableIdentifier): void {
   byCatalog.get(catalog)?.delete(formatIdentifier(id));
 }

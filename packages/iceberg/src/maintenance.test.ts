@@ -77,6 +77,43 @@ describe('expireSnapshots', () => {
     expect(existsSync(fileURLToPath(a.filePath))).toBe(true);
     await expect(expireSnapshots({ io, catalog: t.catalog, id: t.id, retainLast: 0 })).rejects.toThrow(/retainLast/);
   });
+
+  it('takes the lists of expired snapshots this process wrote from memory, and still deletes each of them', async () => {
+    // Expired through an IO that records every read: the lists this process wrote are not fetched again.
+    const reads: string[] = [];
+    const counting = { ...io, read: (uri: string) => (reads.push(uri), io.read(uri)), write: io.write.bind(io), exists: io.exists.bind(io), delete: io.delete.bind(io), list: io.list.bind(io) };
+    const t = await table('expire-remembered');
+    const files: DataFile[] = [];
+    for (let i = 0; i < 6; i++) {
+      const f = await dataFile(t, i, 1);
+      files.push(f);
+      await appendFiles({ io, catalog: t.catalog, id: t.id, files: [f] });
+    }
+    const before = await loadTable({ io, catalog: t.catalog, id: t.id });
+    const expiredLists = before.metadata.snapshots.slice(0, 5).map((s) => s['manifest-list']);
+    const res = await expireSnapshots({ io: counting, catalog: t.catalog, id: t.id, retainLast: 1 });
+    expect(res.expiredSnapshotIds).toHaveLength(5);
+    // Not one expired list was read back; each is deleted all the same, and every data file stays (all live).
+    expect(reads.filter((r) => expiredLists.includes(r))).toEqual([]);
+    for (const l of expiredLists) {
+      expect(res.deletedFiles).toContain(l);
+      expect(existsSync(fileURLToPath(l))).toBe(false);
+    }
+    for (const f of files) expect(existsSync(fileURLToPath(f.filePath))).toBe(true);
+    const after = await loadTable({ io, catalog: t.catalog, id: t.id });
+    expect(paths(await planFiles({ io, metadata: after.metadata }))).toEqual(paths(files));
+  });
+
+  it('still refuses when a retained snapshot\'s manifest list is gone, although this process wrote it', async () => {
+    const t = await table('expire-retained-missing');
+    await appendFiles({ io, catalog: t.catalog, id: t.id, files: [await dataFile(t, 0, 1)] });
+    await appendFiles({ io, catalog: t.catalog, id: t.id, files: [await dataFile(t, 1, 1)] });
+    const before = await loadTable({ io, catalog: t.catalog, id: t.id });
+    await io.delete(currentSnapshot(before.metadata)!['manifest-list']);
+    await expect(expireSnapshots({ io, catalog: t.catalog, id: t.id, retainLast: 1 })).rejects.toThrow(/manifest list/);
+    // Nothing changed: both snapshots are still there.
+    expect((await loadTable({ io, catalog: t.catalog, id: t.id })).metadata.snapshots).toHaveLength(2);
+  });
 });
 
 describe('overwriteFiles({ replace: true })', () => {

@@ -3,7 +3,7 @@
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { formatIdentifier } from './catalog-store.js';
 import { commitWithRetry } from './commit.js';
-import { readManifestEntries, readManifestList } from './scan.js';
+import { forgetManifestList, readManifestEntries, readManifestList, rememberedManifestList } from './scan.js';
 import type { CommitResult } from './snapshot-producers.js';
 import { commitSnapshot, writeManifest } from './snapshot-producers.js';
 import { baseTotals, buildSummary } from './summaries.js';
@@ -19,6 +19,7 @@ import { mapLimited } from './concurrency.js';
 
 const READ_CONCURRENCY = 16;
 const DELETE_CONCURRENCY = 16;
+const DELETE_BATCH_CONCURRENCY = 4;
 const DEFAULT_TARGET_MANIFEST_ENTRIES = 10_000;
 
 /** Files one set of snapshots reaches: manifest lists, manifests, and data files (live or, with `allEntries`, any). */
@@ -35,6 +36,9 @@ function emptyReach(): Reach {
 /**
  * Adds what `snapshots` reference to `reach`. `missingOk` tolerates files that are already gone (an expired
  * snapshot's manifest list deleted by an earlier, interrupted run); for retained snapshots a missing file is an error.
+ * `missingOk` also takes a manifest list this process still holds decoded (it wrote or read it) instead of reading it
+ * again: for a snapshot being expired the list only adds deletion candidates, while a retained snapshot's list is
+ * always read, so a missing one still fails the call.
  */
 async function collectReach(opts: {
   io: ObjectIO;
@@ -48,6 +52,8 @@ async function collectReach(opts: {
   const seen = opts.seenManifests ?? new Set<string>();
   const lists = await mapLimited(opts.snapshots, READ_CONCURRENCY, async (snap) => {
     opts.reach.manifestLists.add(snap['manifest-list']);
+    const remembered = opts.missingOk ? rememberedManifestList(snap['manifest-list']) : undefined;
+    if (remembered) return remembered;
     try {
       return await readManifestList(opts.io, snap);
     } catch (err) {
@@ -79,17 +85,17 @@ async function collectReach(opts: {
 /** Deletes `uris`, in batches when the IO can; returns the ones deleted (best effort: failures are left as orphans). */
 async function deleteAll(io: ObjectIO, uris: string[]): Promise<string[]> {
   if (io.deleteMany) {
-    const deleted: string[] = [];
-    for (let i = 0; i < uris.length; i += 1000) {
-      const batch = uris.slice(i, i + 1000);
-      try {
-        await io.deleteMany(batch);
-        deleted.push(...batch);
-      } catch {
+    const batches: string[][] = [];
+    for (let i = 0; i < uris.length; i += 1000) batches.push(uris.slice(i, i + 1000));
+    // A few batch requests at once: each is one round trip that the object store spends on a thousand deletions.
+    const ok = await mapLimited(batches, DELETE_BATCH_CONCURRENCY, (batch) =>
+      io.deleteMany!(batch).then(
+        () => true,
         // Left for orphan removal; the table does not reference these any more.
-      }
-    }
-    return deleted;
+        () => false,
+      ),
+    );
+    return batches.filter((_, i) => ok[i]).flat();
   }
   const ok = await mapLimited(uris, DELETE_CONCURRENCY, (u) => io.delete(u).then(() => true, () => false));
   return uris.filter((_, i) => ok[i]);
@@ -165,6 +171,7 @@ export async function expireSnapshots(opts: ExpireSnapshotsOptions): Promise<{ e
   if (newer.length > 0) await collectReach({ io: opts.io, metadata: now.metadata, snapshots: newer, reach: retained, allEntries: false, missingOk: false });
   const keepFiles = allFiles(retained);
   const doomed = [...allFiles(candidates)].filter((f) => !keepFiles.has(f));
+  for (const list of candidates.manifestLists) if (!keepFiles.has(list)) forgetManifestList(list);
   return { expiredSnapshotIds, deletedFiles: await deleteAll(opts.io, doomed) };
 }
 

@@ -103,6 +103,29 @@ describe('table metadata', () => {
     expect(parsed).toEqual(next);
   });
 
+  it('committed (frozen) snapshots are serialized once and reused; every version still reads back exactly', () => {
+    let md = newTableMetadata({ location: 'file:///t', schema, partitionSpec: UNPARTITIONED_SPEC, nowMs: 1000 });
+    for (let i = 1; i <= 5; i++) {
+      const snapshot: Snapshot = {
+        'snapshot-id': 9007199254740993n + BigInt(i),
+        ...(i > 1 ? { 'parent-snapshot-id': 9007199254740993n + BigInt(i - 1) } : {}),
+        'sequence-number': i,
+        'timestamp-ms': 1000 + i,
+        'manifest-list': `file:///t/metadata/snap-${i}.avro`,
+        summary: { operation: 'append', 'added-records': String(i), note: `"quoted" \\ ${'\u0000'}` },
+        'schema-id': 0,
+      };
+      md = withSnapshot(md, snapshot, { previousMetadataLocation: `file:///t/metadata/v${i}.metadata.json`, nowMs: 1000 + i });
+      const text = serializeTableMetadata(md);
+      expect(parseTableMetadata(text, `file:///t/metadata/v${i + 1}.metadata.json`)).toEqual(md);
+      // What a commit does to the metadata it made current: the next commit shares these snapshot objects.
+      Object.freeze(snapshot.summary);
+      Object.freeze(snapshot);
+      expect(serializeTableMetadata(md)).toBe(text);
+    }
+    expect(md.snapshots).toHaveLength(5);
+  });
+
   it('trims the metadata-log to write.metadata.previous-versions-max', () => {
     let md = newTableMetadata({ location: 'file:///t', schema, partitionSpec: UNPARTITIONED_SPEC, properties: { 'write.metadata.previous-versions-max': '2' } });
     for (let i = 1; i <= 4; i++) {

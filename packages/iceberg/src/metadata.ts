@@ -232,8 +232,26 @@ export function tableMetadataToJson(metadata: TableMetadata): Record<string, unk
   return toJsonObject(metadata);
 }
 
+// The JSON text of each committed snapshot. A snapshot never changes once committed (committed-cache.ts freezes it)
+// and later commits share the same object (applyUpdates copies the list, not its entries), so the metadata file of a
+// table with a long history re-serializes only what is new: serializing every snapshot on every commit (through the
+// bigint-aware replacer) grew each append's cost with the table's history.
+const snapshotTexts = new WeakMap<Snapshot, string>();
+
+function snapshotText(snapshot: Snapshot): string {
+  let text = snapshotTexts.get(snapshot);
+  if (text === undefined) {
+    text = stringifyJson(snapshot);
+    if (Object.isFrozen(snapshot) && Object.isFrozen(snapshot.summary)) snapshotTexts.set(snapshot, text);
+  }
+  return text;
+}
+
 export function serializeTableMetadata(metadata: TableMetadata): string {
-  return stringifyJson(toJsonObject(metadata), 2);
+  const slot = `atoll-snapshots-${randomBytes(12).toString('hex')}`;
+  const text = stringifyJson({ ...toJsonObject(metadata), snapshots: slot }, 2);
+  const snapshots = `[${metadata.snapshots.map(snapshotText).join(',')}]`;
+  return text.replace(`"${slot}"`, () => snapshots);
 }
 
 export function serializeTableMetadataBytes(metadata: TableMetadata): Uint8Array {

@@ -41,6 +41,36 @@ export async function readManifestList(io: ObjectIO, snapshot: Snapshot): Promis
   return decodeManifestList(bytes, location);
 }
 
+// Decoded manifest lists by location, up to a total number of manifests named: a list is immutable (fresh random
+// name, create-if-absent). The next commit to a table starts from the list the previous one wrote, so a writer rarely
+// reads one back; snapshot expiry finds here the lists of the snapshots it expires (one GET each otherwise, a thousand
+// after a thousand small appends). Consecutive lists of one table share their ManifestFile objects, so an entry costs
+// little more than its array. Never consulted for a list that must exist (readManifestList always reads).
+const MANIFEST_LIST_CACHE_MAX_MANIFESTS = 200_000;
+const manifestLists = new Map<string, readonly ManifestFile[]>();
+let manifestListCacheManifests = 0;
+
+export function rememberManifestList(location: string, manifests: readonly ManifestFile[]): void {
+  if (manifests.length > MANIFEST_LIST_CACHE_MAX_MANIFESTS / 4) return;
+  forgetManifestList(location);
+  while (manifestListCacheManifests + manifests.length > MANIFEST_LIST_CACHE_MAX_MANIFESTS && manifestLists.size > 0) {
+    forgetManifestList(manifestLists.keys().next().value!);
+  }
+  manifestLists.set(location, Object.freeze([...manifests]));
+  manifestListCacheManifests += manifests.length;
+}
+
+export function rememberedManifestList(location: string): readonly ManifestFile[] | undefined {
+  return manifestLists.get(location);
+}
+
+export function forgetManifestList(location: string): void {
+  const had = manifestLists.get(location);
+  if (!had) return;
+  manifestLists.delete(location);
+  manifestListCacheManifests -= had.length;
+}
+
 // Decoded manifests by location, up to a total number of entries: a manifest is immutable (fresh random name,
 // create-if-absent), and maintenance reads the same ones again right after planning (compaction: plan, then overwrite).
 const MANIFEST_CACHE_MAX_ENTRIES = 200_000;

@@ -14,7 +14,7 @@ import { encodeManifest, encodeManifestList, partitionSummaries } from './manife
 import type { Snapshot, SnapshotOperation, TableMetadata } from './metadata.js';
 import { ancestors, currentSchema, currentSnapshot, newSnapshotId, snapshotById } from './metadata.js';
 import { normalizePartition } from './partition.js';
-import { readManifestEntries, readManifestList, resolvedSpec } from './scan.js';
+import { readManifestEntries, readManifestList, rememberManifestList, rememberedManifestList, resolvedSpec } from './scan.js';
 import { COMMIT_ID_SUMMARY_KEY, baseTotals, buildSummary, partitionKey } from './summaries.js';
 import type { LoadedTable } from './table-lifecycle.js';
 import { metadataDir } from './table-lifecycle.js';
@@ -207,20 +207,10 @@ function encodeManifestFile(ctx: Omit<ManifestWriteContext, 'io'>, specId: numbe
   return { file, bytes };
 }
 
-// Decoded manifest lists by location: a list is immutable (fresh random name, create-if-absent), and the next commit
-// to a table starts from the list the previous one wrote, so a writer rarely needs to read one back.
-const MANIFEST_LIST_CACHE_ENTRIES = 64;
-const manifestLists = new Map<string, readonly ManifestFile[]>();
-
-function rememberManifestList(location: string, manifests: readonly ManifestFile[]): void {
-  manifestLists.delete(location);
-  if (manifestLists.size >= MANIFEST_LIST_CACHE_ENTRIES) manifestLists.delete(manifestLists.keys().next().value!);
-  manifestLists.set(location, Object.freeze([...manifests]));
-}
-
+/** The decoded manifest list of `snapshot`: the one this process wrote or read last if it still has it, else read. */
 async function manifestListOf(io: ObjectIO, snapshot: Snapshot): Promise<readonly ManifestFile[]> {
   const location = snapshot['manifest-list'];
-  const hit = manifestLists.get(location);
+  const hit = rememberedManifestList(location);
   if (hit) return hit;
   const read = await readManifestList(io, snapshot);
   rememberManifestList(location, read);
@@ -270,7 +260,7 @@ interface AppendRequest {
   /** Kept across attempts so the manifest, which embeds it, is written once. */
   snapshotId: bigint;
   pending?: Map<number, PendingFile[]>;
-  /** The request's manifest per spec, written (or being written) once and reused by every attempt. */
+  /** The request's manifest per spec, handed to the engine to write once (by an attempt that returned) and reused by every later attempt. */
   manifests: Map<number, ManifestFile>;
   /** Why the request can never commit (its files do not fit the table); the rest of its group goes on. */
   invalid?: Error;
@@ -373,6 +363,9 @@ function mergePolicy(metadata: TableMetadata): { minCount: number; targetSize: n
  * When a spec has at least `minCount` data manifests, its small ones (below the target size) become one manifest of
  * EXISTING entries (explicit sequence numbers, original snapshot ids; entries deleted by older snapshots dropped)
  * written by `snapshotId`. Returns the manifests to carry forward and the merged manifests to write, or null.
+ * `unwritten` holds the entries of manifests the caller has encoded but not yet written (those of earlier snapshots
+ * of the same group commit, which is written in one go after the whole chain is built): they are taken from there,
+ * since reading them from the store would fail.
  */
 async function mergeSmallManifests(opts: {
   io: ObjectIO;
@@ -381,7 +374,8 @@ async function mergeSmallManifests(opts: {
   manifests: readonly ManifestFile[];
   snapshotId: bigint;
   sequenceNumber: number;
-}): Promise<{ manifests: ManifestFile[]; written: Array<{ file: ManifestFile; bytes: Uint8Array }>; replaced: number } | null> {
+  unwritten: ReadonlyMap<string, readonly ManifestEntry[]>;
+}): Promise<{ manifests: ManifestFile[]; written: Array<{ file: ManifestFile; bytes: Uint8Array; entries: ManifestEntry[] }>; replaced: number } | null> {
   const policy = mergePolicy(opts.metadata);
   if (!policy) return null;
   const bySpec = new Map<number, ManifestFile[]>();
@@ -392,9 +386,9 @@ async function mergeSmallManifests(opts: {
   const toMerge = [...bySpec.values()].filter((ms) => ms.length >= policy.minCount);
   if (toMerge.length === 0) return null;
   const merged = new Set<string>();
-  const written: Array<{ file: ManifestFile; bytes: Uint8Array }> = [];
+  const written: Array<{ file: ManifestFile; bytes: Uint8Array; entries: ManifestEntry[] }> = [];
   for (const group of toMerge) {
-    const entriesOf = await mapLimited(group, MANIFEST_READ_CONCURRENCY, (m) => readManifestEntries(opts.io, opts.metadata, m));
+    const entriesOf = await mapLimited(group, MANIFEST_READ_CONCURRENCY, async (m) => opts.unwritten.get(m.manifestPath) ?? (await readManifestEntries(opts.io, opts.metadata, m)));
     const entries: ManifestEntry[] = [];
     for (const [i, m] of group.entries()) {
       merged.add(m.manifestPath);
@@ -407,7 +401,7 @@ async function mergeSmallManifests(opts: {
     }
     const specId = group[0]!.partitionSpecId;
     const minSequenceNumber = entries.reduce((min, e) => Math.min(min, e.sequenceNumber!), opts.sequenceNumber);
-    written.push(encodeManifestFile({ metadata: opts.metadata, schema: opts.schema }, specId, entries, { addedSnapshotId: opts.snapshotId, sequenceNumber: opts.sequenceNumber, minSequenceNumber }));
+    written.push({ ...encodeManifestFile({ metadata: opts.metadata, schema: opts.schema }, specId, entries, { addedSnapshotId: opts.snapshotId, sequenceNumber: opts.sequenceNumber, minSequenceNumber }), entries });
   }
   const manifests = [...opts.manifests.filter((m) => !merged.has(m.manifestPath)), ...written.map((w) => w.file)];
   return { manifests, written, replaced: merged.size };
@@ -471,12 +465,19 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
         let nowMs = metadata['last-updated-ms'];
         let previous: ManifestFile[] = kept;
         const updates: TableUpdate[] = [];
+        // What this attempt encodes is written only after the whole chain is built; a merge further down the chain
+        // takes those manifests' entries from here.
+        const unwritten = new Map<string, readonly ManifestEntry[]>();
+        // A request's new manifests become its own only once this attempt returns them to be written: an attempt that
+        // throws half-way writes nothing, and a later one (the engine may try again) must encode and write them itself.
+        const encoded = new Map<AppendRequest, Map<number, ManifestFile>>();
         for (const r of todo) {
           sequenceNumber += 1;
           // Snapshot time doubles as last-updated-ms and the snapshot-log time; strictly increasing per table.
           nowMs = Math.max(Date.now(), nowMs + 1);
+          const own = new Map(r.manifests);
           for (const [specId, files] of r.pending!) {
-            if (r.manifests.has(specId)) continue;
+            if (own.has(specId)) continue;
             const entries: ManifestEntry[] = files.map((p) => ({
               status: 1,
               snapshotId: r.snapshotId,
@@ -486,13 +487,18 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
               partitionTuple: p.tuple,
             }));
             const { file, bytes } = encodeManifestFile({ metadata, schema }, specId, entries, { addedSnapshotId: r.snapshotId, sequenceNumber, minSequenceNumber: sequenceNumber });
-            r.manifests.set(specId, file);
+            own.set(specId, file);
+            encoded.set(r, own);
+            unwritten.set(file.manifestPath, entries);
             writes.push({ location: file.manifestPath, bytes, shared: true });
           }
-          const added = [...r.manifests.values()].map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
-          const merge = await mergeSmallManifests({ io, metadata, schema, manifests: previous, snapshotId: r.snapshotId, sequenceNumber });
+          const added = [...own.values()].map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
+          const merge = await mergeSmallManifests({ io, metadata, schema, manifests: previous, snapshotId: r.snapshotId, sequenceNumber, unwritten });
           const carried = merge?.manifests ?? previous;
-          for (const w of merge?.written ?? []) writes.push({ location: w.file.manifestPath, bytes: w.bytes });
+          for (const w of merge?.written ?? []) {
+            unwritten.set(w.file.manifestPath, w.entries);
+            writes.push({ location: w.file.manifestPath, bytes: w.bytes });
+          }
           const manifests = [...added, ...carried];
           const listLocation = `${metadataDir(metadata)}/snap-${r.snapshotId}-${attempt}-${randomUUID()}.avro`;
           writes.push({ location: listLocation, bytes: encodeManifestList({ manifests, snapshotId: r.snapshotId, parentSnapshotId: parent ?? null, sequenceNumber }) });
@@ -524,7 +530,9 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
           parent = r.snapshotId;
           previous = manifests;
         }
-        return { next: { ...applyUpdates(metadata, updates), 'last-updated-ms': nowMs }, value, writes };
+        const next = { ...applyUpdates(metadata, updates), 'last-updated-ms': nowMs };
+        for (const [r, own] of encoded) r.manifests = own;
+        return { next, value, writes };
       },
     });
     for (const r of group) {

@@ -330,7 +330,7 @@ export function bindPartitionSpec(spec: UnboundPartitionSpec, schema: IcebergSch
  * that was expired) is a CommitConflictError. The metadata-log and last-updated-ms are the commit engine's job.
  */
 export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[]): TableMetadata {
-  const m: TableMetadata = structuredClone(base);
+  const m = copyForUpdate(base);
   let lastAddedSchemaId: number | undefined;
   let lastAddedSpecId: number | undefined;
   let lastAddedOrderId: number | undefined;
@@ -439,7 +439,9 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
         m.refs[name] = ref;
         if (name === 'main' && m['current-snapshot-id'] !== ref['snapshot-id']) {
           m['current-snapshot-id'] = ref['snapshot-id'];
-          m['snapshot-log'].push({ 'timestamp-ms': Math.max(snap['timestamp-ms'], ...m['snapshot-log'].map((e) => e['timestamp-ms'])), 'snapshot-id': ref['snapshot-id'] });
+          let at = snap['timestamp-ms'];
+          for (const e of m['snapshot-log']) if (e['timestamp-ms'] > at) at = e['timestamp-ms'];
+          m['snapshot-log'].push({ 'timestamp-ms': at, 'snapshot-id': ref['snapshot-id'] });
         }
         break;
       }
@@ -469,6 +471,29 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
   // (an empty table, or a replace: main removed or pointed at a new snapshot with no parent) may change it freely.
   if (m['current-schema-id'] !== base['current-schema-id'] && servesEarlierRows(base, m)) checkSchemaEvolution(currentSchema(base), currentSchema(m));
   return m;
+}
+
+/**
+ * The metadata `applyUpdates` edits: its own copy of every list and map an update changes (schemas, specs, sort
+ * orders, properties, snapshots, snapshot-log, refs, statistics), sharing the entries themselves with `base`. Updates
+ * only ever add, remove or replace entries, never edit one in place, so `base` stays untouched — and the entries of a
+ * committed base are frozen (committed-cache.ts), so an edit in place would throw rather than change it. A deep copy
+ * cost time in proportion to the table's whole history on every commit.
+ */
+function copyForUpdate(base: TableMetadata): TableMetadata {
+  return {
+    ...base,
+    schemas: [...base.schemas],
+    'partition-specs': [...base['partition-specs']],
+    'sort-orders': [...base['sort-orders']],
+    properties: { ...base.properties },
+    snapshots: [...base.snapshots],
+    'snapshot-log': [...base['snapshot-log']],
+    'metadata-log': [...base['metadata-log']],
+    refs: { ...base.refs },
+    ...(base.statistics ? { statistics: [...base.statistics] } : {}),
+    ...(base['partition-statistics'] ? { 'partition-statistics': [...base['partition-statistics']] } : {}),
+  };
 }
 
 /** Whether `next`'s main branch reads data written before this commit (a snapshot `base` had, or one descending from it). */
