@@ -4,6 +4,6 @@ export { withSandboxedSelect, loadPublished, type DatasetInput, type DatasetPart
 export { FileDoesNotMatchSchemaError, loadFileIntoTable, writeDataFileForTable, type QuarantinedRow } from './load.js';
 export { publishedColumns, publishedRecordKey, publishedSchema, rawSchema, recordKeyProblem, type SchemaColumn } from './columns.js';
 export { compactTable, type CompactTableOptions, type CompactTableResult } from './compaction.js';
-export { describeReadError, headerProblem, parseCsvHeader, type InputFormat } from './strict-read.js';
-export { EPOCH_FORMATS, formatProblem, sanitizeColumn, sqlType } from './sanitize.js';
+export { describeReadError, headerProblem, parseCsvHeader, readRelation, strictSelect, textSources, type InputFormat } from './strict-read.js';
+export { EPOCH_FORMATS, formatProblem, sanitizeColumn, sqlType, strictValue } from './sanitize.js';
 export { freeTextColumns, maskedCountSql, maskPiiSql, PII_PATTERNS } from './pii.js';

@@ -35,6 +35,23 @@ describe('sanitizing staged values', () => {
     expect(await clean('timestamp', '-86400')).toBe('1969-12-31 00:00:00');
   });
 
+  it('ignores surrounding whitespace around every timestamp form (DuckDB\'s casts refuse some trailing whitespace)', async () => {
+    expect(await clean('timestamp', ' 2026-01-02 ')).toBe('2026-01-02 00:00:00');
+    expect(await clean('timestamp', '2026-01-02   ')).toBe('2026-01-02 00:00:00');
+    expect(await clean('timestamp', ' 2026-01-02T03:04:05+02:00 ')).toBe('2026-01-02 01:04:05');
+    expect(await clean('timestamp', ' 2026-01-02 03:04:05 America/New_York ')).toBe('2026-01-02 08:04:05');
+    expect(await clean('timestamp', ' 1767323045 ')).toBe('2026-01-02 03:04:05');
+    for (const bad of [' yesterday ', ' 2026-13-01 ', '  ']) expect(await clean('timestamp', bad), bad).toBe(bad.trim() === '' ? null : 'BAD');
+  });
+
+  it('reads zone-less values as UTC even after a value with a named zone in the same batch', async () => {
+    // DuckDB's TIMESTAMPTZ cast carries a named zone over to the zone-less values after it in one vector.
+    const c: SchemaColumn = { name: 'v', type: 'timestamp' };
+    const texts = ['2026-01-01T10:00', '2026-01-01T10:00:00 America/New_York', '2026-01-01T10:00', '2026-01-01 10:00:00', '2026-01-01', '2026-01-01T10:00:00+01:00', '2026-01-01T10:00:00Z'];
+    const rows = await duck.all<{ value: string }>(`SELECT CAST(${strictValue(c, 'v', 'VARCHAR')} AS VARCHAR) AS value FROM unnest([${texts.map(literal).join(', ')}]) WITH ORDINALITY AS u(v, i) ORDER BY i`);
+    expect(rows.map((r) => r.value)).toEqual(['2026-01-01 10:00:00', '2026-01-01 15:00:00', '2026-01-01 10:00:00', '2026-01-01 10:00:00', '2026-01-01 00:00:00', '2026-01-01 09:00:00', '2026-01-01 10:00:00']);
+  });
+
   it('follows a column format over the guess: epoch units and strptime patterns', async () => {
     expect(await clean('timestamp', '1767323045123', 'epoch_ms')).toBe('2026-01-02 03:04:05.123');
     expect(await clean('timestamp', '86400000', 'epoch_ms')).toBe('1970-01-02 00:00:00');
@@ -53,6 +70,18 @@ describe('sanitizing staged values', () => {
     expect(await clean('long', '12.0')).toBe('BAD');
     expect(await clean('long', '9223372036854775808')).toBe('BAD');
     expect(await clean('double', 'abc')).toBe('BAD');
+  });
+
+  it('refuses a missing, empty or blank user id (a row of no subject), with a reason that says so', async () => {
+    const c: SchemaColumn = { name: 'uid', type: 'string', role: 'user_id' };
+    const { value, bad } = sanitizeColumn(c, 'v', 'VARCHAR');
+    const texts = ['u-1', ' u-2 ', '', '   ', null];
+    const rows = await duck.all<{ value: string | null; bad: boolean }>(
+      `SELECT ${value} AS value, ${bad} AS bad FROM unnest([${texts.map((t) => (t === null ? 'NULL' : literal(t))).join(', ')}]::VARCHAR[]) WITH ORDINALITY AS u(v, i) ORDER BY i`,
+    );
+    expect(rows).toEqual([{ value: 'u-1', bad: false }, { value: 'u-2', bad: false }, { value: '', bad: true }, { value: '', bad: true }, { value: null, bad: true }]);
+    await expect(duck.all(`SELECT ${strictValue(c, 'v', 'VARCHAR')} FROM (SELECT '  '::VARCHAR AS v)`)).rejects.toThrow('column uid: expects a non-empty string (the user id)');
+    expect((await duck.all<{ x: string }>(`SELECT ${strictValue(c, 'v', 'VARCHAR')} AS x FROM (SELECT ' u-3'::VARCHAR AS v)`))[0]!.x).toBe('u-3');
   });
 
   it('normalizes booleans, decimals, longs and strings', async () => {

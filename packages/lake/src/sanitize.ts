@@ -54,16 +54,26 @@ function timestampFromText(src: string, format: string | undefined): string {
     return `CASE WHEN regexp_full_match(${s}, '-?[0-9]{1,${digits}}') THEN ${epochMicros(s, format)} END`;
   }
   if (format !== undefined) return `make_timestamp(epoch_us(CAST(try_strptime(${s}, ${literal(format)}) AS TIMESTAMPTZ)))`;
-  // The common case first: DuckDB's own cast reads every ISO form (and ignores surrounding whitespace). Only what it
-  // refuses is tried as an epoch number (DuckDB evaluates a CASE branch for the rows that reach it only).
-  // Through epoch microseconds, not AT TIME ZONE: the same UTC value without a time-zone lookup per row (twice as
+  // The common case first: DuckDB's own casts read every ISO form. Only what they refuse is tried as an epoch number
+  // (DuckDB evaluates a CASE branch for the rows that reach it only).
+  // A numeric offset (a + or - after the time's first colon) needs the TIMESTAMPTZ cast: the plain TIMESTAMP cast
+  // ignores it. Everything else goes to the plain cast first (zone-less, Z, UTC), and only what it refuses (a named
+  // zone) to TIMESTAMPTZ: DuckDB's TIMESTAMPTZ cast (ICU) carries a named zone over to the zone-less values after it in
+  // the same vector (10:00 read as 15:00 UTC after a value in America/New_York), so a zone-less value must never reach
+  // it. Through epoch microseconds, not AT TIME ZONE: the same UTC value without a time-zone lookup per row (twice as
   // fast), and 'infinity' comes out NULL.
-  const iso = `make_timestamp(epoch_us(TRY_CAST(${src} AS TIMESTAMPTZ)))`;
-  return `COALESCE(${iso}, CASE
+  const iso = (x: string): string => {
+    const zoned = `make_timestamp(epoch_us(TRY_CAST(${x} AS TIMESTAMPTZ)))`;
+    return `CASE WHEN ${x} LIKE '%:%+%' OR ${x} LIKE '%:%-%' THEN ${zoned} ELSE COALESCE(make_timestamp(epoch_us(TRY_CAST(${x} AS TIMESTAMP))), ${zoned}) END`;
+  };
+  // DuckDB's casts refuse trailing whitespace after a bare date, an offset or a named zone (' 2026-01-01 '): only the
+  // values the casts refused are tried again trimmed, so the common case pays no trim.
+  return `COALESCE(${iso(src)}, CASE
     WHEN regexp_full_match(${s}, '-?[0-9]{1,11}') THEN ${epochMicros(s, 'epoch_s')}
     WHEN regexp_full_match(${s}, '-?[0-9]{1,11}\\.[0-9]{1,6}') THEN make_timestamp(CAST(TRY_CAST(${s} AS DECIMAL(38,6)) * 1000000 AS BIGINT))
     WHEN regexp_full_match(${s}, '-?[0-9]{12,14}') THEN ${epochMicros(s, 'epoch_ms')}
-    WHEN regexp_full_match(${s}, '-?[0-9]{15,17}') THEN ${epochMicros(s, 'epoch_us')} END)`;
+    WHEN regexp_full_match(${s}, '-?[0-9]{15,17}') THEN ${epochMicros(s, 'epoch_us')}
+    WHEN ${s} <> ${src} THEN ${iso(s)} END)`;
 }
 
 /** How CSV and NDJSON columns are read: numbers by the reader itself (fast, strict, with line numbers), the rest as text. */
@@ -78,6 +88,19 @@ export function readType(type: string): string {
  * as read is `sourceType` (see readType for CSV and NDJSON; the file's own type for Parquet).
  */
 export function sanitizeColumn(c: SchemaColumn, src: string, sourceType: string): SanitizedColumn {
+  const typed = sanitizeTyped(c, src, sourceType);
+  if (c.role !== 'user_id') return typed;
+  // The user id is never a missing value: a row without one belongs to no subject, so it cannot be licensed, delivered
+  // or erased (uploads refuse it the same way).
+  return { value: typed.value, bad: `((${typed.value}) IS NULL OR CAST(${typed.value} AS VARCHAR) = '')` };
+}
+
+/** What a column's values must be, as rejection reasons say it (`column <name>: <this>`). */
+export function expects(c: Pick<SchemaColumn, 'type' | 'role'>): string {
+  return c.role === 'user_id' ? `expects a non-empty ${c.type} (the user id)` : `expects a ${c.type}`;
+}
+
+function sanitizeTyped(c: SchemaColumn, src: string, sourceType: string): SanitizedColumn {
   const text = sourceType.toUpperCase() === 'VARCHAR';
   let value: string;
   if (c.type === 'string') return { value: text ? trimmed(src) : src, bad: null };
@@ -143,6 +166,8 @@ export function sqlType(type: string): string {
 export function strictValue(c: SchemaColumn, src: string, sourceType: string): string {
   const { value, bad } = sanitizeColumn(c, src, sourceType);
   if (bad === null) return value;
+  const fail = `error(${literal(`column ${c.name}: ${expects(c)}`)})`;
+  if (c.role === 'user_id') return `CASE WHEN ${bad} THEN ${fail} ELSE ${value} END`;
   // The value once; the error only where it is NULL although the text was not empty (COALESCE is lazy per row).
-  return `COALESCE(${value}, CASE WHEN ${trimmed(src)} <> '' THEN error(${literal(`column ${c.name}: expects a ${c.type}`)}) END)`;
+  return `COALESCE(${value}, CASE WHEN ${trimmed(src)} <> '' THEN ${fail} END)`;
 }

@@ -2,7 +2,7 @@
 // column without echoing the value (a rejected value may be personal data; the ingest report is not the place for it).
 import { ident, literal, type Duck } from '@atoll/duck';
 import type { SchemaColumn } from './columns.js';
-import { readType, sanitizeColumn, strictValue } from './sanitize.js';
+import { expects, readType, sanitizeColumn, strictValue } from './sanitize.js';
 
 export type InputFormat = 'ndjson' | 'csv' | 'parquet';
 
@@ -113,7 +113,7 @@ export async function parquetProblem(duck: Duck, file: string, columns: readonly
  * After a strict COPY failed without saying where: the first row (1-based) and column whose value cannot be sanitized
  * (sanitize.ts), in one pass. Null when every value can (the failure was elsewhere).
  */
-export async function firstBadValue(duck: Duck, relation: string, columns: readonly SchemaColumn[], sources: SourceTypes): Promise<{ row: number; column: string; expected: string } | null> {
+export async function firstBadValue(duck: Duck, relation: string, columns: readonly SchemaColumn[], sources: SourceTypes): Promise<{ row: number; column: string; expects: string } | null> {
   const checks = columns.flatMap((c) => {
     const { bad } = sanitizeColumn(c, ident(c.name), sources.get(c.name) ?? 'VARCHAR');
     return bad === null ? [] : [{ c, bad }];
@@ -126,7 +126,7 @@ export async function firstBadValue(duck: Duck, relation: string, columns: reado
   const hit = found[0];
   if (!hit) return null;
   const { c } = checks[Number(hit.i)]!;
-  return { row: Number(hit.rn), column: c.name, expected: c.type };
+  return { row: Number(hit.rn), column: c.name, expects: expects(c) };
 }
 
 /** A DuckDB reader error as a reason: its line and column, its one-sentence cause, and no echoed values. */
