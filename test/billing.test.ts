@@ -14,7 +14,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { billingJobs, monthOf, recordRunUsage, toMicros } from '@atoll/billing';
+import { billingJobs, monthOf, previousMonth, recordRunUsage, toMicros } from '@atoll/billing';
 import { createPool } from '@atoll/db';
 import { Producer, redisConnection } from '@atoll/queue';
 import { cacheDir, clientToken, paths, readCleanroomTable, repoRoot, up, versions, waitUntil, type CleanroomKey } from '@atoll/stack';
@@ -601,4 +601,39 @@ describe('billing under crashes', () => {
     expect(payouts.payouts).toHaveLength(45);
     for (const p of payouts.payouts) expect(p).toMatchObject({ records: 2, amount: '0.7' });
   }, 1_200_000);
+});
+
+describe('the daily close', () => {
+  it('invoices a past month still open (a consumer an earlier close passed over), exactly once', async () => {
+    // y's charges, moved to two months ago, stand for a month whose close skipped y (entries not yet at Stripe then) and
+    // which is no longer "the previous month": the scheduled close (no month named) must still invoice it, and a second
+    // pass must not bill it twice. (A close of only the previous month, as first built, never would: this fails on it.)
+    const past = previousMonth(previousMonth(month));
+    const moved = await pool.query<{ amount: string }>('UPDATE usage_ledger SET month = $1 WHERE consumer_id = $2 AND month = $3 RETURNING amount::text AS amount', [past, y.id, month]);
+    expect(moved.rowCount).toBeGreaterThan(0);
+    const owed = moved.rows.reduce((s, r) => s + toMicros(r.amount), 0n);
+    const redis = redisConnection(env.ATOLL_REDIS_URL!);
+    const producer = new Producer(redis);
+    let polls = 0;
+    try {
+      const invoices = await waitUntil('the past month invoice', async () => {
+        if (polls++ % 20 === 0) await producer.enqueue(billingJobs.billing, { v: 1, task: 'close-month', nonce: randomUUID() });
+        const u = await y.http.call<Usage>('GET', `/v1/billing/usage?month=${past}`);
+        return (u.invoices?.length ?? 0) > 0 ? u.invoices! : null;
+      }, 90_000);
+      expect(invoices).toHaveLength(1);
+      expect(invoices[0]).toMatchObject({ consumerId: y.id, currency: 'usd' });
+      expect(toMicros(invoices[0]!.amount)).toBe(owed);
+      expect(invoices[0]!.invoiceId).toMatch(/^in_/);
+      // Another pass finds nothing due for y: still one invoice, one finalize for it.
+      const again = await producer.enqueue(billingJobs.billing, { v: 1, task: 'close-month', nonce: randomUUID() });
+      const queue = producer.rawQueue(billingJobs.billing.queue);
+      expect(await waitUntil('the second close', async () => ((await queue.getJobState(again)) === 'completed' ? 'completed' : null), 60_000)).toBe('completed');
+      const { rows } = await pool.query('SELECT stripe_invoice_id FROM billing_invoices WHERE consumer_id = $1 AND month = $2', [y.id, past]);
+      expect(rows).toEqual([{ stripe_invoice_id: invoices[0]!.invoiceId }]);
+    } finally {
+      await producer.close();
+      redis.disconnect();
+    }
+  }, 180_000);
 });

@@ -1,7 +1,7 @@
 // Entry point of the cleanroom worker: subscription runs (initial, daily and on-demand), estimates and cleanroom
 // provisioning for the api (request/reply with sealed answers). It holds the MinIO admin rights; the api does not.
 import { join } from 'node:path';
-import { billingJobs, CLOSE_MONTH_SCHEDULER, monthOf, previousMonth, RECONCILE_SCHEDULER, stripeClient, StripeBilling } from '@atoll/billing';
+import { billingJobs, CLOSE_MONTH_SCHEDULER, RECONCILE_SCHEDULER, stripeClient, StripeBilling } from '@atoll/billing';
 import { CleanroomConfigSchema, loadConfig } from '@atoll/config';
 import { createPool } from '@atoll/db';
 import { Lake } from '@atoll/lake';
@@ -9,7 +9,7 @@ import { createLogger } from '@atoll/log';
 import { computeEstimate, provisionCleanroom, runSubscription, withdrawCleanroomKeys, type RunContext } from '@atoll/market';
 import { Producer, jobs, redisConnection, serveCalls, startWorker } from '@atoll/queue';
 import { onShutdown, startHealthServer } from '@atoll/runtime';
-import { MinioAdmin, ObjectStore, provisionBulkKey, revokeBulkKey } from '@atoll/storage';
+import { ObjectStore, createStorageAdmin, provisionBulkKey, revokeBulkKey } from '@atoll/storage';
 
 const config = loadConfig(CleanroomConfigSchema);
 const log = createLogger({ name: 'cleanroom', level: config.ATOLL_LOG_LEVEL });
@@ -48,7 +48,7 @@ const estimates = serveCalls(jobs.estimate, (job) => computeEstimate({ pool, lak
   connection: connection(),
   concurrency: config.ATOLL_WORKER_CONCURRENCY,
 });
-const admin = new MinioAdmin(s3);
+const admin = createStorageAdmin(config.ATOLL_STORAGE, s3);
 const provisioning = serveCalls(
   jobs.provision,
   async (job) => {
@@ -61,8 +61,8 @@ const provisioning = serveCalls(
   },
   { connection: connection(), concurrency: 2 },
 );
-// Billing's Stripe side: the reconciler sends ledger entries Stripe never acknowledged; the monthly close invoices the
-// month before. Without a Stripe key the ledger still records every charge and nothing is sent.
+// Billing's Stripe side: the reconciler sends ledger entries Stripe never acknowledged; the daily close invoices every
+// past month not yet invoiced. Without a Stripe key the ledger still records every charge and nothing is sent.
 const stripeBilling =
   config.ATOLL_STRIPE_API_BASE && config.ATOLL_STRIPE_SECRET_KEY
     ? new StripeBilling({ pool, log, stripe: stripeClient({ apiBase: config.ATOLL_STRIPE_API_BASE, secretKey: config.ATOLL_STRIPE_SECRET_KEY }) })
@@ -72,14 +72,15 @@ const billing = startWorker(
   async (job) => {
     if (!stripeBilling) return { skipped: 'no Stripe key configured' };
     if (job.data.task === 'reconcile') return stripeBilling.reconcile();
-    return stripeBilling.closeMonth(job.data.month ?? previousMonth(monthOf(new Date())));
+    // An explicit month is an operator's (or a test's) request; the schedule closes every past month still open.
+    return job.data.month ? stripeBilling.closeMonth(job.data.month) : stripeBilling.closeDueMonths();
   },
   { connection: connection(), concurrency: 1 },
 );
 if (stripeBilling) {
   const q = producer.rawQueue(billingJobs.billing.queue);
   await q.upsertJobScheduler(RECONCILE_SCHEDULER, { every: config.ATOLL_BILLING_RECONCILE_MS }, { name: 'billing', data: { v: 1, task: 'reconcile' }, opts: billingJobs.billing.options });
-  await q.upsertJobScheduler(CLOSE_MONTH_SCHEDULER, { pattern: '0 4 1 * *', tz: 'UTC' }, { name: 'billing', data: { v: 1, task: 'close-month' }, opts: billingJobs.billing.options });
+  await q.upsertJobScheduler(CLOSE_MONTH_SCHEDULER, { pattern: '0 4 * * *', tz: 'UTC' }, { name: 'billing', data: { v: 1, task: 'close-month' }, opts: billingJobs.billing.options });
 }
 const workers = [runs, estimates, provisioning, billing];
 for (const w of workers) {

@@ -5,7 +5,7 @@
 import type { Pool } from 'pg';
 import Stripe from 'stripe';
 import type { Logger } from '@atoll/log';
-import { toMicros } from './month.js';
+import { monthOf, toMicros } from './month.js';
 
 export interface StripeOptions {
   /** e.g. http://127.0.0.1:12111 (stripe-mock) or https://api.stripe.com */
@@ -170,6 +170,23 @@ export class StripeBilling {
     if (sent + failed > 0) this.o.log.info({ op: 'billing.meter.reconciled', ...result }, 'meter events sent to Stripe');
     if (failed > 0) this.o.log.warn({ op: 'billing.meter.failed', failed }, 'Stripe did not acknowledge some meter events; the next pass resends them');
     return result;
+  }
+
+  /**
+   * Closes every month before `now`'s that still has charges without an invoice, oldest first. The daily schedule runs
+   * this, so a consumer skipped because some of its entries had not reached Stripe yet is invoiced on a later day instead
+   * of never (a once-a-month close of only the previous month would pass over it for good).
+   */
+  async closeDueMonths(now: Date = new Date()): Promise<Array<{ month: string; consumerId: string; currency: string; invoiceId: string | null; reason?: string }>> {
+    const { rows } = await this.o.pool.query<{ month: string }>(
+      `SELECT DISTINCT l.month FROM usage_ledger l
+       WHERE l.month < $1 AND NOT EXISTS (SELECT 1 FROM billing_invoices i WHERE i.consumer_id = l.consumer_id AND i.currency = l.currency AND i.month = l.month)
+       ORDER BY 1`,
+      [monthOf(now)],
+    );
+    const out: Array<{ month: string; consumerId: string; currency: string; invoiceId: string | null; reason?: string }> = [];
+    for (const { month } of rows) for (const r of await this.closeMonth(month)) out.push({ month, ...r });
+    return out;
   }
 
   /**
