@@ -26,6 +26,8 @@ export const Identifier = Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$', descr
 
 export const usecases = ['attribution', 'retargeting', 'personalization', 'ai_training', 'distribution', 'analytics', 'support'] as const;
 export const UseCaseCategory = Type.String({ pattern: `^(${usecases.join('|')}|custom:[a-z0-9_-]{1,40})$` });
+/** A buyer's documented use case (SPEC §3): its category and what it does with the data. */
+export const UseCase = Type.Object({ category: UseCaseCategory, description: Type.String({ minLength: 10, maxLength: 4000 }) }, { additionalProperties: false });
 
 export const ColumnTypeSchema = Type.String({
   pattern: '^(string|long|double|boolean|date|timestamp|decimal\\(([1-9]|[1-3][0-9]),([0-9]|[1-3][0-9])\\))$',

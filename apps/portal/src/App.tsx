@@ -4,6 +4,7 @@ import { Component, useMemo, useState, type ReactNode } from 'react';
 import { forgetSession, signIn, signOut, type PortalSettings, type Role, type Session } from './auth';
 import { ShellContext, type Shell } from './context';
 import { useRoute } from './router';
+import { ApplicationPage } from './pages/Application';
 import { DatasetsPage } from './pages/Datasets';
 import { EstimatePage } from './pages/Estimate';
 import { CleanroomsPage } from './pages/Cleanrooms';
@@ -25,6 +26,7 @@ interface Page {
 }
 
 const pages: Page[] = [
+  { path: '/application', label: 'Application', role: 'consumer', render: () => <ApplicationPage /> },
   { path: '/datasets', label: 'Datasets', role: 'consumer', render: () => <DatasetsPage /> },
   { path: '/estimate', label: 'Estimate & buy', role: 'consumer', render: (p) => <EstimatePage dataset={p.get('dataset')} /> },
   { path: '/cleanrooms', label: 'Cleanrooms', role: 'consumer', render: () => <CleanroomsPage /> },

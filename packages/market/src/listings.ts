@@ -44,3 +44,15 @@ export interface SubscriptionListing {
   datasets: string[];
   createdAt: string;
 }
+
+/** A buyer's application as its applicant and the operators read it. */
+export interface ConsumerApplication {
+  id: string;
+  name: string;
+  status: 'pending' | 'approved' | 'rejected';
+  useCase: { category: string; description: string };
+  /** Why an operator rejected the application or withdrew the approval; null otherwise. */
+  reason: string | null;
+  createdAt: string;
+  decidedAt: string | null;
+}

@@ -20,6 +20,11 @@ export function ProblemMessage({ problem, title }: { problem: Problem; title?: s
       <p className="problem-title">{heading}</p>
       <p>{problem.message}</p>
       {problem.code && problem.kind === 'api' ? <p className="muted">Code: {problem.code}</p> : null}
+      {problem.code === 'CONSUMER_NOT_APPROVED' ? (
+        <p>
+          <a href="#/application">See your application and its state</a>
+        </p>
+      ) : null}
       {problem.kind === 'expired' || problem.kind === 'signed-out' ? (
         <button type="button" onClick={() => signInAgain()}>
           Sign in again

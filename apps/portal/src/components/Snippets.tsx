@@ -35,7 +35,8 @@ catalog = load_catalog("atoll", **{
     "scope": "openid",
     "header.X-Iceberg-Access-Delegation": "vended-credentials",
 })
-print(catalog.load_table("${ident}").scan(limit=10).to_pandas())`,
+# pyarrow comes with pyiceberg[pyarrow]; .to_pandas() needs pandas as well
+print(catalog.load_table("${ident}").scan(limit=10).to_arrow())`,
     },
     {
       engine: 'Spark',

@@ -94,7 +94,7 @@ export function BillingPage() {
             />
             <h2>Invoices</h2>
             {data.invoices && data.invoices.length > 0 ? (
-              <ul>
+              <ul data-testid="invoices">
                 {data.invoices.map((i) => (
                   <li key={i.invoiceId}>
                     <code>{i.invoiceId}</code>: {money(i.amount, i.currency)} ({i.status})

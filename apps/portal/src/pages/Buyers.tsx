@@ -13,6 +13,8 @@ interface Buyer {
   status: 'pending' | 'approved' | 'rejected';
   useCase: { category: string; description: string };
   createdAt: string;
+  reason: string | null;
+  decidedAt: string | null;
 }
 
 export function BuyersPage() {
@@ -89,7 +91,15 @@ export function BuyersPage() {
                 <strong>Use case:</strong> {b.useCase.category}
               </p>
               <blockquote>{b.useCase.description}</blockquote>
-              <p className="muted">Applied {when(b.createdAt)}</p>
+              <p className="muted">
+                Applied {when(b.createdAt)}
+                {b.decidedAt ? `; decided ${when(b.decidedAt)}` : ''}
+              </p>
+              {b.reason ? (
+                <p>
+                  <strong>Reason:</strong> {b.reason}
+                </p>
+              ) : null}
               {b.status !== 'rejected' ? (
                 <div className="row">
                   {b.status === 'pending' ? (

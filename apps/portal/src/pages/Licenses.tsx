@@ -58,6 +58,7 @@ export function LicensesPage() {
             <p className="muted">Rows of subjects whose license ended, removed from a consumer&apos;s cleanroom table, its snapshots and its files.</p>
             <DataTable
               label="Latest erasures"
+              testId="erasures"
               rows={data.erasures}
               rowKey={(e) => `${e.subscriptionId}-${e.tid}-${e.removedAt}`}
               empty={<p>No erasure yet.</p>}

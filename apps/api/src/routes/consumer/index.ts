@@ -6,6 +6,8 @@ import { Market } from '@atoll/market';
 import { requireRole } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
 import { workerCaller } from '../../worker-calls.js';
+import { getApplicationRoute } from './application-get.js';
+import { putApplicationRoute } from './application-put.js';
 import { createCleanroomRoute } from './cleanroom-create.js';
 import { listCleanroomsRoute } from './cleanroom-list.js';
 import { rotateCleanroomKeyRoute } from './cleanroom-rotate.js';
@@ -30,6 +32,8 @@ export function consumerRoutes(config: Config, deps: ApiDeps): FastifyPluginAsyn
   });
   return async (app) => {
     app.addHook('onRequest', requireRole(deps, 'consumer'));
+    await app.register(getApplicationRoute(deps));
+    await app.register(putApplicationRoute(deps));
     await app.register(createCleanroomRoute(config, market));
     await app.register(rotateCleanroomKeyRoute(config, market));
     await app.register(listCleanroomsRoute(config, market));

@@ -24,3 +24,14 @@ export const Run = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
   error: Type.Union([Type.String(), Type.Null()]),
 });
+
+/** A buyer's application and the operator's decision (GET and PUT /v1/consumers/me). */
+export const Application = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  status: Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')]),
+  useCase: Type.Object({ category: Type.String(), description: Type.String() }),
+  reason: Type.Union([Type.String(), Type.Null()], { description: 'why the application was rejected or the approval withdrawn' }),
+  createdAt: Type.String(),
+  decidedAt: Type.Union([Type.String(), Type.Null()]),
+});

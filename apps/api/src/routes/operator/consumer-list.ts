@@ -27,6 +27,9 @@ export function listConsumersRoute(deps: ApiDeps): FastifyPluginAsync {
                   useCase: Type.Object({ category: Type.String(), description: Type.String() }),
                   createdAt: Type.String(),
                   approvedAt: Type.Union([Type.String(), Type.Null()]),
+                  /** Why the buyer was rejected or withdrawn; null otherwise. */
+                  reason: Type.Union([Type.String(), Type.Null()]),
+                  decidedAt: Type.Union([Type.String(), Type.Null()]),
                 }),
               ),
             }),
@@ -35,8 +38,8 @@ export function listConsumersRoute(deps: ApiDeps): FastifyPluginAsync {
         },
       },
       async (request) => {
-        const { rows } = await deps.pool.query<{ id: string; name: string; status: 'pending' | 'approved' | 'rejected'; use_case_category: string; use_case_description: string; created_at: Date; approved_at: Date | null }>(
-          `SELECT id, name, status, use_case_category, use_case_description, created_at, approved_at FROM consumers
+        const { rows } = await deps.pool.query<{ id: string; name: string; status: 'pending' | 'approved' | 'rejected'; use_case_category: string; use_case_description: string; created_at: Date; approved_at: Date | null; decision_reason: string | null; decided_at: Date | null }>(
+          `SELECT id, name, status, use_case_category, use_case_description, created_at, approved_at, decision_reason, decided_at FROM consumers
            WHERE ($1::text IS NULL OR status = $1) ORDER BY created_at DESC LIMIT 500`,
           [request.query.status ?? null],
         );
@@ -48,6 +51,8 @@ export function listConsumersRoute(deps: ApiDeps): FastifyPluginAsync {
             useCase: { category: r.use_case_category, description: r.use_case_description },
             createdAt: r.created_at.toISOString(),
             approvedAt: r.approved_at?.toISOString() ?? null,
+            reason: r.decision_reason,
+            decidedAt: r.decided_at?.toISOString() ?? null,
           })),
         };
       },

@@ -38,9 +38,10 @@ export function rejectConsumerRoute(deps: ApiDeps, call: WorkerCall): FastifyPlu
       async (request) => {
         const { id } = request.params;
         const { rows } = await deps.pool.query<{ status: string; client_id: string | null }>(
-          `UPDATE consumers c SET status = 'rejected' FROM (SELECT id, status AS before FROM consumers WHERE id = $1 FOR UPDATE) old
+          `UPDATE consumers c SET status = 'rejected', decision_reason = $2, decided_at = now()
+           FROM (SELECT id, status AS before FROM consumers WHERE id = $1 FOR UPDATE) old
            WHERE c.id = old.id AND old.before <> 'rejected' RETURNING old.before AS status, c.client_id`,
-          [id],
+          [id, request.body.reason],
         );
         const changed = rows[0];
         if (!changed) {

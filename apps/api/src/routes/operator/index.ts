@@ -11,7 +11,7 @@ import { cohortRoute } from './cohort.js';
 import { rejectConsumerRoute } from './consumer-reject.js';
 import { listConsumersRoute } from './consumer-list.js';
 import { workerCaller } from '../../worker-calls.js';
-import { errorResponses, Identifier, Name, UseCaseCategory, Uuid } from '../../schemas.js';
+import { errorResponses, Identifier, Name, UseCase, Uuid } from '../../schemas.js';
 
 export function operatorRoutes(deps: ApiDeps, config: Config): FastifyPluginAsync {
   return async (plain) => {
@@ -56,10 +56,7 @@ export function operatorRoutes(deps: ApiDeps, config: Config): FastifyPluginAsyn
         schema: {
           tags: ['operator'],
           summary: 'Register a data consumer with its documented use case; it starts pending',
-          body: Type.Object(
-            { name: Name, useCase: Type.Object({ category: UseCaseCategory, description: Type.String({ minLength: 10, maxLength: 4000 }) }, { additionalProperties: false }) },
-            { additionalProperties: false },
-          ),
+          body: Type.Object({ name: Name, useCase: UseCase }, { additionalProperties: false }),
           response: { 201: Type.Object({ id: Uuid, status: Type.Literal('pending') }), ...errorResponses },
         },
       },
@@ -93,7 +90,7 @@ export function operatorRoutes(deps: ApiDeps, config: Config): FastifyPluginAsyn
         const clientId = `consumer-${id}`;
         const creds = await deps.clientAdmin.createOrgClient({ clientId, role: 'consumer', orgId: id, name: consumer.name });
         const updated = await deps.pool.query(
-          `UPDATE consumers SET status = 'approved', client_id = $2, approved_at = now() WHERE id = $1 AND status = 'pending'`,
+          `UPDATE consumers SET status = 'approved', client_id = $2, approved_at = now(), decided_at = now(), decision_reason = NULL WHERE id = $1 AND status = 'pending'`,
           [id, clientId],
         );
         if (updated.rowCount !== 1) {
