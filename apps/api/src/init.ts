@@ -2,15 +2,21 @@
 // encryption, and the least-privilege MinIO users of the api, writer and cleanroom services. Uses the root S3
 // credentials, which no long-running Atoll process holds. Deployments (compose, Helm) also turn on the license
 // Object-Lock bucket, and a production init refuses to run while any variable still holds an example placeholder.
-import { Type } from '@sinclair/typebox';
+// Given Keycloak's admin password, it also brings the realm's step-up flow and the portal's sign-in client
+// (`atoll-portal`, redirects to the api's public origins) up to date, as `npm run stack -- up` does locally.
+import { Type, type Static } from '@sinclair/typebox';
 import { BaseConfigSchema, loadConfig } from '@atoll/config';
 import { createPool, migrate } from '@atoll/db';
+import { keycloakAdmin, provisionStepUp } from '@atoll/identity';
 import { createLogger } from '@atoll/log';
 import {
-  MinioAdmin,
   ObjectStore,
   apiServicePolicy,
+  vendedCredentialsPolicy,
+  vendedCredentialsRole,
   cleanroomServicePolicy,
+  createStorageAdmin,
+  storageDegradations,
   writerServicePolicy,
   type BucketNames,
   type PolicyDocument,
@@ -24,11 +30,23 @@ const InitConfigSchema = Type.Composite([
     ATOLL_INIT_S3_API_SECRET: Type.String({ minLength: 16 }),
     ATOLL_INIT_S3_WRITER_SECRET: Type.String({ minLength: 16 }),
     ATOLL_INIT_S3_CLEANROOM_SECRET: Type.String({ minLength: 16 }),
+    /** The services' S3 user names (= access keys). SeaweedFS takes letters and digits only (docs/storage.md). */
+    ATOLL_INIT_S3_API_USER: Type.String({ default: 'atoll-api', pattern: '^[A-Za-z0-9._-]{3,64}$' }),
+    ATOLL_INIT_S3_WRITER_USER: Type.String({ default: 'atoll-writer', pattern: '^[A-Za-z0-9._-]{3,64}$' }),
+    ATOLL_INIT_S3_CLEANROOM_USER: Type.String({ default: 'atoll-cleanroom', pattern: '^[A-Za-z0-9._-]{3,64}$' }),
     /** Off by default: an Object-Lock bucket cannot be turned back into a normal one, so creating it is opt-in. */
     ATOLL_INIT_LICENSE_BUCKET: Type.Boolean({ default: false }),
     ATOLL_BUCKET_LICENSES: Type.String({ default: 'atoll-licenses', pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$' }),
     /** ARN of MinIO's notification target for bulk ingest (e.g. arn:minio:sqs:us-east-1:ATOLL:redis); empty: none. */
     ATOLL_INIT_STAGING_NOTIFY_ARN: Type.String({ pattern: '^(arn:minio:sqs:.+)?$', default: '' }),
+    /** Keycloak's master-realm admin password; empty: the realm's step-up flow and portal client are left alone. */
+    ATOLL_KEYCLOAK_ADMIN_PASSWORD: Type.String({ default: '' }),
+    ATOLL_KEYCLOAK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+    ATOLL_REALM: Type.String({ default: 'atoll', pattern: '^[A-Za-z0-9_-]+$' }),
+    /** Where people reach the api (and its portal at /portal/); default: the origin of ATOLL_API_URL. */
+    ATOLL_API_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+    /** More public origins of the api the portal's client may redirect to, comma-separated. */
+    ATOLL_INIT_PORTAL_ORIGINS: Type.String({ default: '' }),
   }),
 ]);
 
@@ -60,6 +78,12 @@ async function main(): Promise<void> {
   }
 
   const root = { endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ROOT_USER, secretKey: config.ATOLL_S3_ROOT_PASSWORD };
+  for (const d of storageDegradations(config.ATOLL_STORAGE)) {
+    log.warn({ op: 'init.storage.degraded', storage: config.ATOLL_STORAGE, capability: d.capability, fallback: d.fallback }, `${config.ATOLL_STORAGE} lacks ${d.capability}: ${d.fallback}`);
+  }
+  if (config.ATOLL_INIT_STAGING_NOTIFY_ARN && config.ATOLL_STORAGE !== 'minio') {
+    throw new Error(`ATOLL_INIT_STAGING_NOTIFY_ARN names a MinIO notification target, which ${config.ATOLL_STORAGE} has not; leave it empty (the reconciler finds staging objects)`);
+  }
   const store = new ObjectStore(root);
   for (const bucket of [config.ATOLL_BUCKET_STAGING, config.ATOLL_BUCKET_LAKE]) {
     await store.ensureBucket(bucket);
@@ -77,12 +101,14 @@ async function main(): Promise<void> {
     log.info({ op: 'init.bucket.notify', bucket: config.ATOLL_BUCKET_STAGING, arn: config.ATOLL_INIT_STAGING_NOTIFY_ARN }, 'staging bucket notifications on');
   }
 
-  const admin = new MinioAdmin(root);
+  await configureKeycloak(config, log);
+
+  const admin = createStorageAdmin(config.ATOLL_STORAGE, root);
   const buckets: BucketNames = { staging: config.ATOLL_BUCKET_STAGING, lake: config.ATOLL_BUCKET_LAKE, cleanroomPrefix: config.ATOLL_BUCKET_CLEANROOM_PREFIX, licenses: config.ATOLL_BUCKET_LICENSES };
   const users: Array<{ user: string; secret: string; policy: PolicyDocument }> = [
-    { user: 'atoll-api', secret: config.ATOLL_INIT_S3_API_SECRET, policy: apiServicePolicy(buckets) },
-    { user: 'atoll-writer', secret: config.ATOLL_INIT_S3_WRITER_SECRET, policy: writerServicePolicy(buckets) },
-    { user: 'atoll-cleanroom', secret: config.ATOLL_INIT_S3_CLEANROOM_SECRET, policy: cleanroomServicePolicy(buckets) },
+    { user: config.ATOLL_INIT_S3_API_USER, secret: config.ATOLL_INIT_S3_API_SECRET, policy: apiServicePolicy(buckets) },
+    { user: config.ATOLL_INIT_S3_WRITER_USER, secret: config.ATOLL_INIT_S3_WRITER_SECRET, policy: writerServicePolicy(buckets) },
+    { user: config.ATOLL_INIT_S3_CLEANROOM_USER, secret: config.ATOLL_INIT_S3_CLEANROOM_SECRET, policy: cleanroomServicePolicy(buckets, config.ATOLL_STORAGE) },
   ];
   for (const { user, secret, policy } of users) {
     const policyName = `${user}-service`;
@@ -91,6 +117,34 @@ async function main(): Promise<void> {
     await admin.attachPolicies(user, [policyName]);
     log.info({ op: 'init.storage.user.ready', user, policy: policyName }, 'storage service user ready');
   }
+  // The api's vended Iceberg credentials are sessions of this role (SeaweedFS; a no-op on MinIO, whose sessions are
+  // bounded by the api user's own policy). Only the api's user may assume it; each session narrows it to one table.
+  const role = vendedCredentialsRole(config.ATOLL_INIT_S3_API_USER);
+  await admin.putPolicy(role, vendedCredentialsPolicy(buckets));
+  await admin.putServiceRole(role, { trustedUser: config.ATOLL_INIT_S3_API_USER, policies: [role] });
+  log.info({ op: 'init.storage.role.ready', role, trustedUser: config.ATOLL_INIT_S3_API_USER }, 'vended-credentials role ready');
+}
+
+/** The public origins the portal's sign-in client redirects to: ATOLL_API_URL's and ATOLL_INIT_PORTAL_ORIGINS. */
+function portalOrigins(apiUrl: string | undefined, extra: string): string[] {
+  const all = [...(apiUrl ? [apiUrl] : []), ...extra.split(',')].map((o) => o.trim()).filter((o) => o.length > 0);
+  return [...new Set(all.map((o) => new URL(o).origin))];
+}
+
+/**
+ * The realm's step-up configuration and the `atoll-portal` client (both idempotent). Keycloak may still be starting
+ * (compose waits for it; a Helm Job retries with back-off), so a failure fails the init, which is safe to rerun.
+ */
+async function configureKeycloak(config: Static<typeof InitConfigSchema>, log: ReturnType<typeof createLogger>): Promise<void> {
+  if (!config.ATOLL_KEYCLOAK_ADMIN_PASSWORD) {
+    log.info({ op: 'init.keycloak.skipped' }, 'no ATOLL_KEYCLOAK_ADMIN_PASSWORD: the realm step-up flow and portal client are not configured here');
+    return;
+  }
+  if (!config.ATOLL_KEYCLOAK_URL) throw new Error('ATOLL_KEYCLOAK_ADMIN_PASSWORD is set but ATOLL_KEYCLOAK_URL is not');
+  const origins = portalOrigins(config.ATOLL_API_URL, config.ATOLL_INIT_PORTAL_ORIGINS);
+  const kc = await keycloakAdmin(config.ATOLL_KEYCLOAK_URL.replace(/\/+$/, ''), config.ATOLL_REALM, config.ATOLL_KEYCLOAK_ADMIN_PASSWORD);
+  await provisionStepUp(kc, { portalOrigins: origins });
+  log.info({ op: 'init.keycloak.ready', realm: config.ATOLL_REALM, portalOrigins: origins }, 'Keycloak step-up flow and portal client ready');
 }
 
 main().then(

@@ -4,3 +4,4 @@ export * from './signing-keys.js';
 export * from './device-keys.js';
 export * from './device-tokens.js';
 export * from './step-up.js';
+export * from './realm-setup.js';

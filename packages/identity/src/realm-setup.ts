@@ -1,6 +1,7 @@
-// Keycloak configuration for step-up authentication (payment settings need a fresh second factor), applied through
-// the admin API after the realm exists, on fresh and existing realms alike: every step checks before it creates, so
-// each `stack up` brings an older realm forward. The realm file cannot carry it: a realm file that names any
+// Keycloak configuration for step-up authentication (payment settings need a fresh second factor) and the portal's
+// sign-in client, applied through the admin API after the realm exists — by `npm run stack -- up`, by the init job of
+// compose and Helm (apps/api/src/init.ts), and by `npm run stack -- keycloak-step-up` for any other Keycloak — on
+// fresh and existing realms alike: every step checks before it creates, so each run brings an older realm forward. The realm file cannot carry it: a realm file that names any
 // authentication flow must name all of Keycloak's built-in ones too.
 //
 // What a person gets:
@@ -152,18 +153,23 @@ async function ensureScope(kc: KeycloakAdmin): Promise<void> {
   });
 }
 
+/** What every client people sign in through has: public (no secret), authorization code only; PKCE is set per client. */
+const PUBLIC_PKCE_CLIENT = {
+  enabled: true,
+  publicClient: true,
+  standardFlowEnabled: true,
+  directAccessGrantsEnabled: false,
+  implicitFlowEnabled: false,
+  serviceAccountsEnabled: false,
+} as const;
+
 async function ensureClient(kc: KeycloakAdmin): Promise<void> {
   const found = await kc.json<unknown[]>(`/clients?clientId=${STEP_UP_CLIENT_ID}`);
   if (found.length > 0) return;
   await kc.call('POST', '/clients', {
     clientId: STEP_UP_CLIENT_ID,
     name: 'Atoll console: people signing in (step-up with a one-time code for payment settings)',
-    enabled: true,
-    publicClient: true,
-    standardFlowEnabled: true,
-    directAccessGrantsEnabled: false,
-    implicitFlowEnabled: false,
-    serviceAccountsEnabled: false,
+    ...PUBLIC_PKCE_CLIENT,
     // Loopback redirects (any port, RFC 8252) for CLIs and local tools; a hosted console adds its own URL.
     redirectUris: ['http://127.0.0.1/*', 'http://localhost/*'],
     attributes: { 'pkce.code.challenge.method': 'S256' },
@@ -177,12 +183,7 @@ async function ensurePortalClient(kc: KeycloakAdmin, origins: string[]): Promise
   const wanted = {
     clientId: PORTAL_CLIENT_ID,
     name: 'Atoll web portal',
-    enabled: true,
-    publicClient: true,
-    standardFlowEnabled: true,
-    directAccessGrantsEnabled: false,
-    implicitFlowEnabled: false,
-    serviceAccountsEnabled: false,
+    ...PUBLIC_PKCE_CLIENT,
     frontchannelLogout: true,
     redirectUris,
     webOrigins: origins,
