@@ -22,6 +22,8 @@ interface LoadRun {
   rps: number;
   p50: number;
   p99: number;
+  /** CPU time of this process (server, load generator, thread pool) per request: less at the mercy of the neighbours than req/s. */
+  cpuMs: number;
 }
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -35,6 +37,7 @@ function percentile(sorted: number[], p: number): number {
 async function load(n: number, concurrency: number, request: (i: number) => Promise<PostReply>, expectStatus: number): Promise<LoadRun> {
   const latencies: number[] = [];
   let next = 0;
+  const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -48,8 +51,9 @@ async function load(n: number, concurrency: number, request: (i: number) => Prom
     }),
   );
   const seconds = (performance.now() - start) / 1000;
+  const used = process.cpuUsage(cpu);
   latencies.sort((a, b) => a - b);
-  return { seconds, rps: n / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { seconds, rps: n / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), cpuMs: (used.user + used.system) / 1000 / n };
 }
 
 async function json<T>(res: Response): Promise<T> {
@@ -223,6 +227,9 @@ export async function benchTokens(opts: { env: Record<string, string>; requests:
           atoll_p50_ms: Number(median(runs.atoll.map((x) => x.p50)).toFixed(1)),
           atoll_p99_ms: Number(median(runs.atoll.map((x) => x.p99)).toFixed(1)),
           baseline_p99_ms: Number(median(runs.base.map((x) => x.p99)).toFixed(1)),
+          atoll_cpu_ms_per_req: Number(median(runs.atoll.map((x) => x.cpuMs)).toFixed(3)),
+          baseline_cpu_ms_per_req: Number(median(runs.base.map((x) => x.cpuMs)).toFixed(3)),
+          ratios: runs.atoll.map((x, i) => Number((runs.base[i]!.seconds / x.seconds).toFixed(2))).join('/'),
         },
         atollSeconds,
         baselineSeconds,

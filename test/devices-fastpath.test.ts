@@ -111,7 +111,9 @@ describe('group commit', () => {
     // The requests in flight at the kill failed (not acknowledged); nothing else did.
     expect(run.errors.every((e) => e.startsWith('request failed'))).toBe(true);
     console.log(`crash: SIGKILL ${delayMs} ms after the 300th acknowledgement; ${acksAtKill} uploads (${run.records} records) acknowledged before it, ${run.errors.length} requests in flight failed`);
-    expect(run.uploads).toBe(acksAtKill);
+    // Answers the api wrote before it died can still be read after kill() returned (they were in the socket buffers):
+    // they are acknowledgements like the others, and every one of them is checked below.
+    expect(run.uploads).toBeGreaterThanOrEqual(acksAtKill);
 
     // Every acknowledged upload is recorded and loads; every acknowledged record is in the raw table.
     const ids = run.acknowledged.map((a) => a.uploadId);

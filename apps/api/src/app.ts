@@ -45,7 +45,7 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
   registerErrorHandling(app);
-  await registerSecurityHeaders(app);
+  registerSecurityHeaders(app);
   // Before any route is added: the plugin hooks every route as it is registered.
   await registerRateLimits(app, config, deps.redis);
   registerNoNul(app);
