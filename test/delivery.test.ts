@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { init as initDevice, memoryStorage } from '@atoll/client';
 import { readCleanroomTable, type CleanroomKey } from '@atoll/stack';
-import { MinioAdmin, ObjectStore } from '@atoll/storage';
+import { ObjectStore, createStorageAdmin, type StorageKind } from '@atoll/storage';
 import { Producer, jobs, redisConnection } from '@atoll/queue';
 import { api, env, newConsumer, newProvider, operator, uniq } from './support/actors.js';
 import { approveAgreement, delegate, duckdbWithCleanroomKey, nextRun, runNow, runs, snapshotCount, TERMS, tidsInBucketFiles, tidsOf, upload, waitPublished, type Http, type Provider } from './support/market.js';
@@ -345,14 +345,16 @@ describe('bad input on the consumer routes', () => {
 describe('provisioning left the public api', () => {
   it("the api's own key cannot administer users, policies or cleanroom buckets; the cleanroom worker's can", async () => {
     const s3 = { endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION! };
-    const apiAdmin = new MinioAdmin({ ...s3, accessKey: env.ATOLL_S3_API_ACCESS_KEY!, secretKey: env.ATOLL_S3_API_SECRET_KEY! });
+    // The stack's S3 server, MinIO or SeaweedFS (docs/storage.md): the same refusals on both.
+    const storage = (env.ATOLL_STORAGE ?? 'minio') as StorageKind;
+    const apiAdmin = createStorageAdmin(storage, { ...s3, accessKey: env.ATOLL_S3_API_ACCESS_KEY!, secretKey: env.ATOLL_S3_API_SECRET_KEY! });
     const user = `probe${uniq()}`;
     await expect(apiAdmin.createUser(user, 'probe-secret-123456')).rejects.toMatchObject({ name: 'StorageAdminError', status: 403 });
     await expect(apiAdmin.putPolicy(`probe-${uniq()}`, { Version: '2012-10-17', Statement: [] })).rejects.toMatchObject({ status: 403 });
     const apiStore = new ObjectStore({ ...s3, accessKey: env.ATOLL_S3_API_ACCESS_KEY!, secretKey: env.ATOLL_S3_API_SECRET_KEY! });
     await expect(apiStore.client.makeBucket(`atoll-cr-probe${uniq()}`)).rejects.toMatchObject({ code: 'AccessDenied' });
     // The worker's key can (and the cleanroom of this suite was made by it).
-    const workerAdmin = new MinioAdmin({ ...s3, accessKey: env.ATOLL_S3_CLEANROOM_ACCESS_KEY!, secretKey: env.ATOLL_S3_CLEANROOM_SECRET_KEY! });
+    const workerAdmin = createStorageAdmin(storage, { ...s3, accessKey: env.ATOLL_S3_CLEANROOM_ACCESS_KEY!, secretKey: env.ATOLL_S3_CLEANROOM_SECRET_KEY! });
     await workerAdmin.createUser(user, 'probe-secret-123456');
     await workerAdmin.deleteUser(user);
   });

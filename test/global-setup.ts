@@ -3,7 +3,7 @@
 // If another program holds the default ports, the stack moves to a free port base instead of failing.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { down, paths, portsFree, status, up } from '@atoll/stack';
+import { down, ensureSeaweedfs, paths, portsFree, status, up } from '@atoll/stack';
 
 async function choosePortBase(): Promise<void> {
   if (process.env.ATOLL_PORT_BASE || existsSync(paths.portsFile)) return;
@@ -20,10 +20,18 @@ export default async function setup(): Promise<() => Promise<void>> {
   execFileSync(process.execPath, ['apps/portal/build.mjs', '--quiet'], { stdio: 'inherit' });
   const before = await status().catch(() => []);
   const alreadyUp = before.length > 0 && before.every((s) => s.healthy);
+  // The storage conformance suites run on both S3 servers: SeaweedFS is built (once per machine, ~15 min on a fresh
+  // one) while the stack starts, not inside a test file.
+  const seaweed = ensureSeaweedfs().then(
+    () => null,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+  );
   if (!alreadyUp) {
     await choosePortBase();
     await up({ apps: true });
   }
+  const buildError = await seaweed;
+  if (buildError) throw buildError;
   return async () => {
     if (!alreadyUp && process.env.ATOLL_KEEP_STACK !== '1') await down();
   };

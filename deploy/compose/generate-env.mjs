@@ -17,6 +17,9 @@ const token = (bytes) => randomBytes(bytes).toString('base64url');
 function fresh(name) {
   if (name === 'ATOLL_MINIO_KMS_SECRET_KEY') return `atoll-sse:${randomBytes(32).toString('base64')}`;
   if (name === 'ATOLL_MINIO_ROOT_USER') return `root-${token(6)}`;
+  // SeaweedFS: WEED_S3_SSE_KEK is 32 bytes in hex; the STS signing key is standard base64 (decoded into bytes).
+  if (name === 'ATOLL_SEAWEEDFS_SSE_KEK') return randomBytes(32).toString('hex');
+  if (name === 'ATOLL_SEAWEEDFS_STS_SIGNING_KEY') return randomBytes(32).toString('base64');
   // stripe-mock accepts sk_test_<anything without underscores>; with real Stripe, put your restricted key here.
   if (name === 'ATOLL_STRIPE_SECRET_KEY') return `sk_test_${randomBytes(16).toString('hex')}`;
   return token(name === 'ATOLL_TID_KEY' || name === 'ATOLL_KEK' ? 32 : 24);

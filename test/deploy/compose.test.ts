@@ -10,8 +10,8 @@ import type { AnySchema } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ApiConfigSchema, CleanroomConfigSchema, WriterConfigSchema } from '@atoll/config';
-import { appEnv, initEnv, versions } from '@atoll/stack';
-import { TOOLS_TIMEOUT_MS, deployTools, initOnlyKeys, readRepoFile, removeScratch, repo, run, scratch, syntheticStackContext } from './support/deploy.js';
+import { appEnv, initEnv, serviceUsers, versions } from '@atoll/stack';
+import { TOOLS_TIMEOUT_MS, deployTools, initOnlyKeys, readRepoFile, removeScratch, repo, run, scratch, stackSeaweed, syntheticStackContext, weedArgsDiff } from './support/deploy.js';
 
 interface ComposeService {
   image?: string;
@@ -41,6 +41,11 @@ const secretNames = Object.entries(exampleVars)
   .filter(([, v]) => v.includes('change-me'))
   .map(([k]) => k);
 const composeText = readRepoFile('docker-compose.yml');
+const seaweedOverride = join(repo, 'deploy', 'compose', 'seaweedfs.yaml');
+const seaweedText = readRepoFile('deploy/compose/seaweedfs.yaml');
+/** Secrets only the SeaweedFS override uses. */
+const seaweedSecretNames = secretNames.filter((n) => n.startsWith('ATOLL_SEAWEEDFS_'));
+const minioSecretNames = secretNames.filter((n) => !seaweedSecretNames.includes(n));
 const stackSource = readRepoFile('packages/stack/src/stack.ts');
 const stackBlock = (from: string, to: string) => stackSource.slice(stackSource.indexOf(from), stackSource.indexOf(to, stackSource.indexOf(from)));
 
@@ -53,6 +58,17 @@ async function composeConfig(env: string, extra: string[] = []): Promise<{ proje
 }
 
 /** The compose file with ${…} resolved from .env.example, as a document to validate against JSON schemas. */
+/** Each app's environment in the local stack beside the configuration keys it understands. */
+function appCases(ctx: ReturnType<typeof syntheticStackContext>): Record<'api' | 'writer' | 'cleanroom' | 'init', { stack: Record<string, string>; schema: string[] }> {
+  return {
+    api: { stack: appEnv(ctx, 'api'), schema: Object.keys(ApiConfigSchema.properties) },
+    writer: { stack: appEnv(ctx, 'writer'), schema: Object.keys(WriterConfigSchema.properties) },
+    cleanroom: { stack: appEnv(ctx, 'cleanroom'), schema: Object.keys(CleanroomConfigSchema.properties) },
+    // init also sees the other services' secrets (its production placeholder check); they are .env names.
+    init: { stack: initEnv(ctx), schema: [...Object.keys(ApiConfigSchema.properties), ...initOnlyKeys(), ...secretNames] },
+  };
+}
+
 function interpolated(env: Record<string, string>): unknown {
   const resolve = (s: string) =>
     s.replace(/\$\$|\$\{([A-Za-z0-9_]+)(?:(:?[-?])([^}]*))?\}/g, (m, name: string | undefined, op: string | undefined, arg: string | undefined) => {
@@ -84,12 +100,17 @@ function withoutLegacyIds(schema: unknown): unknown {
 }
 
 let example: ComposeProject;
+/** docker-compose.yml with deploy/compose/seaweedfs.yaml over it. */
+let seaweed: ComposeProject;
 
 beforeAll(async () => {
   deployTools();
   const loaded = await composeConfig(exampleEnv);
   if (!loaded.project) throw new Error(`compose-go could not load docker-compose.yml with .env.example:\n${loaded.error}`);
   example = loaded.project;
+  const withSeaweed = await composeConfig(exampleEnv, ['-f', seaweedOverride]);
+  if (!withSeaweed.project) throw new Error(`compose-go could not load docker-compose.yml with deploy/compose/seaweedfs.yaml:\n${withSeaweed.error}`);
+  seaweed = withSeaweed.project;
 }, TOOLS_TIMEOUT_MS);
 
 afterAll(removeScratch);
@@ -125,19 +146,21 @@ describe('docker-compose.yml is a valid Compose file', () => {
 });
 
 describe('secrets', () => {
-  it('every secret is required: leaving one out stops compose with its name', async () => {
-    expect(secretNames.length).toBeGreaterThanOrEqual(14);
-    for (const name of secretNames) {
+  it('every secret is required: leaving one out stops compose with its name (with SeaweedFS, its own too)', async () => {
+    expect(secretNames.length).toBeGreaterThanOrEqual(17);
+    expect(seaweedSecretNames.sort()).toEqual(['ATOLL_SEAWEEDFS_JWT_SIGNING_KEY', 'ATOLL_SEAWEEDFS_SSE_KEK', 'ATOLL_SEAWEEDFS_STS_SIGNING_KEY']);
+    for (const [name, files] of [...minioSecretNames.map((n) => [n, []] as const), ...secretNames.map((n) => [n, ['-f', seaweedOverride]] as const)]) {
       const env = exampleEnv.replace(new RegExp(`^${name}=.*$`, 'm'), '');
-      const { project, error } = await composeConfig(env);
+      const { project, error } = await composeConfig(env, [...files]);
       expect(project, name).toBeUndefined();
       expect(error, name).toContain(`required variable ${name} is missing a value: set ${name} in .env`);
     }
   });
 
-  it('no secret has a default in the compose file', () => {
+  it('no secret has a default in the compose file or the SeaweedFS override', () => {
     for (const name of secretNames) {
-      const uses = [...composeText.matchAll(new RegExp(`\\$\\{${name}([^}]*)\\}`, 'g'))].map((m) => m[1]!);
+      const text = seaweedSecretNames.includes(name) ? seaweedText : composeText;
+      const uses = [...text.matchAll(new RegExp(`\\$\\{${name}([^}]*)\\}`, 'g'))].map((m) => m[1]!);
       expect(uses.length, name).toBeGreaterThan(0);
       for (const use of uses) expect(use, `${name} must be \${${name}:?…}`).toMatch(/^:\?/);
     }
@@ -153,16 +176,19 @@ describe('secrets', () => {
       expect(values[name], name).toMatch(/^[A-Za-z0-9_:+/=-]{8,}$/);
     }
     expect(values.ATOLL_MINIO_KMS_SECRET_KEY).toMatch(/^atoll-sse:[A-Za-z0-9+/]{43}=$/);
+    expect(values.ATOLL_SEAWEEDFS_SSE_KEK).toMatch(/^[0-9a-f]{64}$/); // WEED_S3_SSE_KEK: 32 bytes in hex
+    expect(Buffer.from(values.ATOLL_SEAWEEDFS_STS_SIGNING_KEY!, 'base64')).toHaveLength(32);
     expect(values.ATOLL_TID_KEY!.length).toBeGreaterThanOrEqual(32);
     for (const [k, v] of Object.entries(exampleVars)) if (!secretNames.includes(k)) expect(values[k], k).toBe(v);
     const secretsOnly = execFileSync(process.execPath, [join(repo, 'deploy', 'compose', 'generate-env.mjs'), '--secrets-only'], { encoding: 'utf8' });
     expect([...secretsOnly.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]).sort()).toEqual([...secretNames].sort());
   });
 
-  it('the init service sees every secret, so its production check can refuse placeholders', () => {
-    const env = example.services.init!.environment!;
-    const seen = Object.values(env).join('\n');
-    for (const name of secretNames) expect(seen, name).toContain(exampleVars[name]!);
+  it('the init service sees every secret in use, so its production check can refuse placeholders', () => {
+    const seen = Object.values(example.services.init!.environment!).join('\n');
+    for (const name of minioSecretNames) expect(seen, name).toContain(exampleVars[name]!);
+    const seenOnSeaweed = Object.values(seaweed.services.init!.environment!).join('\n');
+    for (const name of secretNames) expect(seenOnSeaweed, name).toContain(exampleVars[name]!);
   });
 });
 
@@ -175,14 +201,7 @@ describe('the same stack as `npm start`', () => {
   });
 
   it('the apps get every key the local stack gives them, and only keys they understand', () => {
-    const ctx = syntheticStackContext();
-    const cases = {
-      api: { stack: appEnv(ctx, 'api'), schema: Object.keys(ApiConfigSchema.properties) },
-      writer: { stack: appEnv(ctx, 'writer'), schema: Object.keys(WriterConfigSchema.properties) },
-      cleanroom: { stack: appEnv(ctx, 'cleanroom'), schema: Object.keys(CleanroomConfigSchema.properties) },
-      // init also sees the other services' secrets (its production placeholder check); they are .env names.
-      init: { stack: initEnv(ctx), schema: [...Object.keys(ApiConfigSchema.properties), ...initOnlyKeys(), ...secretNames] },
-    };
+    const cases = appCases(syntheticStackContext());
     for (const [app, { stack, schema }] of Object.entries(cases)) {
       const keys = Object.keys(example.services[app]!.environment!);
       for (const k of Object.keys(stack)) expect(keys, `${app} lacks ${k}`).toContain(k);
@@ -283,7 +302,8 @@ describe('services', () => {
       expect(svc.healthcheck?.disable ?? false, name).toBe(false);
     }
     const deps = (s: string) => Object.fromEntries(Object.entries(example.services[s]!.depends_on ?? {}).map(([k, v]) => [k, v.condition]));
-    expect(deps('init')).toEqual({ postgres: 'service_healthy', minio: 'service_healthy' });
+    // init configures the realm's step-up flow and the portal's client in Keycloak (apps/api/src/init.ts).
+    expect(deps('init')).toEqual({ postgres: 'service_healthy', minio: 'service_healthy', keycloak: 'service_healthy' });
     expect(deps('keycloak')).toEqual({ postgres: 'service_healthy' });
     expect(deps('api')).toEqual({ init: 'service_completed_successfully', redis: 'service_healthy', minio: 'service_healthy', keycloak: 'service_healthy' });
     for (const w of ['writer', 'cleanroom']) expect(deps(w)).toEqual({ init: 'service_completed_successfully', redis: 'service_healthy', minio: 'service_healthy' });
@@ -321,5 +341,68 @@ describe('services', () => {
     expect(error).toBe('');
     expect(Object.keys(project!.services)).not.toContain('stripe-mock');
     expect(project!.services.api!.environment!.ATOLL_STRIPE_API_BASE).toBe('https://api.stripe.com');
+  });
+});
+
+describe('SeaweedFS instead of MinIO (deploy/compose/seaweedfs.yaml)', () => {
+  it('loads over docker-compose.yml with .env.example and with a generated .env, and through COMPOSE_FILE', async () => {
+    expect(Object.keys(seaweed.services).sort()).toEqual(Object.keys(example.services).sort());
+    const generated = execFileSync(process.execPath, [join(repo, 'deploy', 'compose', 'generate-env.mjs')], { encoding: 'utf8' });
+    const { project, error } = await composeConfig(generated, ['-f', seaweedOverride]);
+    expect(error).toBe('');
+    expect(project!.services.minio!.image).toBe(`atoll/seaweedfs:${versions.seaweedfs}`);
+    // The line .env.example carries, uncommented, names the same two files.
+    const line = /^#(COMPOSE_FILE=.*)$/m.exec(exampleEnv)![1]!;
+    expect(line.slice('COMPOSE_FILE='.length).split(':')).toEqual(['docker-compose.yml', 'deploy/compose/seaweedfs.yaml']);
+  });
+
+  it('the S3 slot runs SeaweedFS, built at the pinned version, with none of MinIO\'s settings', () => {
+    const s3 = seaweed.services.minio!;
+    expect(s3.image).toBe(`atoll/seaweedfs:${versions.seaweedfs}`);
+    expect(s3.build!.context).toBe(join(repo, 'deploy', 'seaweedfs'));
+    expect(s3.build!.args).toEqual({ SEAWEEDFS_VERSION: versions.seaweedfs });
+    expect(readRepoFile('deploy/seaweedfs/Dockerfile')).toContain(`ARG SEAWEEDFS_VERSION=${versions.seaweedfs}`);
+    expect(Object.keys(s3.environment!).sort()).toEqual(['ATOLL_SEAWEEDFS_CONFIG_DIR', 'ATOLL_SEAWEEDFS_ROOT_PASSWORD', 'ATOLL_SEAWEEDFS_ROOT_USER', 'ATOLL_SEAWEEDFS_STS_SIGNING_KEY', 'WEED_JWT_FILER_SIGNING_KEY', 'WEED_MASTER_VOLUME_GROWTH_COPY_1', 'WEED_S3_SSE_KEK']);
+    expect(s3.environment!.WEED_S3_SSE_KEK).toBe(exampleVars.ATOLL_SEAWEEDFS_SSE_KEK);
+    expect(s3.environment!.ATOLL_SEAWEEDFS_ROOT_USER).toBe(exampleVars.ATOLL_MINIO_ROOT_USER);
+    // Same endpoint and published port as MinIO, its own volume, the config files on tmpfs, non-root, read-only.
+    expect(s3.ports).toEqual(example.services.minio!.ports);
+    expect(s3.volumes!.map((v) => [v.type, v.source, v.target])).toEqual([['volume', 'seaweedfs-data', '/data']]);
+    expect(Object.keys(seaweed.volumes ?? {})).toContain('seaweedfs-data');
+    expect((s3 as { tmpfs?: string[] }).tmpfs).toContainEqual(expect.stringMatching(new RegExp(`^${s3.environment!.ATOLL_SEAWEEDFS_CONFIG_DIR}:.*mode=0700`)));
+    expect([s3.user, s3.read_only, s3.cap_drop]).toEqual(['10003:10003', true, ['ALL']]);
+    expect(s3.healthcheck!.test.join(' ')).toContain('GET /healthz');
+    expect(s3.command).toContain('-s3.port=9000');
+  });
+
+  it('SeaweedFS runs with the flags and keys of the local stack (packages/stack/src/seaweedfs.ts)', async () => {
+    const s3 = seaweed.services.minio!;
+    const stack = await stackSeaweed({ rootUser: 'root-x', rootPassword: 'y'.repeat(24), stsSigningKey: 'AAAAAAAAAAAAAAAAAAAAAA==', sseKek: '0'.repeat(64), jwtKey: 'z'.repeat(32) });
+    expect(weedArgsDiff(s3.command!, stack.args)).toEqual([]);
+    for (const k of Object.keys(stack.env)) expect(s3.environment, k).toHaveProperty(k);
+    expect(s3.environment!.WEED_MASTER_VOLUME_GROWTH_COPY_1).toBe(stack.env.WEED_MASTER_VOLUME_GROWTH_COPY_1);
+  });
+
+  it('every app is told ATOLL_STORAGE=seaweedfs and gets the local stack\'s SeaweedFS keys, and only keys it understands', () => {
+    const cases = appCases(syntheticStackContext('seaweedfs'));
+    for (const [app, { stack, schema }] of Object.entries(cases)) {
+      const env = seaweed.services[app]!.environment!;
+      for (const k of Object.keys(stack)) expect(Object.keys(env), `${app} lacks ${k}`).toContain(k);
+      for (const k of Object.keys(env)) expect(schema, `${app}: ${k} is not a configuration key`).toContain(k);
+      expect(env.ATOLL_STORAGE, app).toBe('seaweedfs');
+      expect(env.ATOLL_S3_ACCESS_KEY, app).toBe(serviceUsers('seaweedfs')[app === 'init' ? 'api' : (app as 'api' | 'writer' | 'cleanroom')]);
+      expect(env.ATOLL_S3_ENDPOINT, app).toBe('http://minio:9000');
+      // The base file tells the same apps they talk to MinIO.
+      expect(example.services[app]!.environment!.ATOLL_STORAGE, app).toBe('minio');
+    }
+    const init = seaweed.services.init!.environment!;
+    expect([init.ATOLL_INIT_S3_API_USER, init.ATOLL_INIT_S3_WRITER_USER, init.ATOLL_INIT_S3_CLEANROOM_USER]).toEqual(Object.values(serviceUsers('seaweedfs')));
+    expect(init.ATOLL_INIT_STAGING_NOTIFY_ARN).toBe('');
+    expect(seaweed.services.writer!.environment!.ATOLL_BULK_RECONCILE_MS).toBe('10000');
+    // Nothing else changes: dependencies, hardening and published ports are docker-compose.yml's.
+    for (const name of ['init', 'api', 'writer', 'cleanroom', 'postgres', 'redis', 'keycloak']) {
+      expect(seaweed.services[name]!.depends_on, name).toEqual(example.services[name]!.depends_on);
+      expect(seaweed.services[name]!.ports, name).toEqual(example.services[name]!.ports);
+    }
   });
 });

@@ -4,18 +4,22 @@
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiConfigSchema, CleanroomConfigSchema, WriterConfigSchema } from '@atoll/config';
-import { appEnv, initEnv, versions } from '@atoll/stack';
+import { appEnv, initEnv, serviceUsers, versions } from '@atoll/stack';
 import {
   TOOLS_TIMEOUT_MS,
   chartDir,
   component,
+  decodeSecretData,
   deployTools,
   envOf,
   helmTemplateFails,
+  helmWith,
   initOnlyKeys,
   kubeVersions,
   kubeconform,
+  parseDocs,
   podTemplate,
+  randomSeaweedSecrets,
   randomSecrets,
   readRepoFile,
   removeScratch,
@@ -23,7 +27,9 @@ import {
   run,
   scratch,
   secretsValuesFile,
+  stackSeaweed,
   syntheticStackContext,
+  weedArgsDiff,
   workload,
   workloads,
   type ChartSecrets,
@@ -33,7 +39,7 @@ import {
 } from './support/deploy.js';
 import { startFakeKubeApi } from './support/fake-kube-api.js';
 
-const scenarios = ['defaults', 'external', 'distributed', 'region-eu-west-1', 'region-ap-southeast-2'] as const;
+const scenarios = ['defaults', 'external', 'distributed', 'region-eu-west-1', 'region-ap-southeast-2', 'seaweedfs'] as const;
 type Scenario = (typeof scenarios)[number];
 const APPS = ['api', 'writer', 'cleanroom', 'init'] as const;
 
@@ -42,10 +48,17 @@ const secrets = new Map<Scenario, ChartSecrets>();
 let newest = '';
 const r = (s: Scenario, version = newest) => renders.get(`${s}@${version}`)!;
 
+/** The Secret keys of .env.example an in-cluster S3 server of that kind needs (the other kind's own keys excluded). */
+const exampleNames = (kind: 'minio' | 'seaweedfs' = 'minio') =>
+  [...readRepoFile('.env.example').matchAll(/^([A-Z0-9_]+)=change-me/gm)]
+    .map((m) => m[1]!)
+    .filter((k) => (kind === 'minio' ? !k.startsWith('ATOLL_SEAWEEDFS_') : k !== 'ATOLL_MINIO_KMS_SECRET_KEY'))
+    .sort();
+
 beforeAll(async () => {
   deployTools();
   newest = kubeVersions().at(-1)!;
-  for (const s of scenarios) secrets.set(s, randomSecrets());
+  for (const s of scenarios) secrets.set(s, s === 'seaweedfs' ? { ...randomSecrets(), ...randomSeaweedSecrets() } : randomSecrets());
   await Promise.all(
     scenarios.flatMap((s) => kubeVersions().map(async (v) => renders.set(`${s}@${v}`, await renderScenario(s, { kubeVersion: v, secrets: secrets.get(s)! })))),
   );
@@ -185,11 +198,10 @@ describe('secrets', () => {
   it('the chart-made Secret holds exactly the values given, under the .env.example names', () => {
     const s = secrets.get('defaults')!;
     const secret = r('defaults').docs.find((d) => d.kind === 'Secret')!;
-    const decoded = Object.fromEntries(Object.entries(secret.data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+    const decoded = decodeSecretData(secret.data);
     expect(decoded.ATOLL_TID_KEY).toBe(s.tidKey);
     expect(decoded.ATOLL_MINIO_KMS_SECRET_KEY).toBe(s.minioKmsSecretKey);
-    const exampleNames = [...readRepoFile('.env.example').matchAll(/^([A-Z0-9_]+)=change-me/gm)].map((m) => m[1]).sort();
-    expect(Object.keys(decoded).sort()).toEqual(exampleNames);
+    expect(Object.keys(decoded).sort()).toEqual(exampleNames('minio'));
   });
 
   it('with secrets.existingSecret the chart makes no Secret and every reference points at the given one', async () => {
@@ -198,6 +210,141 @@ describe('secrets', () => {
     const refs = workloads(docs).flatMap((w) => podTemplate(w).spec.containers.flatMap((c) => (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name] : []))));
     expect(refs.length).toBeGreaterThan(20);
     expect(new Set(refs)).toEqual(new Set(['my-atoll-secrets']));
+  });
+});
+
+describe('bare install: `helm install atoll ./helm/atoll` with no values (SPEC §1)', () => {
+  const bareTemplate = async (version = newest): Promise<Rendered> => {
+    const res = await run(deployTools().helm, ['template', 'atoll', chartDir, '--namespace', 'atoll', '--kube-version', version.replace(/^v/, '')]);
+    expect(res.code, res.stderr).toBe(0);
+    const file = `${scratch}/bare-${version}-${Math.random().toString(36).slice(2)}.yaml`;
+    writeFileSync(file, res.stdout);
+    return { docs: parseDocs(res.stdout), file, kubeVersion: version };
+  };
+  const secretOf = (docs: K8sDoc[]) => docs.find((d) => d.kind === 'Secret' && d.metadata.name === 'atoll-secrets');
+
+  it('helm lint --strict is clean without a single value', async () => {
+    const res = await run(deployTools().helm, ['lint', '--strict', chartDir]);
+    expect(res.code, res.stdout + res.stderr).toBe(0);
+    expect(res.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+  });
+
+  it('renders valid manifests for every supported Kubernetes, in region us-east-1', async () => {
+    for (const v of kubeVersions()) {
+      const { docs, file } = await bareTemplate(v);
+      expect((await kubeconform([file], v)).valid).toBe(docs.length);
+      for (const d of docs) expect(d.metadata.labels?.['atoll.io/region'], `${d.kind}/${d.metadata.name}`).toBe('us-east-1');
+      for (const app of APPS) expect(envOf(podTemplate(workload(docs, app)).spec.containers[0]!).ATOLL_S3_REGION?.value, app).toBe('us-east-1');
+      expect(envOf(podTemplate(workload(docs, 'minio')).spec.containers[0]!).MINIO_SITE_REGION?.value).toBe('us-east-1');
+    }
+  });
+
+  it('generates every secret: present, strong, well-formed, distinct, and different on every install', async () => {
+    const [a, b] = await Promise.all([bareTemplate(), bareTemplate()]);
+    const first = decodeSecretData(secretOf(a.docs)?.data);
+    const second = decodeSecretData(secretOf(b.docs)?.data);
+    expect(Object.keys(first).sort()).toEqual(exampleNames());
+    for (const [key, value] of Object.entries(first)) {
+      if (key === 'ATOLL_MINIO_ROOT_USER') expect(value).toMatch(/^root-[a-z0-9]{12}$/);
+      else if (key === 'ATOLL_MINIO_KMS_SECRET_KEY') expect(value).toMatch(/^atoll-sse:[A-Za-z0-9+/]{43}=$/);
+      else if (key === 'ATOLL_STRIPE_SECRET_KEY') expect(value).toMatch(/^sk_test_[A-Za-z0-9]{32}$/); // stripe-mock's form
+      else if (key === 'ATOLL_TID_KEY' || key === 'ATOLL_KEK') expect(value, key).toMatch(/^[A-Za-z0-9]{48}$/);
+      else expect(value, key).toMatch(/^[A-Za-z0-9]{32}$/); // URL-safe: some end up inside postgres:// and redis:// URLs
+      expect(second[key], `${key} is the same on two installs`).not.toBe(value);
+    }
+    expect(Buffer.from(first.ATOLL_MINIO_KMS_SECRET_KEY!.split(':')[1]!, 'base64')).toHaveLength(32);
+    expect(new Set(Object.values(first)).size, 'two generated secrets are equal').toBe(Object.keys(first).length);
+    // The pods read them from that Secret; no generated value appears anywhere else.
+    for (const d of a.docs.filter((x) => x.kind !== 'Secret')) {
+      const text = JSON.stringify(d);
+      for (const value of Object.values(first)) expect(text.includes(value), `${d.kind}/${d.metadata.name}`).toBe(false);
+    }
+    expect(secretOf(a.docs)?.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+  });
+
+  it('install, upgrade, uninstall, reinstall (against a stand-in API server): the secrets generated first are kept', async () => {
+    await using api = await startFakeKubeApi(scratch);
+    const helm = helmWith(api.kubeconfig);
+    const args = ['--namespace', 'atoll', '--disable-openapi-validation'];
+    const stored = () => decodeSecretData(api.get('v1', 'secrets', 'atoll', 'atoll-secrets')?.data);
+    const ok = async (cmd: string[]) => {
+      const res = await helm(cmd);
+      expect(res.code, `helm ${cmd.join(' ')}\n${res.stderr}`).toBe(0);
+      return res.stdout;
+    };
+
+    const notes = await ok(['install', 'atoll', chartDir, ...args]);
+    expect(notes).toContain('region us-east-1');
+    expect(notes).toContain('Secrets live in the Secret "atoll-secrets": those not given in secrets.* were generated on first install.');
+    const installed = stored();
+    expect(Object.keys(installed).sort()).toEqual(exampleNames());
+    expect(api.list('apps/v1', 'deployments', 'atoll').map((d) => d.metadata.name).sort()).toEqual(['atoll-api', 'atoll-cleanroom', 'atoll-keycloak', 'atoll-stripe-mock', 'atoll-writer']);
+
+    // A plain upgrade (values reset to the chart's) and another with an unrelated change: nothing regenerated.
+    await ok(['upgrade', 'atoll', chartDir, ...args]);
+    expect(stored()).toEqual(installed);
+    await ok(['upgrade', 'atoll', chartDir, ...args, '--set', 'logLevel=debug']);
+    expect(stored()).toEqual(installed);
+
+    // A value given explicitly wins; the others stay. Later upgrades without it keep it.
+    const redis = 'given-by-the-operator-123';
+    await ok(['upgrade', 'atoll', chartDir, ...args, '--set', `secrets.redisPassword=${redis}`]);
+    expect(stored()).toEqual({ ...installed, ATOLL_REDIS_PASSWORD: redis });
+
+    // A key the stored Secret lacks (as after a chart version that adds one) is generated; the rest stay.
+    const secret = api.get('v1', 'secrets', 'atoll', 'atoll-secrets')!;
+    delete secret.data!.ATOLL_KEK;
+    api.put('v1', 'secrets', secret);
+    await ok(['upgrade', 'atoll', chartDir, ...args]);
+    const { ATOLL_KEK: kek, ...rest } = stored();
+    expect(kek).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(kek).not.toBe(installed.ATOLL_KEK);
+    expect(rest).toEqual({ ...Object.fromEntries(Object.entries(installed).filter(([k]) => k !== 'ATOLL_KEK')), ATOLL_REDIS_PASSWORD: redis });
+    const before = stored();
+
+    // Uninstall removes everything but the Secret; a reinstall finds it and uses it.
+    expect(await ok(['uninstall', 'atoll', '--namespace', 'atoll'])).toContain('[Secret] atoll-secrets');
+    expect(api.list('apps/v1', 'deployments', 'atoll')).toEqual([]);
+    expect(api.list('v1', 'secrets', 'atoll').map((x) => x.metadata.name)).toEqual(['atoll-secrets']);
+    await ok(['install', 'atoll', chartDir, ...args]);
+    expect(stored()).toEqual(before);
+  });
+
+  it('--dry-run=server shows the stored secrets, --dry-run=client (like helm template) fresh ones', async () => {
+    await using api = await startFakeKubeApi(scratch);
+    const stored = { ATOLL_TID_KEY: 'stored-tid-key-'.padEnd(48, 't'), ATOLL_KEK: 'stored-kek-'.padEnd(48, 'k') };
+    // As a release named atoll leaves it behind (the ownership marks Helm checks before adopting an object).
+    api.put('v1', 'secrets', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'atoll-secrets', namespace: 'atoll', labels: { 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'meta.helm.sh/release-name': 'atoll', 'meta.helm.sh/release-namespace': 'atoll' } },
+      data: Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    });
+    const rendered = async (mode: string) => {
+      const res = await helmWith(api.kubeconfig)(['install', 'atoll', chartDir, '--namespace', 'atoll', '--disable-openapi-validation', `--dry-run=${mode}`]);
+      expect(res.code, res.stderr).toBe(0);
+      return decodeSecretData(secretOf(parseDocs(res.stdout.slice(res.stdout.indexOf('MANIFEST:') + 'MANIFEST:'.length, res.stdout.indexOf('NOTES:'))))?.data);
+    };
+    const server = await rendered('server');
+    expect([server.ATOLL_TID_KEY, server.ATOLL_KEK]).toEqual([stored.ATOLL_TID_KEY, stored.ATOLL_KEK]);
+    expect(Object.keys(server).sort()).toEqual(exampleNames()); // the rest generated
+    const client = await rendered('client');
+    expect(client.ATOLL_TID_KEY).not.toBe(stored.ATOLL_TID_KEY);
+    expect(client.ATOLL_TID_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
+  });
+
+  it('external services: their credentials are needed once; an upgrade without them keeps the stored ones', async () => {
+    await using api = await startFakeKubeApi(scratch);
+    const helm = helmWith(api.kubeconfig);
+    const args = ['--namespace', 'atoll', '--disable-openapi-validation', '-f', `${chartDir}/ci/external-values.yaml`];
+    const given = randomSecrets();
+    const first = await helm(['install', 'atoll', chartDir, ...args, '-f', secretsValuesFile(given)]);
+    expect(first.code, first.stderr).toBe(0);
+    const installed = decodeSecretData(api.get('v1', 'secrets', 'atoll', 'atoll-secrets')?.data);
+    expect(installed.ATOLL_POSTGRES_APP_PASSWORD).toBe(given.postgresAppPassword);
+    const upgrade = await helm(['upgrade', 'atoll', chartDir, ...args]);
+    expect(upgrade.code, upgrade.stderr).toBe(0);
+    expect(decodeSecretData(api.get('v1', 'secrets', 'atoll', 'atoll-secrets')?.data)).toEqual(installed);
   });
 });
 
@@ -232,7 +379,9 @@ describe('network policies', () => {
       expect(peerComponents(policyFor(docs, worker).egress, 'to')).toEqual(new Set(['postgresql', 'redis', 'minio', ...extra]));
       expect(policyFor(docs, worker).ingress ?? []).toEqual([]);
     }
-    expect(peerComponents(policyFor(docs, 'init').egress, 'to')).toEqual(new Set(['postgresql', 'minio']));
+    // init configures the realm's step-up flow and the portal's sign-in client through Keycloak's admin API.
+    expect(peerComponents(policyFor(docs, 'init').egress, 'to')).toEqual(new Set(['postgresql', 'minio', 'keycloak']));
+    expect(peerComponents(policyFor(docs, 'keycloak').ingress, 'from')).toEqual(new Set(['api', 'init']));
     expect(peerComponents(policyFor(docs, 'keycloak').egress, 'to')).toEqual(new Set(['postgresql']));
     // Nothing but DNS leaves the namespace in the default install.
     for (const p of policies(docs)) {
@@ -345,12 +494,12 @@ describe('region', () => {
 });
 
 describe('the apps get the local stack configuration', () => {
-  const stackKeys = {
-    api: Object.keys(appEnv(syntheticStackContext(), 'api')),
-    writer: Object.keys(appEnv(syntheticStackContext(), 'writer')),
-    cleanroom: Object.keys(appEnv(syntheticStackContext(), 'cleanroom')),
-    init: Object.keys(initEnv(syntheticStackContext())),
-  };
+  const stackKeys = (kind: 'minio' | 'seaweedfs') => ({
+    api: Object.keys(appEnv(syntheticStackContext(kind), 'api')),
+    writer: Object.keys(appEnv(syntheticStackContext(kind), 'writer')),
+    cleanroom: Object.keys(appEnv(syntheticStackContext(kind), 'cleanroom')),
+    init: Object.keys(initEnv(syntheticStackContext(kind))),
+  });
   const schemaKeys = {
     api: Object.keys(ApiConfigSchema.properties),
     writer: Object.keys(WriterConfigSchema.properties),
@@ -359,11 +508,12 @@ describe('the apps get the local stack configuration', () => {
   };
 
   it.each(scenarios)('%s: every key the local stack sets, and only keys the app understands', (s) => {
+    const kind = s === 'seaweedfs' ? 'seaweedfs' : 'minio';
     for (const app of APPS) {
       const c = podTemplate(workload(r(s).docs, app)).spec.containers[0]!;
       const env = envOf(c);
       const keys = Object.keys(env);
-      for (const k of stackKeys[app]) expect(keys, `${s}/${app} lacks ${k}`).toContain(k);
+      for (const k of stackKeys(kind)[app]) expect(keys, `${s}/${app} lacks ${k}`).toContain(k);
       for (const k of keys) {
         if (k.startsWith('SECRET_')) {
           // Helpers for $(VAR) expansion only; each must actually be used that way.
@@ -372,7 +522,8 @@ describe('the apps get the local stack configuration', () => {
           expect(schemaKeys[app], `${s}/${app}: ${k} is not a configuration key of ${app}`).toContain(k);
         }
       }
-      expect(env.ATOLL_S3_ACCESS_KEY?.value).toBe(`atoll-${app === 'init' ? 'api' : app}`);
+      expect(env.ATOLL_S3_ACCESS_KEY?.value).toBe(serviceUsers(kind)[app === 'init' ? 'api' : app]);
+      expect(env.ATOLL_STORAGE?.value, `${s}/${app}`).toBe(kind);
     }
   });
 
@@ -388,13 +539,15 @@ describe('the apps get the local stack configuration', () => {
     expect(holders('ATOLL_KEK')).toEqual(['api', 'init']);
     expect(holders('ATOLL_MINIO_ROOT_PASSWORD')).toEqual(['init', 'minio']);
     expect(holders('ATOLL_S3_WRITER_SECRET')).toEqual(['init', 'writer']);
+    // Keycloak's master admin: Keycloak itself and the one-shot init (realm step-up flow, portal client), no app.
+    expect(holders('ATOLL_KEYCLOAK_ADMIN_PASSWORD')).toEqual(['init', 'keycloak']);
   });
 
   it('the init job creates the Object-Lock license bucket and the service users', () => {
     const env = envOf(podTemplate(workload(r('defaults').docs, 'init', 'Job')).spec.containers[0]!);
     expect(env.ATOLL_INIT_LICENSE_BUCKET?.value).toBe('true');
     expect(env.ATOLL_BUCKET_LICENSES?.value).toBe('atoll-licenses');
-    for (const k of ['ATOLL_S3_ROOT_USER', 'ATOLL_S3_ROOT_PASSWORD', 'ATOLL_INIT_S3_API_SECRET', 'ATOLL_INIT_S3_WRITER_SECRET', 'ATOLL_INIT_S3_CLEANROOM_SECRET']) {
+    for (const k of ['ATOLL_S3_ROOT_USER', 'ATOLL_S3_ROOT_PASSWORD', 'ATOLL_INIT_S3_API_SECRET', 'ATOLL_INIT_S3_WRITER_SECRET', 'ATOLL_INIT_S3_CLEANROOM_SECRET', 'ATOLL_KEYCLOAK_ADMIN_PASSWORD']) {
       expect(env[k]?.valueFrom?.secretKeyRef, k).toBeDefined();
     }
   });
@@ -435,12 +588,12 @@ describe('the apps get the local stack configuration', () => {
 describe('bad values fail the install with the name of the value', () => {
   const ok = () => ['-f', secretsValuesFile(randomSecrets())];
   const cases: Array<[string, string[], RegExp]> = [
-    ['missing region', [...ok()], /region is required/],
+    ['empty region', ['--set', 'region=', ...ok()], /\/region.*does not match pattern/],
     ['invalid region', ['--set', 'region=EU_West_1', ...ok()], /\/region.*does not match pattern/],
     ['internal and external S3 both on', ['--set', 'region=eu-west-1', '--set', 'externalS3.enabled=true', '--set', 'externalS3.endpoint=https://s3.example.com', ...ok()], /minio\.enabled and externalS3\.enabled are both true/],
     ['no object storage at all', ['--set', 'region=eu-west-1', '--set', 'minio.enabled=false', ...ok()], /minio\.enabled and externalS3\.enabled are both false/],
     ['external Postgres without host', ['--set', 'region=eu-west-1', '--set', 'postgresql.enabled=false', '--set', 'externalPostgresql.enabled=true', ...ok()], /externalPostgresql\.host is required/],
-    ['missing secrets', ['--set', 'region=eu-west-1'], /secrets\.\w+ is required \(or set secrets\.existingSecret/],
+    ['real Stripe without its keys', ['--set', 'stripeMock.enabled=false', '--set', 'stripe.apiBase=https://api.stripe.com'], /must be given, the chart cannot generate them.*\n {2}secrets\.stripeSecretKey \(ATOLL_STRIPE_SECRET_KEY\): your Stripe secret or restricted key\n {2}secrets\.stripeWebhookSecret \(ATOLL_STRIPE_WEBHOOK_SECRET\): the signing secret/],
     ['example placeholders', ['--set', 'region=eu-west-1', '-f', `${chartDir}/examples/production-values.yaml`], /secrets\.\w+ still holds the example placeholder/],
     ['short TID key', ['--set', 'region=eu-west-1', ...ok(), '--set', 'secrets.tidKey=short-but-not-32-characters'], /secrets\.tidKey must be at least 32 characters/],
     ['malformed KMS key', ['--set', 'region=eu-west-1', ...ok(), '--set', 'secrets.minioKmsSecretKey=not-a-kms-key'], /secrets\.minioKmsSecretKey must look like/],
@@ -456,6 +609,30 @@ describe('bad values fail the install with the name of the value', () => {
     expect(await helmTemplateFails(args)).toMatch(message);
   });
 
+  it('external services without their credentials: every missing one named at once, with what it is', async () => {
+    const err = await helmTemplateFails(['-f', `${chartDir}/ci/external-values.yaml`]);
+    expect(err).toContain('or set secrets.existingSecret to a Secret holding their keys');
+    const named = [...err.matchAll(/^ {2}secrets\.(\w+) \((ATOLL_\w+)\): (.+)$/gm)].map((m) => [m[1], m[2]]);
+    expect(named).toEqual([
+      ['keycloakAdminClientSecret', 'ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET'],
+      ['postgresAppPassword', 'ATOLL_POSTGRES_APP_PASSWORD'],
+      ['redisPassword', 'ATOLL_REDIS_PASSWORD'],
+      ['s3RootPassword', 'ATOLL_MINIO_ROOT_PASSWORD'],
+      ['s3RootUser', 'ATOLL_MINIO_ROOT_USER'],
+      ['stripeSecretKey', 'ATOLL_STRIPE_SECRET_KEY'],
+      ['stripeWebhookSecret', 'ATOLL_STRIPE_WEBHOOK_SECRET'],
+    ]);
+    expect(err).toContain('secrets.postgresAppPassword (ATOLL_POSTGRES_APP_PASSWORD): the password of externalPostgresql.username on your PostgreSQL');
+    // Given, they are enough: everything else (TID key, KEK, the apps' S3 secrets) is generated.
+    const given = { keycloakAdminClientSecret: 'k'.repeat(20), postgresAppPassword: 'p'.repeat(20), redisPassword: 'r'.repeat(20), s3RootUser: 'admin', s3RootPassword: 's'.repeat(20), stripeSecretKey: 'sk_live_x', stripeWebhookSecret: 'whsec_'.padEnd(30, 'w') };
+    const { docs } = await renderScenario('external', { kubeVersion: newest, secrets: given });
+    const data = decodeSecretData(docs.find((d) => d.kind === 'Secret')!.data);
+    expect(data.ATOLL_POSTGRES_APP_PASSWORD).toBe(given.postgresAppPassword);
+    expect(data.ATOLL_TID_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
+    // Nothing is generated for a component that is not in the cluster.
+    expect(Object.keys(data).filter((k) => /SUPERUSER|KEYCLOAK_ADMIN_PASSWORD|OPERATOR|KMS/.test(k))).toEqual([]);
+  });
+
   it('each example placeholder is named on its own', async () => {
     for (const key of ['tidKey', 's3RootPassword', 'operatorClientSecret'] as const) {
       const s = { ...randomSecrets(), [key]: 'change-me-but-long-enough-to-pass-the-length-check' };
@@ -467,8 +644,7 @@ describe('bad values fail the install with the name of the value', () => {
 describe('helm install --dry-run (against a stand-in API server)', () => {
   it('prints NOTES that tell a new user what to do next', async () => {
     await using api = await startFakeKubeApi(scratch);
-    const env = { ...process.env, KUBECONFIG: api.kubeconfig, HELM_CACHE_HOME: `${scratch}/helm-cache`, HELM_CONFIG_HOME: `${scratch}/helm-config` };
-    const install = (args: string[]) => run(deployTools().helm, ['install', 'atoll', chartDir, '--dry-run=client', '--disable-openapi-validation', '--namespace', 'atoll', ...args], { env });
+    const install = (args: string[]) => helmWith(api.kubeconfig)(['install', 'atoll', chartDir, '--dry-run=client', '--disable-openapi-validation', '--namespace', 'atoll', ...args]);
 
     const res = await install(['-f', `${chartDir}/ci/defaults-values.yaml`, '-f', secretsValuesFile(randomSecrets())]);
     expect(res.code, res.stderr).toBe(0);
@@ -492,5 +668,195 @@ describe('helm install --dry-run (against a stand-in API server)', () => {
     const example = await install(['-f', `${chartDir}/examples/production-values.yaml`]);
     expect(example.code).not.toBe(0);
     expect(example.stderr).toMatch(/secrets\.\w+ still holds the example placeholder/);
+  });
+});
+
+describe('storage.kind=seaweedfs: SeaweedFS instead of MinIO', () => {
+  const sw = () => r('seaweedfs').docs;
+  const seaweedContainer = (docs = sw()) => podTemplate(workload(docs, 'seaweedfs', 'StatefulSet')).spec.containers[0]!;
+
+  it('runs no MinIO at all: no object, image, setting or key of it', () => {
+    for (const d of sw()) {
+      expect(component(d), `${d.kind}/${d.metadata.name}`).not.toBe('minio');
+      expect(d.metadata.name, d.kind).not.toContain('minio');
+    }
+    const text = JSON.stringify(sw().filter((d) => d.kind !== 'Secret'));
+    expect(text).not.toMatch(/MINIO_(?!ROOT_)/); // only the root key's Secret names (ATOLL_MINIO_ROOT_*) remain
+    expect(text).not.toContain('atoll/minio');
+    expect(text).not.toContain('arn:minio');
+    // No pod reads MinIO's KMS key (the bare install below also shows none is generated).
+    const keys = workloads(sw()).flatMap((w) => podTemplate(w).spec.containers.flatMap((c) => (c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.key)));
+    expect(keys).not.toContain('ATOLL_MINIO_KMS_SECRET_KEY');
+    expect(keys).toContain('ATOLL_SEAWEEDFS_SSE_KEK');
+    // And the MinIO render runs no SeaweedFS.
+    expect(JSON.stringify(r('defaults').docs).toLowerCase()).not.toContain('seaweedfs');
+  });
+
+  it('every app (api, writer, cleanroom, init) is told ATOLL_STORAGE=seaweedfs and signs as its dashless service user', () => {
+    for (const app of APPS) {
+      const env = envOf(podTemplate(workload(sw(), app)).spec.containers[0]!);
+      expect(env.ATOLL_STORAGE?.value, app).toBe('seaweedfs');
+      expect(env.ATOLL_S3_ENDPOINT?.value, app).toBe('http://atoll-seaweedfs:8333');
+      expect(env.ATOLL_S3_ACCESS_KEY?.value, app).toBe(serviceUsers('seaweedfs')[app === 'init' ? 'api' : app]);
+    }
+    const init = envOf(podTemplate(workload(sw(), 'init', 'Job')).spec.containers[0]!);
+    expect([init.ATOLL_INIT_S3_API_USER?.value, init.ATOLL_INIT_S3_WRITER_USER?.value, init.ATOLL_INIT_S3_CLEANROOM_USER?.value]).toEqual(Object.values(serviceUsers('seaweedfs')));
+    // No notification target on SeaweedFS (init refuses one): the writer's reconciler lists staging every 10 s.
+    expect(init.ATOLL_INIT_STAGING_NOTIFY_ARN?.value).toBe('');
+    expect(envOf(podTemplate(workload(sw(), 'writer')).spec.containers[0]!).ATOLL_BULK_RECONCILE_MS?.value).toBe('10000');
+    expect(envOf(podTemplate(workload(sw(), 'api')).spec.containers[0]!).ATOLL_S3_PUBLIC_ENDPOINT?.value).toBe('https://s3.example.com');
+    // MinIO, for contrast: notifications on, the app's own reconciler default, dashed user names.
+    const minio = (app: string) => envOf(podTemplate(workload(r('defaults').docs, app)).spec.containers[0]!);
+    expect(minio('init').ATOLL_INIT_STAGING_NOTIFY_ARN?.value).toBe('arn:minio:sqs:us-east-1:ATOLL:redis');
+    expect(minio('writer').ATOLL_BULK_RECONCILE_MS).toBeUndefined();
+    expect(minio('init').ATOLL_INIT_S3_WRITER_USER?.value).toBe('atoll-writer');
+    for (const app of APPS) expect(minio(app).ATOLL_STORAGE?.value, app).toBe('minio');
+    // The interval can be set; and an external S3 (no notifications configured) gets the short default too.
+    expect(envOf(podTemplate(workload(r('external').docs, 'writer')).spec.containers[0]!).ATOLL_BULK_RECONCILE_MS?.value).toBe('10000');
+  });
+
+  it('SeaweedFS runs with the flags, keys and config files of the local stack (packages/stack/src/seaweedfs.ts)', async () => {
+    const c = seaweedContainer();
+    expect(c.image).toBe(`atoll/seaweedfs:${versions.seaweedfs}`);
+    expect(readRepoFile('helm/atoll/Chart.yaml')).toContain(`atoll.io/seaweedfs-version: ${versions.seaweedfs}`);
+    const given = secrets.get('seaweedfs')!;
+    const stack = await stackSeaweed({ rootUser: given.s3RootUser, rootPassword: given.s3RootPassword, stsSigningKey: given.seaweedfsStsSigningKey!, sseKek: given.seaweedfsSseKek!, jwtKey: given.seaweedfsJwtSigningKey! });
+    expect(weedArgsDiff(c.args!, stack.args)).toEqual([]);
+    expect(c.args).toContain('-s3.port=8333');
+    expect(c.args).toContain('-s3.ip.bind=0.0.0.0'); // only S3 on the pod's address; master, volume, filer on loopback
+    expect(c.args).toContain('-ip.bind=127.0.0.1');
+    expect(c.args).toContain('-master.volumeSizeLimitMB=256');
+    const env = envOf(c);
+    for (const k of Object.keys(stack.env)) expect(env, k).toHaveProperty(k);
+    expect(env.WEED_MASTER_VOLUME_GROWTH_COPY_1?.value).toBe(stack.env.WEED_MASTER_VOLUME_GROWTH_COPY_1);
+    // Each key from the Secret, under the name the image's start script reads.
+    const refs = Object.fromEntries((c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom!.secretKeyRef!.key]));
+    expect(refs).toEqual({
+      ATOLL_SEAWEEDFS_ROOT_USER: 'ATOLL_MINIO_ROOT_USER',
+      ATOLL_SEAWEEDFS_ROOT_PASSWORD: 'ATOLL_MINIO_ROOT_PASSWORD',
+      ATOLL_SEAWEEDFS_STS_SIGNING_KEY: 'ATOLL_SEAWEEDFS_STS_SIGNING_KEY',
+      WEED_S3_SSE_KEK: 'ATOLL_SEAWEEDFS_SSE_KEK',
+      WEED_JWT_FILER_SIGNING_KEY: 'ATOLL_SEAWEEDFS_JWT_SIGNING_KEY',
+    });
+    const script = readRepoFile('deploy/seaweedfs/start.sh');
+    for (const name of Object.keys(refs)) expect(script, name).toContain(name);
+    // The config files go to memory, not to the data volume; the data volume is the persistent claim.
+    const pod = podTemplate(workload(sw(), 'seaweedfs', 'StatefulSet')).spec;
+    const configMount = c.volumeMounts!.find((m) => m.mountPath === env.ATOLL_SEAWEEDFS_CONFIG_DIR?.value)!;
+    expect(pod.volumes?.find((v) => v.name === configMount.name)?.emptyDir).toMatchObject({ medium: 'Memory' });
+    const sts = workload(sw(), 'seaweedfs', 'StatefulSet').spec as { replicas: number; volumeClaimTemplates: Array<{ metadata: { name: string }; spec: { storageClassName?: string; resources: { requests: { storage: string } } } }> };
+    expect(sts.replicas).toBe(1);
+    expect(sts.volumeClaimTemplates.map((v) => [v.metadata.name, v.spec.storageClassName, v.spec.resources.requests.storage])).toEqual([['data', 'fast-ssd', '100Gi']]);
+    expect(c.volumeMounts).toContainEqual({ name: 'data', mountPath: '/data' });
+    expect(c.readinessProbe).toMatchObject({ httpGet: { path: '/healthz', port: 's3' } });
+  });
+
+  it('network policies: SeaweedFS accepts only the Atoll pods (and the ingress controller for its public endpoint) on 8333, and reaches nothing', () => {
+    type Peer = { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: unknown };
+    type Rule = { from?: Peer[]; to?: Peer[]; ports?: Array<{ port: number }> };
+    type Policy = { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress?: Rule[]; egress?: Rule[] };
+    const policy = (comp: string) => sw().filter((d) => d.kind === 'NetworkPolicy').map((d) => d.spec as unknown as Policy).find((p) => p.podSelector.matchLabels['app.kubernetes.io/component'] === comp)!;
+    const peers = (rules: Rule[] | undefined, dir: 'from' | 'to') => new Set((rules ?? []).flatMap((x) => (x[dir] ?? []).flatMap((p) => (p.podSelector?.matchLabels && !p.namespaceSelector ? [p.podSelector.matchLabels['app.kubernetes.io/component']] : []))));
+    const p = policy('seaweedfs');
+    expect(p.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(peers(p.ingress, 'from')).toEqual(new Set(['api', 'writer', 'cleanroom', 'init']));
+    expect(new Set((p.ingress ?? []).flatMap((x) => x.ports?.map((port) => port.port)))).toEqual(new Set([8333]));
+    expect((p.ingress ?? []).flatMap((x) => x.from ?? []).filter((peer) => peer.namespaceSelector)).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } }, podSelector: {} }]);
+    expect(p.egress ?? []).toEqual([]);
+    // Redis takes no one but the apps (no notifications), and every app reaches SeaweedFS on its S3 port, not MinIO.
+    expect(peers(policy('redis').ingress, 'from')).toEqual(new Set(['api', 'writer', 'cleanroom']));
+    for (const app of ['api', 'writer', 'cleanroom', 'init']) {
+      const to = (policy(app).egress ?? []).filter((x) => x.to?.some((peer) => peer.podSelector?.matchLabels?.['app.kubernetes.io/component'] === 'seaweedfs'));
+      expect(to.flatMap((x) => x.ports?.map((port) => port.port)), app).toEqual([8333]);
+      expect(peers(policy(app).egress, 'to').has('minio'), app).toBe(false);
+    }
+    const ingresses = sw().filter((d) => d.kind === 'Ingress').map((d) => d.metadata.name).sort();
+    expect(ingresses).toEqual(['atoll-api', 'atoll-seaweedfs']);
+  });
+
+  it('bare install with --set storage.kind=seaweedfs: lint, valid manifests, and its own secrets generated', async () => {
+    const lint = await run(deployTools().helm, ['lint', '--strict', chartDir, '--set', 'storage.kind=seaweedfs']);
+    expect(lint.code, lint.stdout + lint.stderr).toBe(0);
+    expect(lint.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+    const template = async (v: string) => {
+      const res = await run(deployTools().helm, ['template', 'atoll', chartDir, '--namespace', 'atoll', '--kube-version', v.replace(/^v/, ''), '--set', 'storage.kind=seaweedfs']);
+      expect(res.code, res.stderr).toBe(0);
+      const file = `${scratch}/bare-seaweedfs-${v}-${Math.random().toString(36).slice(2)}.yaml`;
+      writeFileSync(file, res.stdout);
+      return { docs: parseDocs(res.stdout), file };
+    };
+    for (const v of kubeVersions()) {
+      const { docs, file } = await template(v);
+      expect((await kubeconform([file], v)).valid).toBe(docs.length);
+    }
+    const [a, b] = await Promise.all([template(newest), template(newest)]);
+    const secretOf = (docs: K8sDoc[]) => decodeSecretData(docs.find((d) => d.kind === 'Secret' && d.metadata.name === 'atoll-secrets')!.data);
+    const first = secretOf(a.docs);
+    const second = secretOf(b.docs);
+    expect(Object.keys(first).sort()).toEqual(exampleNames('seaweedfs'));
+    expect(first.ATOLL_SEAWEEDFS_SSE_KEK).toMatch(/^[0-9a-f]{64}$/); // WEED_S3_SSE_KEK: 32 bytes in hex
+    expect(Buffer.from(first.ATOLL_SEAWEEDFS_STS_SIGNING_KEY!, 'base64')).toHaveLength(32);
+    expect(first.ATOLL_SEAWEEDFS_STS_SIGNING_KEY).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+    expect(first.ATOLL_SEAWEEDFS_JWT_SIGNING_KEY).toMatch(/^[A-Za-z0-9]{48}$/);
+    expect(first.ATOLL_MINIO_ROOT_USER).toMatch(/^root-[a-z0-9]{12}$/);
+    for (const [key, value] of Object.entries(first)) expect(second[key], `${key} is the same on two installs`).not.toBe(value);
+    expect(new Set(Object.values(first)).size, 'two generated secrets are equal').toBe(Object.keys(first).length);
+    for (const d of a.docs.filter((x) => x.kind !== 'Secret')) {
+      const text = JSON.stringify(d);
+      for (const value of Object.values(first)) expect(text.includes(value), `${d.kind}/${d.metadata.name}`).toBe(false);
+    }
+  });
+
+  it('install and upgrade against a stand-in API server keep the SeaweedFS secrets; NOTES name its degradations', async () => {
+    await using api = await startFakeKubeApi(scratch);
+    const helm = helmWith(api.kubeconfig);
+    const args = ['--namespace', 'atoll', '--disable-openapi-validation', '--set', 'storage.kind=seaweedfs'];
+    const install = await helm(['install', 'atoll', chartDir, ...args]);
+    expect(install.code, install.stderr).toBe(0);
+    expect(install.stdout).toContain('NOTE: the S3 server is SeaweedFS, one pod on one volume');
+    expect(install.stdout).toContain('no bucket notifications (the writer\'s reconciler finds bulk files every\n10000 ms)');
+    expect(install.stdout).toContain('ATOLL_SEAWEEDFS_SSE_KEK encrypts every object');
+    expect(install.stdout).toContain('set seaweedfs.ingress.enabled=true with seaweedfs.ingress.host');
+    const stored = () => decodeSecretData(api.get('v1', 'secrets', 'atoll', 'atoll-secrets')?.data);
+    const installed = stored();
+    expect(Object.keys(installed).sort()).toEqual(exampleNames('seaweedfs'));
+    expect(api.list('apps/v1', 'statefulsets', 'atoll').map((d) => d.metadata.name).sort()).toEqual(['atoll-postgresql', 'atoll-redis', 'atoll-seaweedfs']);
+    const upgrade = await helm(['upgrade', 'atoll', chartDir, ...args, '--set', 'logLevel=debug']);
+    expect(upgrade.code, upgrade.stderr).toBe(0);
+    expect(stored()).toEqual(installed);
+  });
+
+  it('an external SeaweedFS: the apps are told its kind, the chart runs no S3 server, the root key must be given', async () => {
+    const err = await helmTemplateFails(['-f', `${chartDir}/ci/external-values.yaml`, '--set', 'storage.kind=seaweedfs']);
+    expect(err).toContain('secrets.s3RootUser (ATOLL_MINIO_ROOT_USER): an admin user of your S3 server (externalS3)');
+    // Given only what must be given: the rest is generated, and nothing for an S3 server the chart does not run.
+    const given = { keycloakAdminClientSecret: 'k'.repeat(20), postgresAppPassword: 'p'.repeat(20), redisPassword: 'r'.repeat(20), s3RootUser: 'admin', s3RootPassword: 's'.repeat(20), stripeSecretKey: 'sk_live_x', stripeWebhookSecret: 'whsec_'.padEnd(30, 'w') };
+    const { docs } = await renderScenario('external', { kubeVersion: newest, secrets: given, args: ['--set', 'storage.kind=seaweedfs'] });
+    expect(workloads(docs).map(component).sort()).toEqual(['api', 'cleanroom', 'init', 'writer']);
+    for (const app of APPS) {
+      const env = envOf(podTemplate(workload(docs, app)).spec.containers[0]!);
+      expect(env.ATOLL_STORAGE?.value, app).toBe('seaweedfs');
+      expect(env.ATOLL_S3_ENDPOINT?.value, app).toBe('https://s3.storage.example.com');
+      expect(env.ATOLL_S3_ACCESS_KEY?.value, app).toBe(serviceUsers('seaweedfs')[app === 'init' ? 'api' : app]);
+    }
+    expect(Object.keys(decodeSecretData(docs.find((d) => d.kind === 'Secret')!.data)).filter((k) => k.includes('SEAWEEDFS') || k.includes('KMS'))).toEqual([]);
+  });
+
+  const ok = () => ['-f', secretsValuesFile(randomSecrets())];
+  const bad: Array<[string, string[], RegExp]> = [
+    ['an unknown kind', ['--set', 'storage.kind=ceph', ...ok()], /\/storage\/kind/],
+    ['MinIO\'s public endpoint with SeaweedFS', ['--set', 'storage.kind=seaweedfs', '--set', 'minio.ingress.enabled=true', '--set', 'minio.ingress.host=s3.example.com', ...ok()], /minio\.ingress\.enabled is set but storage\.kind=seaweedfs/],
+    ['distributed MinIO with SeaweedFS', ['--set', 'storage.kind=seaweedfs', '--set', 'minio.mode=distributed', ...ok()], /minio\.mode=distributed is a MinIO setting, but storage\.kind=seaweedfs/],
+    ['SeaweedFS\'s public endpoint with MinIO', ['--set', 'seaweedfs.ingress.enabled=true', '--set', 'seaweedfs.ingress.host=s3.example.com', ...ok()], /seaweedfs\.ingress\.enabled is set but storage\.kind=minio/],
+    ['SeaweedFS ingress without host', ['--set', 'storage.kind=seaweedfs', '--set', 'seaweedfs.ingress.enabled=true', ...ok()], /seaweedfs\.ingress\.host is required/],
+    ['an SSE key that is not 32 bytes of hex', ['--set', 'storage.kind=seaweedfs', ...ok(), '--set', `secrets.seaweedfsSseKek=${'z'.repeat(64)}`], /secrets\.seaweedfsSseKek must be 64 hex characters/],
+    ['a short SSE key', ['--set', 'storage.kind=seaweedfs', ...ok(), '--set', `secrets.seaweedfsSseKek=${'a'.repeat(32)}`], /secrets\.seaweedfsSseKek must be at least 64 characters/],
+    ['an STS key that is not base64', ['--set', 'storage.kind=seaweedfs', ...ok(), '--set', 'secrets.seaweedfsStsSigningKey=not-base64-but-long-enough-yes'], /secrets\.seaweedfsStsSigningKey must be standard base64/],
+    ['a root password SeaweedFS\'s JSON config cannot hold', ['--set', 'storage.kind=seaweedfs', ...ok(), '--set', 'secrets.s3RootPassword=has"a-quote-inside'], /secrets\.s3RootPassword may hold only letters, digits/],
+    ['the SSE key placeholder', ['--set', 'storage.kind=seaweedfs', ...ok(), '--set', 'secrets.seaweedfsSseKek=change-me-seaweedfs-sse-kek-change-me-seaweedfs-sse-kek-change-me'], /secrets\.seaweedfsSseKek still holds the example placeholder/],
+    ['volumes too small', ['--set', 'storage.kind=seaweedfs', ...ok(), '--set', 'seaweedfs.volumeSizeLimitMB=1'], /\/seaweedfs\/volumeSizeLimitMB/],
+  ];
+  it.each(bad)('refuses %s, naming the value', async (_name, args, message) => {
+    expect(await helmTemplateFails(args)).toMatch(message);
   });
 });

@@ -6,7 +6,7 @@ import { DeviceTokenIssuer, KeycloakClientAdmin, KeycloakVerifier, SigningKeyRin
 import { LiveLicenseCache } from '@atoll/licensing';
 import { keysFromConfig, type KeyEncryptionKeys } from '@atoll/kek';
 import { Producer, redisConnection } from '@atoll/queue';
-import { MinioAdmin, ObjectStore, type StorageAdmin } from '@atoll/storage';
+import { ObjectStore, createStorageAdmin, storageDegradations, type StorageAdmin } from '@atoll/storage';
 import type { Redis } from 'ioredis';
 import { ApprovedSchemas, DeviceDirectory } from './lookups.js';
 import { UploadBatcher } from './uploads/batcher.js';
@@ -44,7 +44,11 @@ export function createDeps(config: Config): ApiDeps {
   const producer = new Producer(redis);
   const s3 = { endpoint: config.ATOLL_S3_ENDPOINT, region: config.ATOLL_S3_REGION, accessKey: config.ATOLL_S3_ACCESS_KEY, secretKey: config.ATOLL_S3_SECRET_KEY };
   const store = new ObjectStore(s3);
-  const storageAdmin = new MinioAdmin(s3);
+  const storageAdmin = createStorageAdmin(config.ATOLL_STORAGE, s3);
+  // Issue 15 §3: what the S3 server lacks is said at start-up (and in /readyz), never left to be discovered.
+  for (const d of storageDegradations(config.ATOLL_STORAGE)) {
+    log.warn({ op: 'storage.degraded', storage: config.ATOLL_STORAGE, capability: d.capability, fallback: d.fallback }, `${config.ATOLL_STORAGE} lacks ${d.capability}: ${d.fallback}`);
+  }
   const verifier = new KeycloakVerifier({ url: config.ATOLL_KEYCLOAK_URL, realm: config.ATOLL_REALM, audience: config.ATOLL_KEYCLOAK_AUDIENCE });
   const clientAdmin = new KeycloakClientAdmin({
     url: config.ATOLL_KEYCLOAK_URL,

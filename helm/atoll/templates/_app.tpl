@@ -68,6 +68,12 @@ spec:
             {{- /* Built into the writer image (Dockerfile stage orc); ORC bulk files are rejected without it. */}}
             - name: ATOLL_ORC_CONVERTER
               value: /app/bin/atoll-orc-to-parquet
+            {{- /* Without bucket notifications the reconciler alone finds bulk files: list staging more often. */}}
+            {{- $reconcile := $cfg.bulkReconcileMs | default (ternary "" 10000 (not (empty (include "atoll.bucketNotifications" $)))) }}
+            {{- with $reconcile }}
+            - name: ATOLL_BULK_RECONCILE_MS
+              value: {{ . | toString | quote }}
+            {{- end }}
             {{- end }}
             {{- if eq $app "cleanroom" }}
             - name: ATOLL_QUERY_TIMEOUT_MS

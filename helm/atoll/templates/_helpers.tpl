@@ -81,6 +81,9 @@ redisPassword: ATOLL_REDIS_PASSWORD
 s3RootUser: ATOLL_MINIO_ROOT_USER
 s3RootPassword: ATOLL_MINIO_ROOT_PASSWORD
 minioKmsSecretKey: ATOLL_MINIO_KMS_SECRET_KEY
+seaweedfsSseKek: ATOLL_SEAWEEDFS_SSE_KEK
+seaweedfsJwtSigningKey: ATOLL_SEAWEEDFS_JWT_SIGNING_KEY
+seaweedfsStsSigningKey: ATOLL_SEAWEEDFS_STS_SIGNING_KEY
 keycloakAdminPassword: ATOLL_KEYCLOAK_ADMIN_PASSWORD
 keycloakAdminClientSecret: ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET
 operatorClientSecret: ATOLL_OPERATOR_CLIENT_SECRET
@@ -110,8 +113,13 @@ stripeSecretKey: 8
 {{- if .Values.postgresql.enabled }}
 postgresSuperuserPassword: 8
 {{- end }}
-{{- if .Values.minio.enabled }}
+{{- if include "atoll.minioInCluster" . }}
 minioKmsSecretKey: 1
+{{- end }}
+{{- if include "atoll.seaweedfsInCluster" . }}
+seaweedfsSseKek: 64
+seaweedfsJwtSigningKey: 32
+seaweedfsStsSigningKey: 24
 {{- end }}
 {{- if .Values.keycloak.enabled }}
 postgresKeycloakPassword: 8
@@ -131,19 +139,55 @@ operatorClientSecret: 8
       key: {{ index $keys (index . 2) }}
 {{- end -}}
 
+{{/* ---- the S3 server: storage.kind (minio | seaweedfs), in the cluster (minio.enabled) or external ---- */}}
+
+{{/* "true" when the chart runs the S3 server; "" otherwise (the template idiom for booleans). */}}
+{{- define "atoll.s3InCluster" -}}
+{{- if .Values.minio.enabled }}true{{ end -}}
+{{- end -}}
+{{- define "atoll.minioInCluster" -}}
+{{- if and .Values.minio.enabled (eq .Values.storage.kind "minio") }}true{{ end -}}
+{{- end -}}
+{{- define "atoll.seaweedfsInCluster" -}}
+{{- if and .Values.minio.enabled (eq .Values.storage.kind "seaweedfs") }}true{{ end -}}
+{{- end -}}
+
+{{/* The in-cluster S3 server's component name and S3 port. */}}
+{{- define "atoll.s3Component" -}}
+{{- .Values.storage.kind -}}
+{{- end -}}
+{{- define "atoll.s3Port" -}}
+{{- ternary "8333" "9000" (eq .Values.storage.kind "seaweedfs") -}}
+{{- end -}}
+
+{{/* The S3 user of one app: include "atoll.s3User" (list $ "writer"). SeaweedFS takes only letters and digits in an
+access key, so there the names lose their dash (the local stack's serviceUsers, packages/stack/src/stack.ts). */}}
+{{- define "atoll.s3User" -}}
+{{- $ := index . 0 -}}
+{{- $app := ternary "api" (index . 1) (eq (index . 1) "init") -}}
+{{- printf "atoll%s%s" (ternary "" "-" (eq $.Values.storage.kind "seaweedfs")) $app -}}
+{{- end -}}
+
+{{/* "true" when new staging objects are announced to the writer: MinIO's Redis notification target needs both in the
+cluster (SeaweedFS has no such target; an external S3 gets none configured). Otherwise the reconciler alone finds them. */}}
+{{- define "atoll.bucketNotifications" -}}
+{{- if and (include "atoll.minioInCluster" .) .Values.redis.enabled }}true{{ end -}}
+{{- end -}}
+
 {{/* ---- where the services are ---- */}}
 
 {{- define "atoll.s3Endpoint" -}}
-{{- if .Values.minio.enabled -}}
-{{- printf "http://%s:9000" (include "atoll.component" (list . "minio")) -}}
+{{- if include "atoll.s3InCluster" . -}}
+{{- printf "http://%s:%s" (include "atoll.component" (list . (include "atoll.s3Component" .))) (include "atoll.s3Port" .) -}}
 {{- else -}}
 {{- .Values.externalS3.endpoint -}}
 {{- end -}}
 {{- end -}}
 
 {{- define "atoll.s3PublicEndpoint" -}}
-{{- if and .Values.minio.enabled .Values.minio.ingress.enabled -}}
-{{- printf "%s://%s" (ternary "https" "http" .Values.minio.ingress.tls.enabled) .Values.minio.ingress.host -}}
+{{- $ing := ternary .Values.seaweedfs.ingress .Values.minio.ingress (eq .Values.storage.kind "seaweedfs") -}}
+{{- if and (include "atoll.s3InCluster" .) $ing.enabled -}}
+{{- printf "%s://%s" (ternary "https" "http" $ing.tls.enabled) $ing.host -}}
 {{- else if .Values.externalS3.enabled -}}
 {{- .Values.externalS3.publicEndpoint | default .Values.externalS3.endpoint -}}
 {{- end -}}
@@ -217,6 +261,8 @@ operatorClientSecret: 8
   value: {{ $.Values.environment | quote }}
 - name: ATOLL_LOG_LEVEL
   value: {{ $.Values.logLevel | quote }}
+- name: ATOLL_STORAGE
+  value: {{ $.Values.storage.kind | quote }}
 # Only used to build the URLs below ($(VAR) expansion); the apps never read them.
 {{ include "atoll.secretEnv" (list $ "SECRET_POSTGRES_APP_PASSWORD" "postgresAppPassword") }}
 {{ include "atoll.secretEnv" (list $ "SECRET_REDIS_PASSWORD" "redisPassword") }}
@@ -229,7 +275,7 @@ operatorClientSecret: 8
 - name: ATOLL_S3_REGION
   value: {{ $.Values.region | quote }}
 - name: ATOLL_S3_ACCESS_KEY
-  value: {{ printf "atoll-%s" (ternary "api" $app (eq $app "init")) | quote }}
+  value: {{ include "atoll.s3User" (list $ $app) | quote }}
 {{ include "atoll.secretEnv" (list $ "ATOLL_S3_SECRET_KEY" (printf "s3%sSecret" (title (ternary "api" $app (eq $app "init"))))) }}
 - name: ATOLL_BUCKET_STAGING
   value: {{ $.Values.buckets.staging | quote }}

@@ -15,6 +15,8 @@ export const BaseConfigSchema = Type.Object({
   ),
   ATOLL_DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   ATOLL_REDIS_URL: Type.String({ pattern: '^rediss?://' }),
+  /** Which S3 server ATOLL_S3_ENDPOINT is: picks the StorageAdmin implementation (docs/storage.md). */
+  ATOLL_STORAGE: Type.Union([Type.Literal('minio'), Type.Literal('seaweedfs')], { default: 'minio' }),
   ATOLL_S3_ENDPOINT: Url,
   ATOLL_S3_REGION: Type.String({ pattern: '^[a-z0-9-]{2,32}$', default: 'us-east-1' }),
   ATOLL_S3_ACCESS_KEY: Type.String({ minLength: 3 }),

@@ -3,7 +3,7 @@ import { paths } from './paths.js';
 import { down, status, up } from './stack.js';
 import { versions } from './versions.js';
 import { installStack } from './install.js';
-import { keycloakAdmin, provisionStepUp } from './step-up-realm.js';
+import { keycloakAdmin, provisionStepUp } from '@atoll/identity';
 
 const usage = 'usage: npm run stack -- up [--no-apps] | down | status | install | versions | keycloak-step-up';
 

@@ -1,8 +1,10 @@
-export { up, down, status, stopService, ensureServices, portsFree, appEnv, initEnv, stackEnv, readStackEnvFile, loadContext, type StackContext, type ServiceStatus } from './stack.js';
+export { up, down, ensureSpareStorage, stackStorage, serviceUsers, status, stopService, ensureServices, portsFree, appEnv, initEnv, stackEnv, readStackEnvFile, loadContext, type StackContext, type ServiceStatus } from './stack.js';
 export { paths, repoRoot, stateDir, cacheDir } from './paths.js';
 export { readPid, type PidRecord } from './supervisor.js';
 export { versions } from './versions.js';
 export { serviceNames, type ServiceName } from './ports.js';
+export { prepareSeaweed, type SeaweedSpec } from './seaweedfs.js';
 export { AtollHttp, ApiError, clientToken, readCleanroomTable, waitUntil, type CleanroomKey } from './client.js';
 export { runDemo, demoRecords, demoBulkRecords, type DemoResult } from './demo.js';
-export { keycloakAdmin, KeycloakAdmin, PORTAL_CLIENT_ID, STEP_UP_CLIENT_ID, STEP_UP_FLOW } from './step-up-realm.js';
+export { keycloakAdmin, KeycloakAdmin, PORTAL_CLIENT_ID, STEP_UP_CLIENT_ID, STEP_UP_FLOW } from '@atoll/identity';
+export { ensureSeaweedfs, storageKind, type StorageKind } from './install.js';

@@ -1,10 +1,10 @@
 // Installs what a fresh machine lacks for the local stack, idempotently: Debian packages, Go-built binaries
-// (MinIO, stripe-mock), the Keycloak distribution from Maven Central, a JDK new enough for it, and the writer's ORC
+// (MinIO, stripe-mock; SeaweedFS when ATOLL_STORAGE=seaweedfs), the Keycloak distribution from Maven Central, a JDK new enough for it, and the writer's ORC
 // converter (Rust, built with cargo from crates.io; pinned by its Cargo.lock).
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { chmod, copyFile, cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { run, runOrThrow, which } from './exec.js';
 import { cacheDir, paths, repoRoot } from './paths.js';
@@ -12,6 +12,8 @@ import { versions } from './versions.js';
 
 export interface Installed {
   minio: string;
+  /** SeaweedFS's `weed` binary; built only when the stack runs on SeaweedFS (see `storageKind`). */
+  seaweedfs: string;
   stripeMock: string;
   redisServer: string;
   postgresBin: string;
@@ -67,6 +69,57 @@ async function goInstall(name: string, modulePath: string, version: string, say:
   await rm(dir, { recursive: true, force: true });
   await rename(tmp, dir);
   return bin;
+}
+
+/**
+ * Builds a command from a module the Go proxy serves, for modules `go install` refuses (a go.mod with replace
+ * directives): `go mod download` the exact version (checked against the checksum database like any module), copy its
+ * read-only tree to a scratch directory and `go build` the package there.
+ */
+async function goModBuild(name: string, modulePath: string, version: string, pkg: string, say: Say): Promise<string> {
+  const dir = join(paths.binDir, `${name}-${version}`);
+  const bin = join(dir, name);
+  if (existsSync(bin)) return bin;
+  const go = await which('go');
+  if (!go) throw new Error(`Go is required to build ${name} (go mod download ${modulePath}@${version}, then go build ${pkg})`);
+  say(`building ${name} ${version} from source with go build (first run only; takes several minutes)`);
+  const env = { ...process.env, GOFLAGS: '-buildvcs=false' };
+  // Outside any module, so the download is not recorded in a go.mod of ours.
+  const info = JSON.parse(await runOrThrow(go, ['mod', 'download', '-json', `${modulePath}@${version}`], { env, cwd: tmpdir() })) as { Dir?: string; Error?: string };
+  if (!info.Dir) throw new Error(`go mod download ${modulePath}@${version} gave no directory${info.Error ? `: ${info.Error}` : ''}`);
+  const src = join(tmpdir(), `atoll-${name}-src-${process.pid}`);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await rm(src, { recursive: true, force: true });
+  await rm(tmp, { recursive: true, force: true });
+  try {
+    await cp(info.Dir, src, { recursive: true });
+    await runOrThrow('chmod', ['-R', 'u+w', src]);
+    await mkdir(tmp, { recursive: true });
+    // -trimpath: the build does not depend on the scratch directory's name, so Go's build cache serves a rebuild.
+    await runOrThrow(go, ['build', '-trimpath', '-o', join(tmp, name), pkg], { env, cwd: src });
+    await rm(dir, { recursive: true, force: true });
+    await rename(tmp, dir);
+  } finally {
+    await rm(src, { recursive: true, force: true });
+    await rm(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+/** Which S3 server the local stack runs: ATOLL_STORAGE (minio by default). */
+export type StorageKind = 'minio' | 'seaweedfs';
+
+export function storageKind(env: Record<string, string | undefined> = process.env): StorageKind {
+  const v = env.ATOLL_STORAGE ?? 'minio';
+  if (v !== 'minio' && v !== 'seaweedfs') throw new Error(`ATOLL_STORAGE must be minio or seaweedfs, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+const seaweedPath = () => join(paths.binDir, `weed-${versions.seaweedfs}`, 'weed');
+
+/** Builds (once) and locates SeaweedFS's `weed`. */
+export function ensureSeaweedfs(say: Say = (m) => process.stderr.write(`[stack] ${m}\n`)): Promise<string> {
+  return goModBuild('weed', 'github.com/seaweedfs/seaweedfs', versions.seaweedfs, './weed', say);
 }
 
 const ORC_CRATE = join(repoRoot, 'packages', 'bulk', 'orc-to-parquet');
@@ -186,6 +239,7 @@ async function ensureJava(say: Say): Promise<string> {
 export function locateStack(): Installed {
   return {
     minio: join(paths.binDir, `minio-${versions.minio}`, 'minio'),
+    seaweedfs: seaweedPath(),
     stripeMock: join(paths.binDir, `stripe-mock-${versions.stripeMock}`, 'stripe-mock'),
     redisServer: '/usr/bin/redis-server',
     postgresBin: `/usr/lib/postgresql/${versions.debian.postgresMajor}/bin`,
@@ -196,14 +250,16 @@ export function locateStack(): Installed {
 }
 
 /** Makes sure every binary the stack runs is present; returns where they are. Safe to call on every start. */
-export async function installStack(say: Say = (m) => process.stderr.write(`[stack] ${m}\n`)): Promise<Installed> {
-  const [debian, minio, stripeMock, keycloakHome, javaHome, orcConverter] = await Promise.all([
+export async function installStack(say: Say = (m) => process.stderr.write(`[stack] ${m}\n`), storage: StorageKind = storageKind()): Promise<Installed> {
+  const onSeaweed = storage === 'seaweedfs';
+  const [debian, minio, seaweedfs, stripeMock, keycloakHome, javaHome, orcConverter] = await Promise.all([
     ensureDebian(say),
     goInstall('minio', 'github.com/minio/minio', versions.minio, say),
+    onSeaweed ? ensureSeaweedfs(say) : Promise.resolve(seaweedPath()),
     goInstall('stripe-mock', 'github.com/stripe/stripe-mock', versions.stripeMock, say),
     ensureKeycloak(say),
     ensureJava(say),
     ensureOrcConverter(say),
   ]);
-  return { ...debian, minio, stripeMock, keycloakHome, javaHome, orcConverter };
+  return { ...debian, minio, seaweedfs, stripeMock, keycloakHome, javaHome, orcConverter };
 }

@@ -20,6 +20,8 @@ export const cacheDir = resolve(process.env.ATOLL_CACHE_DIR ?? join(homedir(), '
 
 export const paths = {
   portsFile: join(stateDir, 'ports.json'),
+  /** The S3 server kind (ATOLL_STORAGE) the stack was brought up with. */
+  storageFile: join(stateDir, 'storage'),
   envFile: join(stateDir, 'stack.env'),
   secretsFile: join(stateDir, 'secrets.json'),
   pidDir: join(stateDir, 'pids'),

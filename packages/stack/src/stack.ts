@@ -6,19 +6,37 @@ import { chmod, chown, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, runOrThrow } from './exec.js';
 import { httpOk, portInUse, tcpExchange, waitFor } from './health.js';
-import { installStack, locateStack, type Installed } from './install.js';
+import { ensureSeaweedfs, installStack, locateStack, storageKind, type Installed, type StorageKind } from './install.js';
 import { paths, repoRoot, stateDir } from './paths.js';
 import { resolvePorts, serviceNames, type Ports, type ServiceName } from './ports.js';
+import { prepareSeaweed, seaweedHealthy, seaweedPortList, type SeaweedPorts } from './seaweedfs.js';
 import { loadOrCreateSecrets, type StackSecrets } from './secrets.js';
-import { keycloakAdmin, provisionStepUp } from './step-up-realm.js';
+import { keycloakAdmin, provisionStepUp } from '@atoll/identity';
 import { isAlive, logFile, readPid, startProcess, stopProcess } from './supervisor.js';
 import { versions } from './versions.js';
 
 export const REGION = 'us-east-1';
 export const OPERATOR_CLIENT_ID = 'atoll-operator';
 export const S3_SERVICE_USERS = { api: 'atoll-api', writer: 'atoll-writer', cleanroom: 'atoll-cleanroom' } as const;
+/** SeaweedFS takes only letters and digits in an access key. */
+const SEAWEED_SERVICE_USERS = { api: 'atollapi', writer: 'atollwriter', cleanroom: 'atollcleanroom' } as const;
+
+export function serviceUsers(storage: StorageKind): Record<keyof typeof S3_SERVICE_USERS, string> {
+  return storage === 'seaweedfs' ? SEAWEED_SERVICE_USERS : S3_SERVICE_USERS;
+}
+
+/** The stack's S3 server: ATOLL_STORAGE when set, else what the last `up` used, else MinIO. */
+export function stackStorage(): StorageKind {
+  if (process.env.ATOLL_STORAGE) return storageKind();
+  try {
+    return storageKind({ ATOLL_STORAGE: readFileSync(paths.storageFile, 'utf8').trim() });
+  } catch {
+    return 'minio';
+  }
+}
 
 export interface StackContext {
+  storage: StorageKind;
   installed: Installed;
   secrets: StackSecrets;
   ports: Ports;
@@ -68,10 +86,11 @@ export async function portsFree(env: Record<string, string | undefined>): Promis
 }
 
 export async function loadContext(opts: { install: boolean; say?: Say }): Promise<StackContext> {
-  const installed = opts.install ? await installStack(opts.say) : locateStack();
+  const storage = stackStorage();
+  const installed = opts.install ? await installStack(opts.say, storage) : locateStack();
   const secrets = await loadOrCreateSecrets();
   const ports = resolvePorts(effectivePortEnv());
-  return { installed, secrets, ports, postgresRoot: await choosePostgresRoot() };
+  return { storage, installed, secrets, ports, postgresRoot: await choosePostgresRoot() };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -94,12 +113,14 @@ function commonAppEnv(ctx: StackContext, app: keyof typeof S3_SERVICE_USERS): Re
   const s3Secret = { api: ctx.secrets.s3ApiSecret, writer: ctx.secrets.s3WriterSecret, cleanroom: ctx.secrets.s3CleanroomSecret }[app];
   return {
     ATOLL_ENV: 'development',
+    // Set only off the default (MinIO); compose and Helm always set it (a key every app understands).
+    ...(ctx.storage === 'minio' ? {} : { ATOLL_STORAGE: ctx.storage }),
     ATOLL_LOG_LEVEL: process.env.ATOLL_LOG_LEVEL ?? 'info',
     ATOLL_DATABASE_URL: u.database,
     ATOLL_REDIS_URL: u.redis,
     ATOLL_S3_ENDPOINT: u.s3,
     ATOLL_S3_REGION: REGION,
-    ATOLL_S3_ACCESS_KEY: S3_SERVICE_USERS[app],
+    ATOLL_S3_ACCESS_KEY: serviceUsers(ctx.storage)[app],
     ATOLL_S3_SECRET_KEY: s3Secret,
     ATOLL_WORK_DIR: join(stateDir, 'work', app),
   };
@@ -128,6 +149,8 @@ export function appEnv(ctx: StackContext, app: 'api' | 'writer' | 'cleanroom'): 
     ...env,
     ATOLL_HEALTH_PORT: String(app === 'writer' ? ctx.ports.writerHealth : ctx.ports.cleanroomHealth),
     ...(app === 'writer' ? { ATOLL_TID_KEY: ctx.secrets.tidKey, ATOLL_ORC_CONVERTER: ctx.installed.orcConverter } : {}),
+    // Without bucket notifications (SeaweedFS) the reconciler is how bulk files are found: list staging often locally.
+    ...(app === 'writer' && ctx.storage === 'seaweedfs' ? { ATOLL_BULK_RECONCILE_MS: '3000' } : {}),
     // stripe-mock accepts any test key; the reconciler runs every few seconds locally so tests see it catch up.
     ...(app === 'cleanroom' ? { ATOLL_STRIPE_API_BASE: u.stripe, ATOLL_STRIPE_SECRET_KEY: 'sk_test_atoll', ATOLL_BILLING_RECONCILE_MS: '2000' } : {}),
   };
@@ -147,14 +170,21 @@ export function initEnv(ctx: StackContext): Record<string, string> {
     ATOLL_INIT_S3_CLEANROOM_SECRET: ctx.secrets.s3CleanroomSecret,
     // The license archive (Object Lock, COMPLIANCE): license creation writes every entry there.
     ATOLL_INIT_LICENSE_BUCKET: 'true',
-    ATOLL_INIT_STAGING_NOTIFY_ARN: BULK_NOTIFY_ARN,
+    // SeaweedFS has no Redis notification target: bulk ingest falls back to the reconciler (docs/storage.md).
+    ATOLL_INIT_STAGING_NOTIFY_ARN: ctx.storage === 'minio' ? BULK_NOTIFY_ARN : '',
+    // MinIO keeps init's default user names (atoll-api, …); SeaweedFS needs names without dashes.
+    ...(ctx.storage === 'seaweedfs'
+      ? { ATOLL_INIT_S3_API_USER: serviceUsers(ctx.storage).api, ATOLL_INIT_S3_WRITER_USER: serviceUsers(ctx.storage).writer, ATOLL_INIT_S3_CLEANROOM_USER: serviceUsers(ctx.storage).cleanroom }
+      : {}),
   };
 }
 
 /** SPEC §1 variables plus what the test suite needs. The file is 0600 and git-ignored: it holds local secrets. */
 export function stackEnv(ctx: StackContext): Record<string, string> {
   const u = urls(ctx);
+  const users = serviceUsers(ctx.storage);
   return {
+    ATOLL_STORAGE: ctx.storage,
     ATOLL_API_URL: u.api,
     ATOLL_S3_ENDPOINT: u.s3,
     ATOLL_S3_REGION: REGION,
@@ -170,11 +200,11 @@ export function stackEnv(ctx: StackContext): Record<string, string> {
     ATOLL_S3_ROOT_PASSWORD: ctx.secrets.minioRootPassword,
     ATOLL_KEYCLOAK_ADMIN_CLIENT_ID: 'atoll-admin',
     ATOLL_KEYCLOAK_ADMIN_CLIENT_SECRET: ctx.secrets.keycloakAdminClientSecret,
-    ATOLL_S3_API_ACCESS_KEY: S3_SERVICE_USERS.api,
+    ATOLL_S3_API_ACCESS_KEY: users.api,
     ATOLL_S3_API_SECRET_KEY: ctx.secrets.s3ApiSecret,
-    ATOLL_S3_WRITER_ACCESS_KEY: S3_SERVICE_USERS.writer,
+    ATOLL_S3_WRITER_ACCESS_KEY: users.writer,
     ATOLL_S3_WRITER_SECRET_KEY: ctx.secrets.s3WriterSecret,
-    ATOLL_S3_CLEANROOM_ACCESS_KEY: S3_SERVICE_USERS.cleanroom,
+    ATOLL_S3_CLEANROOM_ACCESS_KEY: users.cleanroom,
     ATOLL_S3_CLEANROOM_SECRET_KEY: ctx.secrets.s3CleanroomSecret,
     // The in-process api of the tests computes the same TIDs as the writer.
     ATOLL_TID_KEY: ctx.secrets.tidKey,
@@ -310,12 +340,48 @@ const redis: Service = {
   },
 };
 
+export function seaweedPorts(ports: Ports, spare = false): SeaweedPorts {
+  return spare
+    ? {
+        s3: ports.spareS3,
+        s3Grpc: ports.spareSeaweedS3Grpc,
+        master: ports.spareSeaweedMaster,
+        masterGrpc: ports.spareSeaweedMasterGrpc,
+        volume: ports.spareSeaweedVolume,
+        volumeGrpc: ports.spareSeaweedVolumeGrpc,
+        filer: ports.spareSeaweedFiler,
+        filerGrpc: ports.spareSeaweedFilerGrpc,
+      }
+    : {
+        s3: ports.minio,
+        s3Grpc: ports.seaweedS3Grpc,
+        master: ports.seaweedMaster,
+        masterGrpc: ports.seaweedMasterGrpc,
+        volume: ports.seaweedVolume,
+        volumeGrpc: ports.seaweedVolumeGrpc,
+        filer: ports.seaweedFiler,
+        filerGrpc: ports.seaweedFilerGrpc,
+      };
+}
+
+const minioReady = (port: number) => httpOk(`http://127.0.0.1:${port}/minio/health/ready`);
+
+async function startSeaweed(ctx: StackContext, name: string, dir: string, ports: SeaweedPorts): Promise<void> {
+  const { command, args, env } = await prepareSeaweed({ weed: ctx.installed.seaweedfs, dir, ports, rootUser: ctx.secrets.minioRootUser, rootPassword: ctx.secrets.minioRootPassword });
+  await startProcess({ name, command, args, env });
+}
+
+/** The stack's S3 server: MinIO, or SeaweedFS when ATOLL_STORAGE=seaweedfs (the service keeps the name `minio`). */
 const minio: Service = {
   name: 'minio',
   ports: [],
   timeoutMs: 60_000,
-  healthy: (ctx) => httpOk(`http://127.0.0.1:${ctx.ports.minio}/minio/health/ready`),
+  healthy: (ctx) => (ctx.storage === 'seaweedfs' ? seaweedHealthy(seaweedPorts(ctx.ports)) : minioReady(ctx.ports.minio)),
   async start(ctx) {
+    if (ctx.storage === 'seaweedfs') {
+      await startSeaweed(ctx, 'minio', join(paths.dataDir, 'seaweedfs'), seaweedPorts(ctx.ports));
+      return;
+    }
     const dir = join(paths.dataDir, 'minio');
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await startProcess({
@@ -462,7 +528,7 @@ function servicePorts(ctx: StackContext, name: ServiceName): number[] {
     case 'redis':
       return [p.redis];
     case 'minio':
-      return [p.minio, p.minioConsole];
+      return ctx.storage === 'seaweedfs' ? seaweedPortList(seaweedPorts(p)) : [p.minio, p.minioConsole];
     case 'stripe-mock':
       return [p.stripeMock];
     case 'keycloak':
@@ -515,6 +581,11 @@ export async function up(opts: { apps?: boolean; say?: Say } = {}): Promise<Stac
   await chmod(stateDir, 0o711);
   await chmod(paths.dataDir, 0o711);
   const ctx = await loadContext({ install: true, say });
+  const running = readPid('minio');
+  if (running && isAlive(running) && existsSync(paths.storageFile) && readFileSync(paths.storageFile, 'utf8').trim() !== ctx.storage) {
+    throw new Error(`the stack's S3 server is running as ${readFileSync(paths.storageFile, 'utf8').trim()}; run "npm run stack -- down" before switching ATOLL_STORAGE to ${ctx.storage}`);
+  }
+  await writeFile(paths.storageFile, ctx.storage);
   await writeFile(paths.portsFile, JSON.stringify(Object.fromEntries(Object.entries(effectivePortEnv()).filter(([, v]) => v !== undefined))));
   // A start that fails stops what it started (and leaves alone what was running before it), so nothing is orphaned.
   const started: ServiceName[] = [];
@@ -554,8 +625,48 @@ export async function ensureServices(names: ServiceName[], opts: { say?: Say } =
   for (const name of names) await ensureService(ctx, services[name], say, []);
 }
 
+const SPARE_S3 = 'spare-s3';
+
+/**
+ * Starts (once) the S3 server of the other kind beside the stack's, for the storage conformance tests, and returns how
+ * to reach it as root. It has its own data directory and ports; `down` stops it with the rest.
+ */
+export async function ensureSpareStorage(opts: { say?: Say } = {}): Promise<{ kind: StorageKind; endpoint: string; region: string; rootUser: string; rootPassword: string }> {
+  const say = opts.say ?? defaultSay;
+  const ctx = await loadContext({ install: false, say });
+  const kind: StorageKind = ctx.storage === 'minio' ? 'seaweedfs' : 'minio';
+  const port = ctx.ports.spareS3;
+  const healthy = () => (kind === 'seaweedfs' ? seaweedHealthy(seaweedPorts(ctx.ports, true)) : minioReady(port));
+  const rec = readPid(SPARE_S3);
+  if (!(rec && isAlive(rec) && (await healthy()))) {
+    if (!(rec && isAlive(rec))) {
+      say(`starting a spare ${kind} for the storage conformance tests`);
+      const dir = join(paths.dataDir, `spare-${kind}`);
+      if (kind === 'seaweedfs') {
+        const weed = await ensureSeaweedfs(say);
+        await startSeaweed({ ...ctx, installed: { ...ctx.installed, seaweedfs: weed } }, SPARE_S3, dir, seaweedPorts(ctx.ports, true));
+      } else {
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+        await startProcess({
+          name: SPARE_S3,
+          command: ctx.installed.minio,
+          args: ['server', dir, '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${ctx.ports.spareMinioConsole}`, '--quiet'],
+          env: { MINIO_ROOT_USER: ctx.secrets.minioRootUser, MINIO_ROOT_PASSWORD: ctx.secrets.minioRootPassword, MINIO_KMS_SECRET_KEY: ctx.secrets.minioKmsKey, MINIO_SITE_REGION: REGION, MINIO_BROWSER: 'off', MINIO_UPDATE: 'off' },
+        });
+      }
+    }
+    await waitFor(SPARE_S3, async () => {
+      const r = readPid(SPARE_S3);
+      if (!r || !isAlive(r)) throw new Error(`the spare ${kind} exited during start-up; see ${logFile(SPARE_S3)}`);
+      return healthy();
+    }, { timeoutMs: 120_000, logHint: logFile(SPARE_S3) });
+  }
+  return { kind, endpoint: `http://127.0.0.1:${port}`, region: REGION, rootUser: ctx.secrets.minioRootUser, rootPassword: ctx.secrets.minioRootPassword };
+}
+
 export async function down(opts: { say?: Say } = {}): Promise<void> {
   const say = opts.say ?? defaultSay;
+  if (await stopProcess(SPARE_S3)) say(`stopped ${SPARE_S3}`);
   for (const name of [...serviceNames].reverse()) {
     if (await stopProcess(name)) say(`stopped ${name}`);
   }

@@ -2,6 +2,11 @@
 export const versions = {
   /** Last commit of minio/minio's default branch (community edition is source-only upstream). */
   minio: 'v0.0.0-20260212201848-7aac2a2c5b7c',
+  /**
+   * SeaweedFS (the second S3 server, ATOLL_STORAGE=seaweedfs): a pseudo-version the Go module proxy serves. Built from
+   * the downloaded module with `go build` because its go.mod has replace directives, which `go install` refuses.
+   */
+  seaweedfs: 'v0.0.0-20261109003541-7506e5f91cd6',
   stripeMock: 'v0.203.0',
   keycloak: {
     version: '26.7.3',

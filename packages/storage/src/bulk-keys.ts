@@ -65,7 +65,8 @@ export async function provisionBulkKey(opts: ProvisionBulkKeyOptions): Promise<B
   // 20 upper-case characters like AWS keys; the "BK" prefix tells bulk keys apart in MinIO's logs.
   const accessKeyId = `BK${randomBytes(12).toString('base64url').toUpperCase().replace(/[^A-Z0-9]/g, 'X').slice(0, 18)}`;
   const secretAccessKey = randomBytes(30).toString('base64url');
-  await opts.admin.addServiceAccount({
+  // A server that issues its own pair (SeaweedFS) answers with it; the provider gets whatever the server will accept.
+  const issued = await opts.admin.addServiceAccount({
     parentUser: parent,
     accessKey: accessKeyId,
     secretKey: secretAccessKey,
@@ -74,7 +75,7 @@ export async function provisionBulkKey(opts: ProvisionBulkKeyOptions): Promise<B
     expiresAt: opts.expiresAt,
     description: `Atoll bulk key of provider ${opts.providerId}`,
   });
-  return { accessKeyId, secretAccessKey, expiresAt: opts.expiresAt };
+  return { accessKeyId: issued.accessKey, secretAccessKey: issued.secretKey, expiresAt: opts.expiresAt };
 }
 
 /** Revokes one bulk key at once; a key already gone is not an error. */

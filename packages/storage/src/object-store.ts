@@ -1,6 +1,7 @@
 // Plain S3 access for Atoll (MinIO or any S3): buckets with default SSE, objects, conditional writes, listings.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import * as Minio from 'minio';
 
@@ -33,6 +34,15 @@ export class PreconditionFailedError extends Error {
   constructor(bucket: string, key: string) {
     super(`s3://${bucket}/${key} already exists`);
     this.name = 'PreconditionFailedError';
+  }
+}
+
+/** ensureBucket found the bucket already there without a setting that can only be chosen at creation. */
+export class BucketSettingsError extends Error {
+  readonly code = 'BucketSettingsMismatch';
+  constructor(bucket: string, setting: string) {
+    super(`bucket ${bucket} already exists without ${setting}, which can only be set when a bucket is created; remove it or choose another name`);
+    this.name = 'BucketSettingsError';
   }
 }
 
@@ -78,9 +88,21 @@ export class ObjectStore {
     this.client = clientFor(settings);
   }
 
-  /** Creates the bucket if missing and (re)applies SSE-S3 default encryption so every object is encrypted at rest. */
+  /**
+   * Creates the bucket if missing and (re)applies SSE-S3 default encryption so every object is encrypted at rest. An
+   * existing bucket asked for with Object Lock must have it: that cannot be added later, so it is refused, not ignored.
+   */
   async ensureBucket(name: string, opts: { objectLock?: boolean } = {}): Promise<void> {
     const exists = await this.client.bucketExists(name);
+    if (exists && opts.objectLock) {
+      // minio-js declares a void overload first; the promise one is what a single argument returns.
+      const pending = this.client.getObjectLockConfig(name) as unknown as Promise<{ objectLockEnabled?: string }>;
+      const lock = await pending.catch((e: unknown) => {
+        if (s3Code(e) === 'ObjectLockConfigurationNotFoundError' || s3Code(e) === 'NoSuchObjectLockConfiguration') return null;
+        throw e;
+      });
+      if (lock?.objectLockEnabled !== 'Enabled') throw new BucketSettingsError(name, 'Object Lock');
+    }
     if (!exists) {
       try {
         await this.client.makeBucket(name, this.settings.region, opts.objectLock ? { ObjectLocking: true } : {});
@@ -125,8 +147,19 @@ export class ObjectStore {
     return this.client.getObject(bucket, key);
   }
 
+  /**
+   * One GET streamed into `path` (created or truncated; removed again if the transfer fails). Not the client's
+   * fGetObject: that adds a HEAD, a resumable `.part` file and a rename per object, which doubles the requests of
+   * latency-bound work such as compaction downloading a thousand small files.
+   */
   async downloadFile(bucket: string, key: string, path: string): Promise<void> {
-    await this.client.fGetObject(bucket, key, path);
+    const body = await this.client.getObject(bucket, key);
+    try {
+      await pipeline(body, createWriteStream(path));
+    } catch (e) {
+      await rm(path, { force: true });
+      throw e;
+    }
   }
 
   async statObject(bucket: string, key: string): Promise<ObjectStat | null> {
@@ -207,7 +240,9 @@ export class S3FileIO {
     const byBucket = new Map<string, string[]>();
     for (const uri of uris) {
       const { bucket, key } = parseS3Uri(uri);
-      byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), key]);
+      const keys = byBucket.get(bucket);
+      if (keys) keys.push(key);
+      else byBucket.set(bucket, [key]);
     }
     for (const [bucket, keys] of byBucket) await this.store.removeObjects(bucket, keys);
   }

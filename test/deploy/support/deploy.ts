@@ -2,12 +2,12 @@
 // for a scenario, strict kubeconform validation, YAML documents, and a synthetic local-stack context.
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import type { StackContext } from '@atoll/stack';
+import { prepareSeaweed, type StackContext } from '@atoll/stack';
 
 export const repo = resolve(import.meta.dirname, '..', '..', '..');
 export const chartDir = join(repo, 'helm', 'atoll');
@@ -66,6 +66,15 @@ export function removeScratch(): void {
 
 const token = (n = 24) => randomBytes(n).toString('base64url');
 
+/** SeaweedFS's own secrets, in the shapes it takes (deploy/seaweedfs/start.sh checks them). */
+export function randomSeaweedSecrets() {
+  return {
+    seaweedfsSseKek: randomBytes(32).toString('hex'),
+    seaweedfsJwtSigningKey: token(32),
+    seaweedfsStsSigningKey: randomBytes(32).toString('base64'),
+  };
+}
+
 /** Fresh random secrets for one test run (the chart has no defaults; nothing secret is committed). */
 export function randomSecrets() {
   return {
@@ -89,7 +98,7 @@ export function randomSecrets() {
     stripeSecretKey: `sk_test_${randomBytes(12).toString('hex')}`,
   };
 }
-export type ChartSecrets = ReturnType<typeof randomSecrets>;
+export type ChartSecrets = ReturnType<typeof randomSecrets> & Partial<ReturnType<typeof randomSeaweedSecrets>>;
 
 /** A values file holding the given secrets, in the scratch directory. */
 export function secretsValuesFile(secrets: Partial<ChartSecrets>, name = `secrets-${token(4)}.json`): string {
@@ -178,6 +187,16 @@ export async function renderScenario(scenario: string, opts: { kubeVersion: stri
   return { docs: parseDocs(r.stdout), file, kubeVersion: opts.kubeVersion };
 }
 
+/** Helm against a (stand-in) API server: its own kubeconfig, cache and config directories. */
+export function helmWith(kubeconfig: string): (args: string[]) => Promise<RunResult> {
+  const env = { ...process.env, KUBECONFIG: kubeconfig, HELM_CACHE_HOME: join(scratch, 'helm-cache'), HELM_CONFIG_HOME: join(scratch, 'helm-config') };
+  return (args) => run(deployTools().helm, args, { env });
+}
+
+/** A Secret's data, decoded. */
+export const decodeSecretData = (data: Record<string, string> | undefined): Record<string, string> =>
+  Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+
 /** `helm template` expected to fail; returns stderr. */
 export async function helmTemplateFails(args: string[]): Promise<string> {
   const r = await run(deployTools().helm, ['template', 'atoll', chartDir, ...args]);
@@ -210,9 +229,10 @@ export async function kubeconform(files: string[], kubeVersion: string): Promise
 // ---- the local stack, for comparisons --------------------------------------------------------------------------
 
 /** A StackContext with placeholder values: appEnv/initEnv give the local stack's keys without starting anything. */
-export function syntheticStackContext(): StackContext {
+export function syntheticStackContext(storage: StackContext['storage'] = 'minio'): StackContext {
   const anything = <T extends object>(value: unknown) => new Proxy({}, { get: (_t, p) => (p === 'then' ? undefined : value) }) as T;
   return {
+    storage,
     installed: anything<StackContext['installed']>('/nonexistent'),
     secrets: anything<StackContext['secrets']>('synthetic-secret-value'),
     ports: anything<StackContext['ports']>(1),
@@ -228,3 +248,63 @@ export function initOnlyKeys(): string[] {
 }
 
 export const yamlFile = <T>(path: string) => parseYaml(readRepoFile(path), { merge: true }) as T;
+
+// ---- SeaweedFS: the local stack's settings, for comparisons ----------------------------------------------------
+
+/** `-name=value` / `-name` arguments as name → value ('' for a bare switch); the leading subcommand is skipped. */
+export function weedFlags(args: string[]): Map<string, string> {
+  return new Map(args.filter((a) => a.startsWith('-')).map((a) => {
+    const [name, ...value] = a.slice(1).split('=');
+    return [name!, value.join('=')] as const;
+  }));
+}
+
+export interface StackSeaweed {
+  args: string[];
+  env: Record<string, string>;
+  /** The two config files it wrote, parsed. */
+  identities: unknown;
+  iam: unknown;
+}
+
+/**
+ * What the local stack runs SeaweedFS with (packages/stack/src/seaweedfs.ts prepareSeaweed), for the given root key
+ * and keys, without starting it: it writes its config files into a scratch directory, which are read back here.
+ */
+export async function stackSeaweed(keys: { rootUser: string; rootPassword: string; stsSigningKey: string; sseKek: string; jwtKey: string }): Promise<StackSeaweed> {
+  const dir = join(scratch, `stack-seaweedfs-${token(4)}`);
+  mkdirSync(dir, { recursive: true });
+  // Its keys are made once and kept in these files: put ours there first.
+  writeFileSync(join(dir, 'sts-signing-key'), keys.stsSigningKey);
+  writeFileSync(join(dir, 'sse-s3-kek'), keys.sseKek);
+  writeFileSync(join(dir, 'filer-jwt-key'), keys.jwtKey);
+  const ports = { s3: 1, s3Grpc: 2, master: 3, masterGrpc: 4, volume: 5, volumeGrpc: 6, filer: 7, filerGrpc: 8 };
+  const { args, env } = await prepareSeaweed({ weed: '/nonexistent/weed', dir, ports, rootUser: keys.rootUser, rootPassword: keys.rootPassword });
+  const read = (name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as unknown;
+  return { args, env, identities: read('s3-identities.json'), iam: read('s3-iam.json') };
+}
+
+/** Flags whose values are the container's own (its ports, data directory, addresses, volume size). */
+const CONTAINER_VALUED = /^(dir|ip|ip\.bind|.*port.*|master\.volumeSizeLimitMB)$/;
+/** Flags the image's start script adds (with the files it writes) and the one a container needs to serve S3. */
+const ADDED_BY_START_SCRIPT = ['s3.config', 's3.iam.config'];
+const CONTAINER_ONLY = ['s3.ip.bind'];
+
+/**
+ * A container's `weed` arguments against the local stack's: the same flags (the start script adds the two config
+ * files), the same values except ports, directory and addresses. Returns every difference.
+ */
+export function weedArgsDiff(containerArgs: string[], stackArgs: string[]): string[] {
+  const mine = weedFlags(containerArgs);
+  const stack = weedFlags(stackArgs);
+  const problems: string[] = [];
+  if (containerArgs[0] !== stackArgs[0]) problems.push(`subcommand ${containerArgs[0]} ≠ ${stackArgs[0]}`);
+  for (const name of stack.keys()) {
+    if (ADDED_BY_START_SCRIPT.includes(name)) continue;
+    if (!mine.has(name)) problems.push(`lacks -${name}`);
+    else if (!CONTAINER_VALUED.test(name) && mine.get(name) !== stack.get(name)) problems.push(`-${name}=${mine.get(name)} ≠ ${stack.get(name)}`);
+  }
+  for (const name of mine.keys()) if (!stack.has(name) && !CONTAINER_ONLY.includes(name)) problems.push(`-${name} is not a flag of the local stack`);
+  for (const name of [...ADDED_BY_START_SCRIPT, 'ip', 'ip.bind']) if (!stack.has(name)) problems.push(`the local stack no longer sets -${name}`);
+  return problems;
+}

@@ -1,5 +1,6 @@
 // Liveness, readiness (every dependency reachable) and Prometheus metrics.
 import type { FastifyPluginAsync } from 'fastify';
+import { storageDegradations } from '@atoll/storage';
 import type { ApiDeps, Config } from '../deps.js';
 import type { ApiMetrics } from '../metrics.js';
 
@@ -25,7 +26,9 @@ export function healthRoutes(config: Config, deps: ApiDeps, metrics: ApiMetrics)
         ]),
       );
       const ok = Object.values(results).every((r) => r.ok);
-      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks: results });
+      // Which S3 server this is and what it lacks (docs/storage.md): a degraded capability is stated, not hidden.
+      const storage = { server: config.ATOLL_STORAGE, degraded: storageDegradations(config.ATOLL_STORAGE) };
+      return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', checks: results, storage });
     });
     app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
       return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());

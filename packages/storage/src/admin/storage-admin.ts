@@ -26,19 +26,39 @@ export interface AssumeRoleOptions {
   policy?: PolicyDocument;
   /** Lifetime of the credentials; MinIO accepts 900 s to 365 days. */
   durationSeconds: number;
+  /**
+   * The service role (made by `putServiceRole`) whose policies bound the session. SeaweedFS needs it: a session a
+   * user assumes for itself carries none of the user's policies there. MinIO has no such roles: its session is
+   * bounded by the caller's own policies, so it ignores this.
+   */
+  role?: string;
+}
+
+export interface ServiceRoleOptions {
+  /** The only user that may assume the role (its trust policy names this user). */
+  trustedUser: string;
+  /** Canned policies (made by `putPolicy`) attached to the role: what a session of it can do at most. */
+  policies: string[];
 }
 
 export interface ServiceAccountOptions {
   /** The existing user whose rights bound the key (the key can never do more than its parent). */
   parentUser: string;
+  /** The key pair asked for; a server that issues its own (SeaweedFS) ignores it: use the pair returned. */
   accessKey: string;
   secretKey: string;
-  /** Inline policy that narrows the key further. */
+  /** Inline policy that narrows the key further (MinIO); SeaweedFS keys carry exactly the parent's rights. */
   policy?: PolicyDocument;
   /** The server refuses the key from this instant on. */
   expiresAt?: Date;
   /** Free text shown by admin tools; no secrets. */
   description?: string;
+}
+
+/** The key pair a service account signs with, as the server issued it. */
+export interface IssuedServiceAccount {
+  accessKey: string;
+  secretKey: string;
 }
 
 export interface StorageAdmin {
@@ -52,10 +72,18 @@ export interface StorageAdmin {
   deleteUser(accessKey: string): Promise<void>;
   /** Attaches canned policies to a user; policies already attached are not an error. */
   attachPolicies(user: string, policies: string[]): Promise<void>;
-  /** Creates a long-lived access key (MinIO "service account") under a parent user, optionally expiring. */
-  addServiceAccount(opts: ServiceAccountOptions): Promise<void>;
+  /** Creates a long-lived access key (a "service account") under a parent user, optionally expiring; returns its pair. */
+  addServiceAccount(opts: ServiceAccountOptions): Promise<IssuedServiceAccount>;
   /** Deletes a service account; a missing one is not an error. Its key stops working at once. */
   deleteServiceAccount(accessKey: string): Promise<void>;
+  /**
+   * Creates or updates a named role that `trustedUser` alone may assume, bounded by `policies` (idempotent).
+   * SeaweedFS only; MinIO bounds a user's session by the user's own policies and has no such roles, so this does
+   * nothing there.
+   */
+  putServiceRole(name: string, opts: ServiceRoleOptions): Promise<void>;
+  /** Deletes a service role (its policies detached first); a missing role is not an error. A no-op on MinIO. */
+  deleteServiceRole(name: string): Promise<void>;
   /** STS AssumeRole with this client's own credentials, narrowed by an optional inline session policy. */
   assumeRole(opts: AssumeRoleOptions): Promise<TemporaryCredentials>;
   /** A cheap authenticated admin call, for readiness checks. */

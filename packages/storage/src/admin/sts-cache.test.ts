@@ -37,7 +37,7 @@ describe('StsCredentialCache', () => {
     expect(admin.calls).toHaveLength(2);
   });
 
-  it('never shares credentials across different policies or lifetimes', async () => {
+  it('never shares credentials across different policies, lifetimes or roles', async () => {
     const clock = { ms: 0 };
     const admin = fakeAdmin(clock);
     const cache = new StsCredentialCache(admin, { minRemainingSeconds: 600, now: () => clock.ms });
@@ -46,6 +46,10 @@ describe('StsCredentialCache', () => {
     const a2 = await cache.assumeRole({ policy: policy('a'), durationSeconds: 1800 });
     expect([a.accessKeyId, b.accessKeyId, a2.accessKeyId]).toEqual(['AK1', 'AK2', 'AK3']);
     expect(admin.calls.map((c) => c.policy)).toEqual([policy('a'), policy('b'), policy('a')]);
+    const r = await cache.assumeRole({ policy: policy('a'), durationSeconds: 900, role: 'vended' });
+    expect(r.accessKeyId).toBe('AK4');
+    expect((await cache.assumeRole({ policy: policy('a'), durationSeconds: 900, role: 'vended' })).accessKeyId).toBe('AK4');
+    expect(admin.calls.at(-1)?.role).toBe('vended');
   });
 
   it('does not cache a failure, nor credentials too short-lived to ever be reused', async () => {

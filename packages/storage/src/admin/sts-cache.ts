@@ -31,7 +31,7 @@ export class StsCredentialCache {
   /** Credentials for `opts`: cached ones with enough life left, else one AssumeRole shared by concurrent callers. */
   async assumeRole(opts: AssumeRoleOptions): Promise<TemporaryCredentials> {
     if (opts.durationSeconds * 1000 <= this.#minRemainingMs) return this.#admin.assumeRole(opts);
-    const key = createHash('sha256').update(`${opts.durationSeconds}\n${JSON.stringify(opts.policy ?? null)}`).digest('hex');
+    const key = createHash('sha256').update(`${opts.durationSeconds}\n${opts.role ?? ''}\n${JSON.stringify(opts.policy ?? null)}`).digest('hex');
     const cached = this.#entries.get(key);
     if (cached) {
       const creds = await cached.catch(() => undefined);

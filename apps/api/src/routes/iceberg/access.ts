@@ -7,7 +7,7 @@
 // under ['cleanroom', <hex>] (`cleanroomTableId()` in @atoll/lake); this file maps between the two.
 import type { ClientPrincipal } from '@atoll/identity';
 import { cleanroomTableId } from '@atoll/lake';
-import { StsCredentialCache, type PolicyDocument, type TemporaryCredentials } from '@atoll/storage';
+import { StsCredentialCache, vendedCredentialsRole, type PolicyDocument, type TemporaryCredentials } from '@atoll/storage';
 import { principalOf } from '../../auth.js';
 import type { ApiDeps, Config } from '../../deps.js';
 import { IcebergRestError, forbidden } from './errors.js';
@@ -178,7 +178,11 @@ export class CatalogAccess {
       key = m[2]!;
     }
     // The policy alone decides what the keys reach, and the caller's right to that scope is checked above.
-    return this.#sts.assumeRole({ policy: tablePolicy(scope.bucket, key, scope.writable), durationSeconds: VENDED_CREDENTIALS_SECONDS });
+    return this.#sts.assumeRole({
+      policy: tablePolicy(scope.bucket, key, scope.writable),
+      durationSeconds: VENDED_CREDENTIALS_SECONDS,
+      role: vendedCredentialsRole(this.config.ATOLL_S3_ACCESS_KEY),
+    });
   }
 
   /** The FileIO properties an Iceberg client needs for those credentials. */
