@@ -53,6 +53,27 @@ async function ensureDebian(say: Say): Promise<{ redisServer: string; postgresBi
   return { redisServer, postgresBin };
 }
 
+/**
+ * Moves a finished install from its scratch directory `tmp` to `dir`. Two processes may install the same thing at
+ * once (a CI run beside a developer's stack, two worktrees): whichever renames first wins, and the other, finding
+ * `dir` complete (`marker` inside it), drops its own copy. A `dir` left incomplete by a killed install is replaced.
+ */
+async function publishDir(tmp: string, dir: string, marker: string): Promise<void> {
+  try {
+    await rename(tmp, dir);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+  }
+  if (existsSync(join(dir, marker))) {
+    await rm(tmp, { recursive: true, force: true });
+    return;
+  }
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+}
+
 async function goInstall(name: string, modulePath: string, version: string, say: Say): Promise<string> {
   const dir = join(paths.binDir, `${name}-${version}`);
   const bin = join(dir, name);
@@ -66,8 +87,7 @@ async function goInstall(name: string, modulePath: string, version: string, say:
   await runOrThrow(go, ['install', `${modulePath}@${version}`], {
     env: { ...process.env, GOBIN: tmp, GOFLAGS: '-buildvcs=false' },
   });
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
+  await publishDir(tmp, dir, name);
   return bin;
 }
 
@@ -97,8 +117,7 @@ async function goModBuild(name: string, modulePath: string, version: string, pkg
     await mkdir(tmp, { recursive: true });
     // -trimpath: the build does not depend on the scratch directory's name, so Go's build cache serves a rebuild.
     await runOrThrow(go, ['build', '-trimpath', '-o', join(tmp, name), pkg], { env, cwd: src });
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
+    await publishDir(tmp, dir, name);
   } finally {
     await rm(src, { recursive: true, force: true });
     await rm(tmp, { recursive: true, force: true });
@@ -149,8 +168,7 @@ async function ensureOrcConverter(say: Say): Promise<string> {
   await mkdir(tmp, { recursive: true });
   await copyFile(join(target, 'release', ORC_BINARY), join(tmp, ORC_BINARY));
   await chmod(join(tmp, ORC_BINARY), 0o755);
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
+  await publishDir(tmp, dir, ORC_BINARY);
   return bin;
 }
 
@@ -175,8 +193,10 @@ async function ensureKeycloak(say: Say): Promise<string> {
     say(`downloading Keycloak ${version} from Maven Central`);
     const res = await fetch(url);
     if (!res.ok || !res.body) throw new Error(`download of ${url} failed: HTTP ${res.status}`);
-    await writeFile(`${file}.part`, Buffer.from(await res.arrayBuffer()));
-    await rename(`${file}.part`, file);
+    // A part file of this process's own: two installs at once (two stacks, CI beside a developer) never mix bytes.
+    const part = `${file}.part-${process.pid}`;
+    await writeFile(part, Buffer.from(await res.arrayBuffer()));
+    await rename(part, file);
   }
   const actual = await sha(file, 'sha256');
   if (actual !== sha256) {
@@ -192,8 +212,7 @@ async function ensureKeycloak(say: Say): Promise<string> {
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await runOrThrow('tar', ['xzf', file, '-C', tmp, '--strip-components=1']);
-  await rm(home, { recursive: true, force: true });
-  await rename(tmp, home);
+  await publishDir(tmp, home, join('bin', 'kc.sh'));
   return home;
 }
 
