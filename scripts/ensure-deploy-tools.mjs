@@ -9,11 +9,11 @@
 //   node scripts/ensure-deploy-tools.mjs --json   # one JSON object on stdout (what the tests read)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installOnce } from '../packages/iceberg/interop/cache-install.mjs';
+import { publishDir } from './publish-dir.mjs';
 
 export const deployToolVersions = {
   /** kubernetesMinor: the k8s.io/client-go minor version in helm's go.mod, as Helm's Makefile passes it. */
@@ -47,16 +47,12 @@ function goInstall(name, { pkg, version }, ldflags) {
   const dir = join(binDir, `${name}-${version}`);
   const bin = join(dir, name);
   if (existsSync(bin)) return bin;
-  // Under a lock: test files (and worktrees) asking at once build once, and none sees a half-moved tree.
-  installOnce(dir, () => existsSync(bin), () => {
-    if (!quiet) say(`building ${name} ${version} with go install (first run only)`);
-    const tmp = `${dir}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    go(['install', ...(ldflags ? ['-ldflags', ldflags] : []), `${pkg}@${version}`], { GOBIN: tmp, CGO_ENABLED: '0' });
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  });
+  if (!quiet) say(`building ${name} ${version} with go install (first run only)`);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  go(['install', ...(ldflags ? ['-ldflags', ldflags] : []), `${pkg}@${version}`], { GOBIN: tmp, CGO_ENABLED: '0' });
+  publishDir(tmp, dir, name);
   return bin;
 }
 
@@ -71,20 +67,17 @@ function buildComposeConfig() {
   const dir = join(binDir, `compose-config-${hash.digest('hex').slice(0, 12)}`);
   const bin = join(dir, 'compose-config');
   if (existsSync(bin)) return bin;
-  installOnce(dir, () => existsSync(bin), () => {
-    if (!quiet) say('building compose-config (compose-go) with go build (first run only)');
-    const tmp = `${dir}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    const r = spawnSync('go', ['build', '-o', join(tmp, 'compose-config'), '.'], {
-      cwd: src,
-      env: { ...process.env, GOFLAGS: '-buildvcs=false -mod=readonly', CGO_ENABLED: '0' },
-      encoding: 'utf8',
-    });
-    if (r.error || r.status !== 0) throw new Error(`go build of compose-config failed:\n${r.error?.message ?? r.stderr}`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
+  if (!quiet) say('building compose-config (compose-go) with go build (first run only)');
+  const tmp = `${dir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  const r = spawnSync('go', ['build', '-o', join(tmp, 'compose-config'), '.'], {
+    cwd: src,
+    env: { ...process.env, GOFLAGS: '-buildvcs=false -mod=readonly', CGO_ENABLED: '0' },
+    encoding: 'utf8',
   });
+  if (r.error || r.status !== 0) throw new Error(`go build of compose-config failed:\n${r.error?.message ?? r.stderr}`);
+  publishDir(tmp, dir, 'compose-config');
   return bin;
 }
 
@@ -187,16 +180,13 @@ function ensureKubernetesSchemas(version) {
   const root = join(cacheDir, 'kubernetes-json-schema', `${version}-f${SCHEMA_FORMAT}`);
   const marker = join(root, '.complete');
   if (existsSync(marker)) return root;
-  installOnce(root, () => existsSync(marker), () => {
-    if (!quiet) say(`deriving strict JSON schemas from k8s.io/kubernetes@${version} api/openapi-spec/swagger.json`);
-    const moduleDir = goModule('k8s.io/kubernetes', version);
-    const tmp = `${root}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    const count = buildSchemaTree(join(moduleDir, 'api', 'openapi-spec', 'swagger.json'), join(tmp, `${version}-standalone-strict`));
-    writeFileSync(join(tmp, '.complete'), `${count} kinds\n`);
-    rmSync(root, { recursive: true, force: true });
-    renameSync(tmp, root);
-  });
+  if (!quiet) say(`deriving strict JSON schemas from k8s.io/kubernetes@${version} api/openapi-spec/swagger.json`);
+  const moduleDir = goModule('k8s.io/kubernetes', version);
+  const tmp = `${root}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  const count = buildSchemaTree(join(moduleDir, 'api', 'openapi-spec', 'swagger.json'), join(tmp, `${version}-standalone-strict`));
+  writeFileSync(join(tmp, '.complete'), `${count} kinds\n`);
+  publishDir(tmp, root, '.complete');
   return root;
 }
 

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { run, runOrThrow, which } from './exec.js';
 import { cacheDir, paths, repoRoot } from './paths.js';
 import { versions } from './versions.js';
+import { publishDir } from '../../../scripts/publish-dir.mjs';
 
 export interface Installed {
   minio: string;
@@ -53,27 +54,6 @@ async function ensureDebian(say: Say): Promise<{ redisServer: string; postgresBi
   return { redisServer, postgresBin };
 }
 
-/**
- * Moves a finished install from its scratch directory `tmp` to `dir`. Two processes may install the same thing at
- * once (a CI run beside a developer's stack, two worktrees): whichever renames first wins, and the other, finding
- * `dir` complete (`marker` inside it), drops its own copy. A `dir` left incomplete by a killed install is replaced.
- */
-async function publishDir(tmp: string, dir: string, marker: string): Promise<void> {
-  try {
-    await rename(tmp, dir);
-    return;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-  }
-  if (existsSync(join(dir, marker))) {
-    await rm(tmp, { recursive: true, force: true });
-    return;
-  }
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
-}
-
 async function goInstall(name: string, modulePath: string, version: string, say: Say): Promise<string> {
   const dir = join(paths.binDir, `${name}-${version}`);
   const bin = join(dir, name);
@@ -87,7 +67,7 @@ async function goInstall(name: string, modulePath: string, version: string, say:
   await runOrThrow(go, ['install', `${modulePath}@${version}`], {
     env: { ...process.env, GOBIN: tmp, GOFLAGS: '-buildvcs=false' },
   });
-  await publishDir(tmp, dir, name);
+  publishDir(tmp, dir, name);
   return bin;
 }
 
@@ -117,7 +97,7 @@ async function goModBuild(name: string, modulePath: string, version: string, pkg
     await mkdir(tmp, { recursive: true });
     // -trimpath: the build does not depend on the scratch directory's name, so Go's build cache serves a rebuild.
     await runOrThrow(go, ['build', '-trimpath', '-o', join(tmp, name), pkg], { env, cwd: src });
-    await publishDir(tmp, dir, name);
+    publishDir(tmp, dir, name);
   } finally {
     await rm(src, { recursive: true, force: true });
     await rm(tmp, { recursive: true, force: true });
@@ -168,7 +148,7 @@ async function ensureOrcConverter(say: Say): Promise<string> {
   await mkdir(tmp, { recursive: true });
   await copyFile(join(target, 'release', ORC_BINARY), join(tmp, ORC_BINARY));
   await chmod(join(tmp, ORC_BINARY), 0o755);
-  await publishDir(tmp, dir, ORC_BINARY);
+  publishDir(tmp, dir, ORC_BINARY);
   return bin;
 }
 
@@ -212,7 +192,7 @@ async function ensureKeycloak(say: Say): Promise<string> {
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await runOrThrow('tar', ['xzf', file, '-C', tmp, '--strip-components=1']);
-  await publishDir(tmp, home, join('bin', 'kc.sh'));
+  publishDir(tmp, home, join('bin', 'kc.sh'));
   return home;
 }
 
