@@ -13,12 +13,14 @@ export function ensureChromium({ quiet = false } = {}) {
   }
   const stdio = quiet ? 'ignore' : 'inherit';
   const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update'], { stdio, env: aptEnv });
+  // Another apt may hold the lock (the local stack installing PostgreSQL or Redis): wait up to 15 minutes for it.
+  const wait = ['-o', 'DPkg::Lock::Timeout=900'];
+  execFileSync('apt-get', [...wait, 'update'], { stdio, env: aptEnv });
   // Debian's candidate, pinned to the exact version apt offers right now (one release's security updates move it).
   const policy = execFileSync('apt-cache', ['policy', 'chromium'], { encoding: 'utf8', env: aptEnv });
   const candidate = /Candidate:\s*(\S+)/.exec(policy)?.[1];
   if (!candidate || candidate === '(none)') throw new Error('apt offers no chromium package');
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', `chromium=${candidate}`, 'fonts-dejavu-core'], { stdio, env: aptEnv });
+  execFileSync('apt-get', [...wait, 'install', '-y', '--no-install-recommends', `chromium=${candidate}`, 'fonts-dejavu-core'], { stdio, env: aptEnv });
   if (!existsSync(CHROMIUM)) throw new Error(`chromium installed but ${CHROMIUM} is missing`);
   return CHROMIUM;
 }

@@ -28,16 +28,20 @@ type Say = (msg: string) => void;
 
 const isRoot = process.getuid?.() === 0;
 
+/** apt-get waits up to 15 minutes for a lock another apt holds instead of failing at once. */
+const APT_WAIT = ['-o', 'DPkg::Lock::Timeout=900'];
+
 async function aptInstall(pkgs: string[], say: Say): Promise<void> {
   if (!isRoot) {
     throw new Error(`missing Debian packages ${pkgs.join(', ')}: run "sudo apt-get install -y ${pkgs.join(' ')}"`);
   }
   say(`installing Debian packages: ${pkgs.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => run('apt-get', ['install', '-y', '--no-install-recommends', ...pkgs], { env });
+  // Another apt may hold dpkg's lock (a second stack, the portal tests' Chromium install): wait for it, not fail.
+  const install = () => run('apt-get', [...APT_WAIT, 'install', '-y', '--no-install-recommends', ...pkgs], { env });
   let r = await install();
   if (r.code !== 0) {
-    await runOrThrow('apt-get', ['update'], { env });
+    await runOrThrow('apt-get', [...APT_WAIT, 'update'], { env });
     r = await install();
   }
   if (r.code !== 0) throw new Error(`apt-get install ${pkgs.join(' ')} failed:\n${r.stderr.slice(-2000)}`);
