@@ -338,6 +338,35 @@ describe('appendFiles', () => {
     expect(changes.removed).toEqual([]);
   });
 
+  it('a serial appender merges the manifests it wrote without reading them back; manifests another process wrote are read', async () => {
+    await createTable({ io, catalog, id, location: fileUri(join(dir, 'events')), schema, properties: { 'commit.manifest.min-count-to-merge': '4' } });
+    const manifestReads: string[] = [];
+    const counting = new LocalFileIO();
+    const read = counting.read.bind(counting);
+    counting.read = (uri: string) => {
+      if (uri.endsWith('-m0.avro')) manifestReads.push(uri);
+      return read(uri);
+    };
+    for (let i = 0; i < 10; i++) await appendFiles({ io: counting, catalog, id, files: [dataFile(dir, `own${i}`, 1)], commitId: `own-${i}` });
+    let { metadata } = await loadTable({ io, catalog, id });
+    expect(ancestors(metadata).filter((s) => Number(s.summary['manifests-replaced']) > 0).length).toBeGreaterThanOrEqual(2);
+    expect(manifestReads).toEqual([]);
+    // Another process (fresh module instances: its own caches) appends; this process's next merge must read those.
+    vi.resetModules();
+    const other = await import('./index.js');
+    for (let i = 0; i < 3; i++) await other.appendFiles({ io, catalog: new InterleavingCatalog(catalog), id, files: [dataFile(dir, `other${i}`, 1)], commitId: `other-${i}` });
+    await appendFiles({ io: counting, catalog, id, files: [dataFile(dir, 'last', 1)], commitId: 'last' });
+    ({ metadata } = await loadTable({ io, catalog, id }));
+    expect(Number(currentSnapshot(metadata)!.summary['manifests-replaced'])).toBeGreaterThan(0);
+    expect(manifestReads.length).toBeGreaterThanOrEqual(3);
+    // Every snapshot, read from the store, holds exactly the files appended up to it.
+    const order = ancestors(metadata).reverse();
+    for (const [i, snap] of order.entries()) {
+      const expected = order.slice(0, i + 1).map((s) => `${s.summary['atoll.commit-id']!.replace('-', '')}.parquet`);
+      expect((await planFiles({ io, metadata, snapshotId: snap['snapshot-id'] })).map((f) => f.filePath.split('/').pop()).sort()).toEqual(expected.sort());
+    }
+  });
+
   // Found by `bench/profile-appends.ts 1000 500 8 1`: a group commit builds its whole chain before it writes anything,
   // and a merge at a later link read the manifests of earlier links from the store — "manifest listed in the manifest
   // list does not exist", and the group failed. min-count 2 merges at every link, so both the appended manifests and a
