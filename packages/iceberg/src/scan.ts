@@ -130,6 +130,15 @@ export async function ownManifestEntries(io: ObjectIO, metadata: TableMetadata, 
   return decodeManifest({ bytes, location: manifest.manifestPath, resolved, specId: manifest.partitionSpecId }).entries;
 }
 
+/** Drops a manifest from both caches (snapshot expiry deleted it: nothing may read it again). */
+export function forgetManifest(location: string): void {
+  forgetOwnManifest(location);
+  const had = manifestCache.get(location);
+  if (!had) return;
+  manifestCache.delete(location);
+  manifestCacheEntries -= had.length;
+}
+
 /** The entries of a data manifest. The array is shared with later readers: treat it (and its entries) as read-only. */
 export async function readManifestEntries(io: ObjectIO, metadata: TableMetadata, manifest: ManifestFile): Promise<ManifestEntry[]> {
   if (manifest.content !== 0) throw new UnsupportedTableError(`manifest ${manifest.manifestPath} tracks delete files; Atoll does not support row-level deletes`);
@@ -206,7 +215,11 @@ export async function planChanges(opts: {
     // A replace (compaction, manifest rewrite) moves rows between files without changing them: an incremental
     // reader that already saw the originals must not see their rows again in the rewritten files.
     if (snap.summary.operation === 'replace') continue;
-    const manifests = (await readManifestList(opts.io, snap)).filter((m) => m.addedSnapshotId === id);
+    // Only manifests that can hold this snapshot's ADDED or DELETED entries (the counts are required in v2, and the
+    // reference implementation's incremental scans filter on them the same way). A merged manifest written by an
+    // appending snapshot holds only EXISTING entries, and it grows with the table: reading (and caching) one per ~100
+    // appends made every incremental read pay for the whole table again.
+    const manifests = (await readManifestList(opts.io, snap)).filter((m) => m.addedSnapshotId === id && (m.addedFilesCount > 0 || m.deletedFilesCount > 0));
     const entries = (await mapLimited(manifests, MANIFEST_READ_CONCURRENCY, (m) => readManifestEntries(opts.io, opts.metadata, m))).flat();
     for (const e of entries) {
       if (e.snapshotId !== null && e.snapshotId !== id) continue;
