@@ -23,6 +23,7 @@ import { ancestors, currentSchema, currentSnapshot } from './metadata.js';
 import { icebergSchemaFromColumns } from './schema.js';
 import { updateSchema } from './evolution.js';
 import { commitTableUpdates } from './commit.js';
+import { forgetOwnManifest } from './scan.js';
 
 const schema = icebergSchemaFromColumns([
   { name: 'id', type: 'long', required: true },
@@ -440,7 +441,11 @@ describe('appendFiles', () => {
     vi.resetModules();
     const other = await import('./index.js');
     await other.rewriteManifests({ io, catalog: new InterleavingCatalog(catalog), id });
-    expect((await other.expireSnapshots({ io, catalog: new InterleavingCatalog(catalog), id, retainLast: 1 })).deletedFiles.filter((f) => f.endsWith('-m0.avro'))).toHaveLength(2);
+    const deleted = (await other.expireSnapshots({ io, catalog: new InterleavingCatalog(catalog), id, retainLast: 1 })).deletedFiles.filter((f) => f.endsWith('-m0.avro'));
+    expect(deleted).toHaveLength(2);
+    // This process still holds the bytes of the two manifests it wrote (merges decode them from memory); past its
+    // cache's bound it would not, and then the merge below reads the store and fails half-way, as before the cache.
+    for (const f of deleted) forgetOwnManifest(f);
     // An attempt built on what this process committed last (a base it did not read back; the engine may try that
     // first) fails at the second link, merging a deleted manifest, after the first link's manifest was encoded. The
     // attempt on the table as it is must write that manifest itself, not take the failed attempt's word for it.
