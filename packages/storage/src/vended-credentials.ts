@@ -13,8 +13,9 @@ export class VendedCredentialsRoleError extends Error {
   constructor(apiUser: string, role: string, code: string | undefined, options: { cause: unknown }) {
     super(
       `the S3 server refuses the api's key ${apiUser} its vended-credentials role ${role} (${code ?? 'refused'}): ` +
-        `init makes that role for ATOLL_INIT_S3_API_USER, which must equal the api's ATOLL_S3_ACCESS_KEY; ` +
-        'until they match, every Iceberg REST table load would fail to vend credentials',
+        `the role is missing or trusts another user. Init makes it for ATOLL_INIT_S3_API_USER, which must equal the ` +
+        `api's ATOLL_S3_ACCESS_KEY (running init again makes it anew); until then every Iceberg REST table load would ` +
+        'fail to vend credentials',
       options,
     );
     this.name = 'VendedCredentialsRoleError';

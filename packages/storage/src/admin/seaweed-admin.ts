@@ -117,7 +117,9 @@ export class SeaweedAdmin implements StorageAdmin {
       if (!code && memberTexts(body, ['ListAttachedUserPoliciesResult', 'AttachedPolicies'], 'PolicyName').includes(policy)) users.push(user);
     }
     const roles: string[] = [];
-    const { body: rolesBody } = await this.#iam('putPolicy', { Action: 'ListRoles' });
+    // A server without a role store (no STS config) answers ServiceFailure: it has no roles to hold the policy. Were
+    // it another fault hiding roles, DeletePolicy (which checks roles itself) would refuse and the policy be restored.
+    const { body: rolesBody } = await this.#iam('putPolicy', { Action: 'ListRoles' }, ['ServiceFailure']);
     for (const role of memberTexts(rolesBody, ['ListRolesResult', 'Roles'], 'RoleName')) {
       if ((await this.#rolePolicies('putPolicy', role)).includes(policy)) roles.push(role);
     }
