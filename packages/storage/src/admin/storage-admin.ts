@@ -38,10 +38,10 @@ export function checkPolicyDocument(operation: string, policy: PolicyDocument): 
     if (st.Effect !== 'Allow' && st.Effect !== 'Deny') refuse(`${at}: Effect must be "Allow" or "Deny"`);
     const actions = st.Action;
     if (!Array.isArray(actions) || actions.length === 0) refuse(`${at}: Action must be a non-empty array`);
-    for (const a of actions as unknown[]) if (typeof a !== 'string' || !ACTION_PATTERN.test(a)) refuse(`${at}: ${JSON.stringify(a)} is no service:Action`);
+    for (const a of actions as unknown[]) if (typeof a !== 'string' || (a !== '*' && !ACTION_PATTERN.test(a))) refuse(`${at}: ${JSON.stringify(a)} is no service:Action`);
     if (st.Resource !== undefined) {
       if (!Array.isArray(st.Resource) || st.Resource.length === 0) refuse(`${at}: Resource must be a non-empty array when given`);
-      for (const r of st.Resource as unknown[]) if (typeof r !== 'string' || !r.startsWith('arn:')) refuse(`${at}: ${JSON.stringify(r)} is no ARN`);
+      for (const r of st.Resource as unknown[]) if (typeof r !== 'string' || (r !== '*' && !r.startsWith('arn:'))) refuse(`${at}: ${JSON.stringify(r)} is no ARN`);
     }
     if (st.Condition !== undefined && (typeof st.Condition !== 'object' || st.Condition === null || Array.isArray(st.Condition))) refuse(`${at}: Condition must be an object`);
   });
