@@ -20,11 +20,24 @@ async function vendedSessionListsLake(): Promise<void> {
   await listKeys(s3Client(connection, { accessKey: c.accessKeyId, secretKey: c.secretAccessKey, sessionToken: c.sessionToken }), lake, 'no-such-prefix/');
 }
 
+/** Starts the S3 server again; its ports can stay taken for a moment after it exited (the chaos test pauses too). */
+async function startAgain(): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ensureServices(['minio'], { say: () => {} });
+      return;
+    } catch (e) {
+      if (attempt >= 15 || !/is taken by another program/.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+}
+
 describe(`the S3 server (${kind}) restarted`, () => {
   it("keeps the api's user, its policy and its vended-credentials role", async () => {
     await vendedSessionListsLake();
     await stopService('minio', 'SIGTERM');
-    await ensureServices(['minio'], { say: () => {} });
+    await startAgain();
     // The api's own key still signs and still reaches the lake (its user and service policy survived).
     await expect(listKeys(s3Client(connection, connection), lake, 'no-such-prefix/')).resolves.toEqual([]);
     // The role survived: the api can still vend credentials, as every loadTable does.
