@@ -11,7 +11,8 @@ export function ensureChromium({ quiet = false } = {}) {
   if (process.getuid?.() !== 0) {
     throw new Error(`${CHROMIUM} is missing: run "apt-get update && apt-get install -y chromium" as root (or set ATOLL_CHROMIUM)`);
   }
-  const stdio = quiet ? 'ignore' : 'inherit';
+  // apt's progress goes to stderr, never stdout: run as a script, stdout carries the path alone (test/support reads it).
+  const stdio = quiet ? 'ignore' : ['ignore', 2, 2];
   const aptEnv = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // Another apt may hold the lock (the local stack installing PostgreSQL or Redis): wait up to 15 minutes for it.
   const wait = ['-o', 'DPkg::Lock::Timeout=900'];

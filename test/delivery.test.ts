@@ -350,7 +350,9 @@ describe('provisioning left the public api', () => {
     const apiAdmin = createStorageAdmin(storage, { ...s3, accessKey: env.ATOLL_S3_API_ACCESS_KEY!, secretKey: env.ATOLL_S3_API_SECRET_KEY! });
     const user = `probe${uniq()}`;
     await expect(apiAdmin.createUser(user, 'probe-secret-123456')).rejects.toMatchObject({ name: 'StorageAdminError', status: 403 });
-    await expect(apiAdmin.putPolicy(`probe-${uniq()}`, { Version: '2012-10-17', Statement: [] })).rejects.toMatchObject({ status: 403 });
+    // A valid document, so that the refusal is the server's permission check (an invalid one is refused before any call).
+    const probePolicy = { Version: '2012-10-17' as const, Statement: [{ Effect: 'Allow' as const, Action: ['s3:GetObject'], Resource: ['arn:aws:s3:::atoll-cr-probe/*'] }] };
+    await expect(apiAdmin.putPolicy(`probe-${uniq()}`, probePolicy)).rejects.toMatchObject({ status: 403 });
     const apiStore = new ObjectStore({ ...s3, accessKey: env.ATOLL_S3_API_ACCESS_KEY!, secretKey: env.ATOLL_S3_API_SECRET_KEY! });
     await expect(apiStore.client.makeBucket(`atoll-cr-probe${uniq()}`)).rejects.toMatchObject({ code: 'AccessDenied' });
     // The worker's key can (and the cleanroom of this suite was made by it).

@@ -1,11 +1,11 @@
 // The one-shot init (apps/api/src/init.ts), as compose and Helm run it, configures Keycloak: given the master admin's
 // password it (re)creates the portal's sign-in client `atoll-portal` with redirects to the api's public origins,
 // idempotently; without the password it leaves Keycloak alone; with a wrong one it fails without printing it.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionStepUp } from '@atoll/identity';
-import { initEnv, loadContext, PORTAL_CLIENT_ID, repoRoot, type StackContext } from '@atoll/stack';
+import { loadContext, PORTAL_CLIENT_ID, type StackContext } from '@atoll/stack';
 import { env } from './support/actors.js';
+import { runInit as runInitWith } from './support/run-init.js';
 import { realmAdmin } from './support/step-up.js';
 
 const PUBLIC = 'https://atoll.example.test';
@@ -25,20 +25,7 @@ async function portalClient(): Promise<PortalClient | undefined> {
   return (await (await realmAdmin()).json<PortalClient[]>(`/clients?clientId=${PORTAL_CLIENT_ID}`))[0];
 }
 
-function runInit(extra: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/api/src/init.ts'], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...initEnv(ctx), ...extra },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
+const runInit = (extra: Record<string, string>) => runInitWith(ctx, extra);
 
 beforeAll(async () => {
   ctx = await loadContext({ install: false });

@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   StorageAdminError,
+  VendedCredentialsRoleError,
   apiServicePolicy,
+  checkVendedCredentialsRole,
   bulkKeyPolicy,
   createStorageAdmin,
   provisionBulkKey,
@@ -179,6 +181,20 @@ describe.each(targets)('StorageAdmin conformance on $kind', (t) => {
           { Effect: 'Allow', Action: ['s3:GetObject', 's3:PutObject'], Resource: [arn(bucketA, `/${table}/*`)] },
         ],
       };
+      // The api's start-up check: its own key gets its role; a key the role was not made for is refused on SeaweedFS
+      // (MinIO has no roles: there the check only asks that STS answers the key).
+      await expect(checkVendedCredentialsRole(asApi, api)).resolves.toBeUndefined();
+      const asTenantA = createStorageAdmin(t.kind, { endpoint: t.endpoint, region: t.region, accessKey: tenantA, secretKey: secretA });
+      for (const mismatch of [checkVendedCredentialsRole(asTenantA, tenantA), checkVendedCredentialsRole(asTenantA, api)]) {
+        if (t.kind === 'seaweedfs') {
+          const e = await mismatch.catch((x: unknown) => x);
+          expect(e).toBeInstanceOf(VendedCredentialsRoleError);
+          expect((e as Error).message).toMatch(/ATOLL_INIT_S3_API_USER, which must equal the api's ATOLL_S3_ACCESS_KEY/);
+          expect((e as Error).message).not.toContain(secretA);
+        } else {
+          await expect(mismatch).resolves.toBeUndefined();
+        }
+      }
       const temp = await asApi.assumeRole({ role, policy: session, durationSeconds: 900 });
       const vended = s3Client(t, { accessKey: temp.accessKeyId, secretKey: temp.secretAccessKey, sessionToken: temp.sessionToken });
       // Its table: read, list, append under data/ and metadata/.
@@ -217,6 +233,67 @@ describe.each(targets)('StorageAdmin conformance on $kind', (t) => {
       await admin.deleteUser(api);
       await admin.deletePolicy(role);
       await admin.deletePolicy(servicePolicy);
+    }
+  });
+
+  it("changing an attached policy changes what its user and a role's sessions reach, both ways; a bad document changes nothing", async () => {
+    // SeaweedFS: putPolicy replaces the document under its holders (CreatePolicyVersion refuses s3:CreateBucket);
+    // MinIO: one add-canned-policy. The role is SeaweedFS's; MinIO bounds the user's session by its own policy.
+    const user = `confc${run}`;
+    const secret = randomBytes(24).toString('base64url');
+    const policy = `conf-${run}-c`;
+    const role = `conf-${run}-c-role`;
+    const t1Only = prefixReadPolicy(bucketA, 'tables/t1/');
+    // What the cleanroom worker's policy holds and CreatePolicyVersion refused on SeaweedFS: s3:CreateBucket.
+    const t2Only: PolicyDocument = {
+      Version: '2012-10-17',
+      Statement: [...prefixReadPolicy(bucketA, 'tables/t2/').Statement, { Effect: 'Allow', Action: ['s3:CreateBucket'], Resource: [arn(`atoll-conf-${run}-never`)] }],
+    };
+    await admin.putPolicy(policy, t1Only);
+    await admin.createUser(user, secret);
+    await admin.attachPolicies(user, [policy]);
+    await admin.putServiceRole(role, { trustedUser: user, policies: [policy] });
+    const asUser = createStorageAdmin(t.kind, { endpoint: t.endpoint, region: t.region, accessKey: user, secretKey: secret });
+    const own = s3Client(t, { accessKey: user, secretKey: secret });
+    const session = async () => {
+      const c = await asUser.assumeRole({ role, policy: prefixReadPolicy(bucketA, 'tables/'), durationSeconds: 900 });
+      return s3Client(t, { accessKey: c.accessKeyId, secretKey: c.secretAccessKey, sessionToken: c.sessionToken });
+    };
+    /** Which of t1 and t2 the user's key and a fresh session of the role can read. */
+    const reach = async () => {
+      const out: string[] = [];
+      const s = await session();
+      for (const [who, client] of [['user', own], ['session', s]] as const) {
+        for (const table of ['t1', 't2']) {
+          const r = await readObject(client, bucketA, `tables/${table}/data.parquet`).then(
+            () => 'read',
+            (e: unknown) => String((e as { code?: unknown }).code),
+          );
+          out.push(`${who} ${table} ${r}`);
+        }
+      }
+      return out;
+    };
+    try {
+      expect(await reach()).toEqual(['user t1 read', 'user t2 AccessDenied', 'session t1 read', 'session t2 AccessDenied']);
+      await admin.putPolicy(policy, t2Only);
+      expect(await reach()).toEqual(['user t1 AccessDenied', 'user t2 read', 'session t1 AccessDenied', 'session t2 read']);
+      await admin.putPolicy(policy, t2Only); // the same document again: nothing to do
+      expect(await reach()).toEqual(['user t1 AccessDenied', 'user t2 read', 'session t1 AccessDenied', 'session t2 read']);
+      await admin.putPolicy(policy, t1Only);
+      expect(await reach()).toEqual(['user t1 read', 'user t2 AccessDenied', 'session t1 read', 'session t2 AccessDenied']);
+
+      // Documents no server should take are refused alike, and what the user and the role reach stays as it was.
+      const maybe = { Version: '2012-10-17', Statement: [{ Effect: 'Maybe', Action: ['s3:GetObject'], Resource: [arn(bucketA, '/*')] }] } as unknown as PolicyDocument;
+      await expect(admin.putPolicy(policy, maybe)).rejects.toThrow(/invalid policy document: statement 1: Effect must be "Allow" or "Deny"/);
+      await expect(admin.putPolicy(policy, { Version: '2012-10-17', Statement: [] })).rejects.toThrow(/invalid policy document/);
+      await expect(admin.putPolicy(policy, { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['GetObject'], Resource: [arn(bucketA, '/*')] }] })).rejects.toThrow(/invalid policy document/);
+      expect(await reach()).toEqual(['user t1 read', 'user t2 AccessDenied', 'session t1 read', 'session t2 AccessDenied']);
+    } finally {
+      await admin.deleteServiceRole(role);
+      await admin.deleteUser(user);
+      // Detached from everyone, with no scratch policy left attached anywhere: the policy can go.
+      await admin.deletePolicy(policy);
     }
   });
 

@@ -27,7 +27,8 @@ umask 077
 mkdir -p "$conf"
 printf '{"identities":[{"name":"atollroot","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]}]}' \
   "$ATOLL_SEAWEEDFS_ROOT_USER" "$ATOLL_SEAWEEDFS_ROOT_PASSWORD" > "$conf/s3-identities.json"
-printf '{"sts":{"tokenDuration":"1h","maxSessionLength":"12h","issuer":"atoll-seaweedfs","signingKey":"%s"},"policy":{"defaultEffect":"Deny"}}' \
+# roleStore filer: roles (the api's vended-credentials role) survive a restart; SeaweedFS's default with a file is memory.
+printf '{"sts":{"tokenDuration":"1h","maxSessionLength":"12h","issuer":"atoll-seaweedfs","signingKey":"%s"},"policy":{"defaultEffect":"Deny"},"roleStore":{"storeType":"filer"}}' \
   "$ATOLL_SEAWEEDFS_STS_SIGNING_KEY" > "$conf/s3-iam.json"
 # weed reads them from the files; nothing it starts needs them in its environment.
 unset ATOLL_SEAWEEDFS_ROOT_USER ATOLL_SEAWEEDFS_ROOT_PASSWORD ATOLL_SEAWEEDFS_STS_SIGNING_KEY

@@ -69,6 +69,17 @@ async function main(): Promise<void> {
     if (left.length > 0) throw new Error(`refusing to initialise production: ${left.join(', ')} still hold the example placeholder "${PLACEHOLDER_MARKER}"; set real secrets`);
   }
 
+  // Init makes the api's storage user and, on SeaweedFS, the role its vended credentials are sessions of, both named
+  // after ATOLL_INIT_S3_API_USER; the api signs as ATOLL_S3_ACCESS_KEY and asks for the role named after it. Init is
+  // given the api's key (the stack, compose and Helm all do), so a mismatch is refused here, before anything changes.
+  if (config.ATOLL_S3_ACCESS_KEY !== config.ATOLL_INIT_S3_API_USER) {
+    throw new Error(
+      `ATOLL_INIT_S3_API_USER (${config.ATOLL_INIT_S3_API_USER}) differs from the api's ATOLL_S3_ACCESS_KEY (${config.ATOLL_S3_ACCESS_KEY}): ` +
+        `init would make the user ${config.ATOLL_INIT_S3_API_USER} and the vended-credentials role ${vendedCredentialsRole(config.ATOLL_INIT_S3_API_USER)}, ` +
+        `but the api signs as ${config.ATOLL_S3_ACCESS_KEY} and asks for ${vendedCredentialsRole(config.ATOLL_S3_ACCESS_KEY)}; set both to the same name`,
+    );
+  }
+
   const pool = createPool(config.ATOLL_DATABASE_URL, { max: 1, applicationName: 'atoll-init' });
   try {
     const applied = await migrate(pool);

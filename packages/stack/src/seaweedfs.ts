@@ -53,6 +53,9 @@ function iamConfig(signingKey: string): string {
   return JSON.stringify({
     sts: { tokenDuration: '1h', maxSessionLength: '12h', issuer: 'atoll-seaweedfs', signingKey },
     policy: { defaultEffect: 'Deny' },
+    // With a config file SeaweedFS keeps roles in memory unless told otherwise: a restart would drop the api's
+    // vended-credentials role (made once by init) and every loadTable after it would be refused. The filer keeps them.
+    roleStore: { storeType: 'filer' },
   });
 }
 

@@ -1,6 +1,7 @@
 // Public surface of the storage admin module: the StorageAdmin contract and its MinIO and SeaweedFS implementations.
 export {
   StorageAdminError,
+  checkPolicyDocument,
   isStorageAdminError,
   type AssumeRoleOptions,
   type IssuedServiceAccount,

@@ -5,6 +5,7 @@ import { encryptAdminPayload } from './madmin-crypto.js';
 import { requireName, signedCall, signedClient, type CallOptions, type SignedClient, type SignedClientOptions } from './signed-call.js';
 import {
   StorageAdminError,
+  checkPolicyDocument,
   type AssumeRoleOptions,
   type IssuedServiceAccount,
   type PolicyDocument,
@@ -37,6 +38,7 @@ export class MinioAdmin implements StorageAdmin {
 
   async putPolicy(name: string, policy: PolicyDocument): Promise<void> {
     requireName('putPolicy', 'policy name', name);
+    checkPolicyDocument('putPolicy', policy);
     await this.#call({
       operation: 'putPolicy',
       method: 'PUT',

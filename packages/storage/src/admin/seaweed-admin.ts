@@ -9,6 +9,7 @@
 // - STS sessions last at most 12 hours (MinIO: 365 days).
 import {
   StorageAdminError,
+  checkPolicyDocument,
   type AssumeRoleOptions,
   type IssuedServiceAccount,
   type PolicyDocument,
@@ -48,17 +49,91 @@ export class SeaweedAdmin implements StorageAdmin {
 
   async putPolicy(name: string, policy: PolicyDocument): Promise<void> {
     requireName('putPolicy', 'policy name', name);
+    checkPolicyDocument('putPolicy', policy);
     const document = JSON.stringify(policy);
-    // CreatePolicy refuses an existing name. The same document again (init run twice) is already in place; another
-    // one is a new default version, which every user it is attached to sees at once. SeaweedFS checks a new version
-    // against an older, narrower list of S3 actions than CreatePolicy (it refuses e.g. s3:CreateBucket), so that
-    // refusal comes through as the server's MalformedPolicyDocument rather than a silent half-update.
     const created = await this.#iam('putPolicy', { Action: 'CreatePolicy', PolicyName: name, PolicyDocument: document }, ['EntityAlreadyExists']);
     if (created.code !== 'EntityAlreadyExists') return;
+    // The same document again (init run twice) is already in place.
     const current = await this.#iam('putPolicy', { Action: 'GetPolicyVersion', PolicyArn: policyArn(name), VersionId: 'v1' }, ['NoSuchEntity']);
     const text = current.code ? undefined : xmlText(parseXml(current.body), 'GetPolicyVersionResult', 'PolicyVersion', 'Document');
-    if (text !== undefined && samePolicy(parsePolicyText(text), policy)) return;
-    await this.#iam('putPolicy', { Action: 'CreatePolicyVersion', PolicyArn: policyArn(name), PolicyDocument: document, SetAsDefault: 'true' });
+    const stored = text === undefined ? undefined : parsePolicyText(text);
+    if (stored !== undefined && samePolicy(stored, policy)) return;
+    await this.#replacePolicy(name, document, stored === undefined ? document : JSON.stringify(stored));
+  }
+
+  /**
+   * Gives an existing policy a new document. CreatePolicyVersion cannot: SeaweedFS checks a new version against its
+   * legacy action list, which lacks e.g. s3:CreateBucket and any Deny statement, and refuses documents CreatePolicy
+   * takes (MalformedPolicyDocument). DeletePolicy refuses while the policy is attached. So:
+   * 1. the new document is created under a scratch name first: a refusal there changes nothing;
+   * 2. the scratch policy is attached to every user and role holding `name`, so none is ever left without the new
+   *    rights while `name` is replaced (for that moment they hold both documents: never less than before or after);
+   * 3. `name` is detached, deleted, created with the new document and attached again to the same users and roles;
+   * 4. the scratch policy is detached and deleted.
+   * If a step fails, `name` is recreated (with the old document) if it had gone and attached again to every holder
+   * before the error is thrown: a policy is never left deleted or detached.
+   */
+  async #replacePolicy(name: string, document: string, previous: string): Promise<void> {
+    const scratch = pendingPolicyName(name);
+    // A scratch policy left by an interrupted run holds a document nobody confirmed: it goes first.
+    if ((await this.#iam('putPolicy', { Action: 'CreatePolicy', PolicyName: scratch, PolicyDocument: document }, ['EntityAlreadyExists'])).code) {
+      await this.#detachEverywhere(scratch, await this.#holders(scratch));
+      await this.#iam('putPolicy', { Action: 'DeletePolicy', PolicyArn: policyArn(scratch) }, ['NoSuchEntity']);
+      await this.#iam('putPolicy', { Action: 'CreatePolicy', PolicyName: scratch, PolicyDocument: document });
+    }
+    const holders = await this.#holders(name).catch(async (e: unknown) => {
+      await this.#iam('putPolicy', { Action: 'DeletePolicy', PolicyArn: policyArn(scratch) }, ['NoSuchEntity']).catch(() => undefined);
+      throw e;
+    });
+    let deleted = false;
+    try {
+      await this.#attachEverywhere(scratch, holders);
+      await this.#detachEverywhere(name, holders);
+      await this.#iam('putPolicy', { Action: 'DeletePolicy', PolicyArn: policyArn(name) });
+      deleted = true;
+      await this.#iam('putPolicy', { Action: 'CreatePolicy', PolicyName: name, PolicyDocument: document });
+      deleted = false;
+      await this.#attachEverywhere(name, holders);
+    } catch (e) {
+      try {
+        if (deleted) await this.#iam('putPolicy', { Action: 'CreatePolicy', PolicyName: name, PolicyDocument: previous }, ['EntityAlreadyExists']);
+        await this.#attachEverywhere(name, holders);
+      } catch (restoreError) {
+        throw new AggregateError([e, restoreError], `putPolicy: replacing policy ${name} failed and so did restoring it; it may be detached from ${describeHolders(holders)}`, { cause: restoreError });
+      }
+      throw e;
+    } finally {
+      await this.#detachEverywhere(scratch, holders).catch(() => undefined);
+      await this.#iam('putPolicy', { Action: 'DeletePolicy', PolicyArn: policyArn(scratch) }, ['NoSuchEntity']).catch(() => undefined);
+    }
+  }
+
+  /** The users and roles a policy is attached to (SeaweedFS has no ListEntitiesForPolicy: every one is asked). */
+  async #holders(policy: string): Promise<PolicyHolders> {
+    const users: string[] = [];
+    const { body: usersBody } = await this.#iam('putPolicy', { Action: 'ListUsers' });
+    for (const user of memberTexts(usersBody, ['ListUsersResult', 'Users'], 'UserName')) {
+      const { body, code } = await this.#iam('putPolicy', { Action: 'ListAttachedUserPolicies', UserName: user }, ['NoSuchEntity']);
+      if (!code && memberTexts(body, ['ListAttachedUserPoliciesResult', 'AttachedPolicies'], 'PolicyName').includes(policy)) users.push(user);
+    }
+    const roles: string[] = [];
+    // A server without a role store (no STS config) answers ServiceFailure: it has no roles to hold the policy. Were
+    // it another fault hiding roles, DeletePolicy (which checks roles itself) would refuse and the policy be restored.
+    const { body: rolesBody } = await this.#iam('putPolicy', { Action: 'ListRoles' }, ['ServiceFailure']);
+    for (const role of memberTexts(rolesBody, ['ListRolesResult', 'Roles'], 'RoleName')) {
+      if ((await this.#rolePolicies('putPolicy', role)).includes(policy)) roles.push(role);
+    }
+    return { users, roles };
+  }
+
+  async #attachEverywhere(policy: string, holders: PolicyHolders): Promise<void> {
+    for (const user of holders.users) await this.#iam('putPolicy', { Action: 'AttachUserPolicy', UserName: user, PolicyArn: policyArn(policy) }, ['EntityAlreadyExists']);
+    for (const role of holders.roles) await this.#iam('putPolicy', { Action: 'AttachRolePolicy', RoleName: role, PolicyArn: policyArn(policy) }, ['EntityAlreadyExists']);
+  }
+
+  async #detachEverywhere(policy: string, holders: PolicyHolders): Promise<void> {
+    for (const user of holders.users) await this.#iam('putPolicy', { Action: 'DetachUserPolicy', UserName: user, PolicyArn: policyArn(policy) }, ['NoSuchEntity']);
+    for (const role of holders.roles) await this.#iam('putPolicy', { Action: 'DetachRolePolicy', RoleName: role, PolicyArn: policyArn(policy) }, ['NoSuchEntity']);
   }
 
   async deletePolicy(name: string): Promise<void> {
@@ -228,6 +303,21 @@ export class SeaweedAdmin implements StorageAdmin {
       throw e;
     }
   }
+}
+
+interface PolicyHolders {
+  users: string[];
+  roles: string[];
+}
+
+function describeHolders(h: PolicyHolders): string {
+  const all = [...h.users.map((u) => `user ${u}`), ...h.roles.map((r) => `role ${r}`)];
+  return all.length > 0 ? all.join(', ') : 'nobody';
+}
+
+/** The scratch name a changed document is validated and bridged under (SeaweedFS policy names: [A-Za-z0-9_-]). */
+function pendingPolicyName(name: string): string {
+  return `${name}--pending`;
 }
 
 /** A policy document as SeaweedFS returns it: JSON, possibly URL-encoded as AWS does. */

@@ -14,6 +14,39 @@ export interface PolicyDocument {
   Statement: PolicyStatement[];
 }
 
+/** `service:Action` as IAM writes it (`s3:GetObject`, `s3:Get*`, `admin:*`, `iam:CreateUser`, `sts:AssumeRole`). */
+const ACTION_PATTERN = /^[a-z0-9-]+:[A-Za-z0-9*?]+$/;
+
+/**
+ * Refuses a policy document that no server should take, before any call, so both implementations refuse it alike:
+ * SeaweedFS's CreatePolicy stores any JSON it can parse (an `Effect` of "Maybe" included) and MinIO refuses it,
+ * so the server cannot be the one judge. Throws a RangeError naming the first fault.
+ */
+export function checkPolicyDocument(operation: string, policy: PolicyDocument): void {
+  const refuse = (why: string): never => {
+    throw new RangeError(`${operation}: invalid policy document: ${why}`);
+  };
+  const doc = policy as unknown as Record<string, unknown> | null;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) refuse('not an object');
+  if (doc!.Version !== '2012-10-17') refuse('Version must be "2012-10-17"');
+  const statements = doc!.Statement;
+  if (!Array.isArray(statements) || statements.length === 0) refuse('Statement must be a non-empty array');
+  (statements as unknown[]).forEach((raw, i) => {
+    const at = `statement ${i + 1}`;
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) refuse(`${at} is not an object`);
+    const st = raw as Record<string, unknown>;
+    if (st.Effect !== 'Allow' && st.Effect !== 'Deny') refuse(`${at}: Effect must be "Allow" or "Deny"`);
+    const actions = st.Action;
+    if (!Array.isArray(actions) || actions.length === 0) refuse(`${at}: Action must be a non-empty array`);
+    for (const a of actions as unknown[]) if (typeof a !== 'string' || (a !== '*' && !ACTION_PATTERN.test(a))) refuse(`${at}: ${JSON.stringify(a)} is no service:Action`);
+    if (st.Resource !== undefined) {
+      if (!Array.isArray(st.Resource) || st.Resource.length === 0) refuse(`${at}: Resource must be a non-empty array when given`);
+      for (const r of st.Resource as unknown[]) if (typeof r !== 'string' || (r !== '*' && !r.startsWith('arn:'))) refuse(`${at}: ${JSON.stringify(r)} is no ARN`);
+    }
+    if (st.Condition !== undefined && (typeof st.Condition !== 'object' || st.Condition === null || Array.isArray(st.Condition))) refuse(`${at}: Condition must be an object`);
+  });
+}
+
 export interface TemporaryCredentials {
   accessKeyId: string;
   secretAccessKey: string;
@@ -62,7 +95,10 @@ export interface IssuedServiceAccount {
 }
 
 export interface StorageAdmin {
-  /** Creates or replaces a canned policy. */
+  /**
+   * Creates or replaces a canned policy; every user and role it is attached to sees the new document when this
+   * returns. A document `checkPolicyDocument` or the server refuses changes nothing.
+   */
   putPolicy(name: string, policy: PolicyDocument): Promise<void>;
   /** Deletes a canned policy; a missing policy is not an error. Fails while the policy is attached to a user. */
   deletePolicy(name: string): Promise<void>;
