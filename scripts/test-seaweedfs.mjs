@@ -51,12 +51,14 @@ const SEAWEEDFS_FILES = [
   'test/inprocess-api.test.ts',
   'test/stack-up.test.ts',
   'test/portal.test.ts',
+  // The two slowest after chaos (~3.5 min each): the billing ledger under SIGKILL (its runs write cleanrooms) and
+  // the API contract fuzzing. Neither is about the S3 server, but the proof is the whole suite on both.
+  'test/billing.test.ts',
+  'test/api-contract.test.ts',
   // Last: one fault of each kind, SeaweedFS restarted among them (~4 min; it found the role store lost on restart).
   'test/chaos.test.ts',
-  // Left out, though they pass on SeaweedFS, to keep this pass under ~18 minutes (durations in docs/storage.md):
-  // billing.test.ts (its SIGKILL loop, ~3.5 min; the ledger, not the S3 server) and api-contract.test.ts (~3.5 min of
-  // HTTP schema fuzzing; the S3 server plays no part).
-  // Never here: storage-admin.test.ts (MinioAdmin's wire format) and test/deploy/* (render files, call no server).
+  // Never here: storage-admin.test.ts (MinioAdmin's wire format; the conformance suites cover SeaweedAdmin) and
+  // test/deploy/* (they render files and call no server).
 ];
 
 const env = { ...process.env, ATOLL_STORAGE: 'seaweedfs', ATOLL_STATE_DIR: join(root, '.atoll', 'seaweedfs') };
