@@ -97,6 +97,7 @@ try {
   calls.clear();
   for (let start = 0; start < appends; start += block) {
     const t = performance.now();
+    const cpu = process.cpuUsage();
     const slice = files.slice(start, start + block);
     await Promise.all(
       Array.from({ length: writers }, async (_, w) => {
@@ -104,8 +105,12 @@ try {
       }),
     );
     const wall = performance.now() - t;
+    const used = process.cpuUsage(cpu);
     const accounted = [...spent.values()].reduce((a, b) => a + b, 0);
-    process.stdout.write(`appends ${start + 1}–${start + slice.length}: ${(wall / slice.length).toFixed(1)} ms per append (${((slice.length / wall) * 1000).toFixed(1)}/s)\n`);
+    // CPU of this process (the commit engine, the S3 and Postgres clients): it moves with the code far more than
+    // with the neighbours' load, unlike wall time.
+    const cpuMs = (used.user + used.system) / 1000 / slice.length;
+    process.stdout.write(`appends ${start + 1}–${start + slice.length}: ${(wall / slice.length).toFixed(1)} ms per append (${((slice.length / wall) * 1000).toFixed(1)}/s), ${cpuMs.toFixed(2)} ms CPU per append\n`);
     for (const [k, v] of [...spent.entries()].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${k.padEnd(26)} ${(v / slice.length).toFixed(2).padStart(7)} ms/append  ${String(calls.get(k)).padStart(5)} calls\n`);
     if (writers === 1) process.stdout.write(`  ${'JS between calls'.padEnd(26)} ${((wall - accounted) / slice.length).toFixed(2).padStart(7)} ms/append\n`);
     spent.clear();

@@ -23,6 +23,7 @@ import { ancestors, currentSchema, currentSnapshot } from './metadata.js';
 import { icebergSchemaFromColumns } from './schema.js';
 import { updateSchema } from './evolution.js';
 import { commitTableUpdates } from './commit.js';
+import { forgetOwnManifest } from './scan.js';
 
 const schema = icebergSchemaFromColumns([
   { name: 'id', type: 'long', required: true },
@@ -338,6 +339,59 @@ describe('appendFiles', () => {
     expect(changes.removed).toEqual([]);
   });
 
+  it('a serial appender merges the manifests it wrote without reading them back; manifests another process wrote are read', async () => {
+    await createTable({ io, catalog, id, location: fileUri(join(dir, 'events')), schema, properties: { 'commit.manifest.min-count-to-merge': '4' } });
+    const manifestReads: string[] = [];
+    const counting = new LocalFileIO();
+    const read = counting.read.bind(counting);
+    counting.read = (uri: string) => {
+      if (uri.endsWith('-m0.avro')) manifestReads.push(uri);
+      return read(uri);
+    };
+    for (let i = 0; i < 10; i++) await appendFiles({ io: counting, catalog, id, files: [dataFile(dir, `own${i}`, 1)], commitId: `own-${i}` });
+    let { metadata } = await loadTable({ io, catalog, id });
+    expect(ancestors(metadata).filter((s) => Number(s.summary['manifests-replaced']) > 0).length).toBeGreaterThanOrEqual(2);
+    expect(manifestReads).toEqual([]);
+    // Another process (fresh module instances: its own caches) appends; this process's next merge must read those.
+    vi.resetModules();
+    const other = await import('./index.js');
+    for (let i = 0; i < 3; i++) await other.appendFiles({ io, catalog: new InterleavingCatalog(catalog), id, files: [dataFile(dir, `other${i}`, 1)], commitId: `other-${i}` });
+    await appendFiles({ io: counting, catalog, id, files: [dataFile(dir, 'last', 1)], commitId: 'last' });
+    ({ metadata } = await loadTable({ io, catalog, id }));
+    expect(Number(currentSnapshot(metadata)!.summary['manifests-replaced'])).toBeGreaterThan(0);
+    expect(manifestReads.length).toBeGreaterThanOrEqual(3);
+    // Every snapshot, read from the store, holds exactly the files appended up to it.
+    const order = ancestors(metadata).reverse();
+    for (const [i, snap] of order.entries()) {
+      const expected = order.slice(0, i + 1).map((s) => `${s.summary['atoll.commit-id']!.replace('-', '')}.parquet`);
+      expect((await planFiles({ io, metadata, snapshotId: snap['snapshot-id'] })).map((f) => f.filePath.split('/').pop()).sort()).toEqual(expected.sort());
+    }
+  });
+
+  it('an incremental read skips the merged manifests (EXISTING entries only) and still sees each file once', async () => {
+    await createTable({ io, catalog, id, location: fileUri(join(dir, 'events')), schema, properties: { 'commit.manifest.min-count-to-merge': '3' } });
+    const results = [];
+    for (let i = 0; i < 12; i++) results.push(await appendFiles({ io, catalog, id, files: [dataFile(dir, `i${i}`, 1)], commitId: `i-${i}` }));
+    const { metadata } = await loadTable({ io, catalog, id });
+    const merged = new Set((await Promise.all(ancestors(metadata).map((s) => readManifestList(io, s)))).flat().filter((m) => m.addedFilesCount === 0 && m.deletedFilesCount === 0).map((m) => m.manifestPath));
+    expect(merged.size).toBeGreaterThanOrEqual(3);
+    // A reader in another process (fresh module instances: nothing cached) reads only the appends' own manifests.
+    vi.resetModules();
+    const other = await import('./index.js');
+    const reads: string[] = [];
+    const counting = new LocalFileIO();
+    const read = counting.read.bind(counting);
+    counting.read = (uri: string) => {
+      reads.push(uri);
+      return read(uri);
+    };
+    const changes = await other.planChanges({ io: counting, metadata, fromSnapshotId: results[1]!.snapshotId });
+    expect(changes.added.map((f) => f.filePath.split('/').pop()).sort()).toEqual(Array.from({ length: 10 }, (_, j) => `i${j + 2}.parquet`).sort());
+    expect(changes.removed).toEqual([]);
+    expect(reads.filter((u) => merged.has(u))).toEqual([]);
+    expect(reads.filter((u) => u.endsWith('-m0.avro'))).toHaveLength(10);
+  });
+
   // Found by `bench/profile-appends.ts 1000 500 8 1`: a group commit builds its whole chain before it writes anything,
   // and a merge at a later link read the manifests of earlier links from the store — "manifest listed in the manifest
   // list does not exist", and the group failed. min-count 2 merges at every link, so both the appended manifests and a
@@ -387,7 +441,11 @@ describe('appendFiles', () => {
     vi.resetModules();
     const other = await import('./index.js');
     await other.rewriteManifests({ io, catalog: new InterleavingCatalog(catalog), id });
-    expect((await other.expireSnapshots({ io, catalog: new InterleavingCatalog(catalog), id, retainLast: 1 })).deletedFiles.filter((f) => f.endsWith('-m0.avro'))).toHaveLength(2);
+    const deleted = (await other.expireSnapshots({ io, catalog: new InterleavingCatalog(catalog), id, retainLast: 1 })).deletedFiles.filter((f) => f.endsWith('-m0.avro'));
+    expect(deleted).toHaveLength(2);
+    // This process still holds the bytes of the two manifests it wrote (merges decode them from memory); past its
+    // cache's bound it would not, and then the merge below reads the store and fails half-way, as before the cache.
+    for (const f of deleted) forgetOwnManifest(f);
     // An attempt built on what this process committed last (a base it did not read back; the engine may try that
     // first) fails at the second link, merging a deleted manifest, after the first link's manifest was encoded. The
     // attempt on the table as it is must write that manifest itself, not take the failed attempt's word for it.

@@ -196,12 +196,12 @@ async function loadBase(io: ObjectIO, catalog: CatalogStore, id: TableIdentifier
  * `cleanUp`) — shared files excepted — and the error thrown: nothing was swapped, so nothing refers to them.
  */
 async function writeAttempt(io: ObjectIO, metadata: TableMetadata, from: number, writes: NonNullable<CommitAttempt<unknown>['writes']>, cleanUp: boolean): Promise<string | null> {
-  const [meta, files] = await Promise.allSettled([
-    writeNewMetadataVersion(io, metadata, from),
-    mapLimited(writes, ATTEMPT_WRITE_CONCURRENCY, async (w) => {
-      await io.write(w.location, w.bytes, { ifNoneMatch: true });
-    }),
-  ]);
+  // The small writes are handed to the store first: serializing (and the S3 client hashing) the metadata file, which
+  // grows with the table's history, then overlaps with them instead of delaying their requests.
+  const filesWritten = mapLimited(writes, ATTEMPT_WRITE_CONCURRENCY, async (w) => {
+    await io.write(w.location, w.bytes, { ifNoneMatch: true });
+  });
+  const [files, meta] = await Promise.allSettled([filesWritten, writeNewMetadataVersion(io, metadata, from)]);
   if (files.status === 'rejected') {
     if (cleanUp) await deleteQuietly(io, [...(meta.status === 'fulfilled' && meta.value !== null ? [meta.value] : []), ...writes.filter((w) => !w.shared).map((w) => w.location)]);
     throw files.reason;

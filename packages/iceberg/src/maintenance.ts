@@ -3,7 +3,7 @@
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { formatIdentifier } from './catalog-store.js';
 import { commitWithRetry } from './commit.js';
-import { forgetManifestList, readManifestEntries, readManifestList, rememberedManifestList } from './scan.js';
+import { forgetManifest, forgetManifestList, readManifestEntries, readManifestList, rememberedManifestList } from './scan.js';
 import type { CommitResult } from './snapshot-producers.js';
 import { commitSnapshot, writeManifest } from './snapshot-producers.js';
 import { baseTotals, buildSummary } from './summaries.js';
@@ -172,6 +172,7 @@ export async function expireSnapshots(opts: ExpireSnapshotsOptions): Promise<{ e
   const keepFiles = allFiles(retained);
   const doomed = [...allFiles(candidates)].filter((f) => !keepFiles.has(f));
   for (const list of candidates.manifestLists) if (!keepFiles.has(list)) forgetManifestList(list);
+  for (const f of doomed) forgetManifest(f);
   return { expiredSnapshotIds, deletedFiles: await deleteAll(opts.io, doomed) };
 }
 

@@ -232,30 +232,64 @@ export function tableMetadataToJson(metadata: TableMetadata): Record<string, unk
   return toJsonObject(metadata);
 }
 
-// The JSON text of each committed snapshot. A snapshot never changes once committed (committed-cache.ts freezes it)
-// and later commits share the same object (applyUpdates copies the list, not its entries), so the metadata file of a
-// table with a long history re-serializes only what is new: serializing every snapshot on every commit (through the
-// bigint-aware replacer) grew each append's cost with the table's history.
-const snapshotTexts = new WeakMap<Snapshot, string>();
+// The JSON bytes of each committed snapshot and snapshot-log entry. Neither changes once committed (committed-cache.ts
+// freezes them) and later commits share the same objects (applyUpdates copies the lists, not their entries), so the
+// metadata file of a table with a long history re-serializes only what is new, and the bulk of it is copied as bytes
+// rather than stringified (through the bigint-aware replacer) and UTF-8-encoded again on every commit: both grew each
+// append's CPU with the table's history.
+const entryBytes = new WeakMap<object, Buffer>();
 
-function snapshotText(snapshot: Snapshot): string {
-  let text = snapshotTexts.get(snapshot);
-  if (text === undefined) {
-    text = stringifyJson(snapshot);
-    if (Object.isFrozen(snapshot) && Object.isFrozen(snapshot.summary)) snapshotTexts.set(snapshot, text);
+function jsonBytesOf(entry: Snapshot | SnapshotLogEntry, nested?: object): Buffer {
+  let bytes = entryBytes.get(entry);
+  if (bytes === undefined) {
+    const text = stringifyJson(entry);
+    // Its own allocation, not a slice of Node's shared pool: a cached slice would keep its whole 8 KB slab alive.
+    bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text, 'utf8'));
+    bytes.write(text, 'utf8');
+    if (Object.isFrozen(entry) && (nested === undefined || Object.isFrozen(nested))) entryBytes.set(entry, bytes);
   }
-  return text;
+  return bytes;
+}
+
+const COMMA = Buffer.from(',');
+const OPEN = Buffer.from('[');
+const CLOSE = Buffer.from(']');
+
+function jsonArrayParts(entries: ReadonlyArray<Snapshot | SnapshotLogEntry>, nested: (e: Snapshot | SnapshotLogEntry) => object | undefined): Buffer[] {
+  const parts: Buffer[] = [OPEN];
+  entries.forEach((e, i) => {
+    if (i > 0) parts.push(COMMA);
+    parts.push(jsonBytesOf(e, nested(e)));
+  });
+  parts.push(CLOSE);
+  return parts;
 }
 
 export function serializeTableMetadata(metadata: TableMetadata): string {
-  const slot = `atoll-snapshots-${randomBytes(12).toString('hex')}`;
-  const text = stringifyJson({ ...toJsonObject(metadata), snapshots: slot }, 2);
-  const snapshots = `[${metadata.snapshots.map(snapshotText).join(',')}]`;
-  return text.replace(`"${slot}"`, () => snapshots);
+  return serializeTableMetadataBytes(metadata).toString('utf8');
 }
 
-export function serializeTableMetadataBytes(metadata: TableMetadata): Uint8Array {
-  return new Uint8Array(Buffer.from(serializeTableMetadata(metadata), 'utf8'));
+export function serializeTableMetadataBytes(metadata: TableMetadata): Buffer {
+  // The small part is stringified with slots where the two long lists go; the lists are spliced in as bytes.
+  const tag = randomBytes(12).toString('hex');
+  const snapshotsSlot = `atoll-snapshots-${tag}`;
+  const logSlot = `atoll-snapshot-log-${tag}`;
+  const text = stringifyJson({ ...toJsonObject(metadata), snapshots: snapshotsSlot, 'snapshot-log': logSlot }, 2);
+  const [head, afterSnapshots] = splitOnce(text, `"${snapshotsSlot}"`);
+  const [middle, tail] = splitOnce(afterSnapshots, `"${logSlot}"`);
+  return Buffer.concat([
+    Buffer.from(head, 'utf8'),
+    ...jsonArrayParts(metadata.snapshots, (e) => (e as Snapshot).summary),
+    Buffer.from(middle, 'utf8'),
+    ...jsonArrayParts(metadata['snapshot-log'], () => undefined),
+    Buffer.from(tail, 'utf8'),
+  ]);
+}
+
+function splitOnce(text: string, marker: string): [string, string] {
+  const at = text.indexOf(marker);
+  if (at < 0) throw new Error(`serializing table metadata: ${marker} not found`);
+  return [text.slice(0, at), text.slice(at + marker.length)];
 }
 
 // ---- parsing ---------------------------------------------------------------------------------------------------

@@ -88,6 +88,57 @@ function rememberManifest(location: string, entries: readonly ManifestEntry[]): 
   manifestCacheEntries += entries.length;
 }
 
+// The bytes of manifests this process wrote for appends that landed, by location, up to a total size. Every ~100
+// appends (commit.manifest.min-count-to-merge) an append merges the small manifests of its base, and for a process
+// that appends to a table alone those are manifests it wrote itself: decoding them from here instead of reading each
+// back saves ~100 GETs per merge. Manifests are immutable (fresh random name, create-if-absent), so the bytes are what
+// a read would return. Only the append merge consults this (`ownManifestEntries`); scans and maintenance read through
+// `readManifestEntries` as before, so a manifest damaged in the store still fails them.
+const OWN_MANIFEST_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+const ownManifests = new Map<string, Uint8Array>();
+let ownManifestBytes = 0;
+
+/** Remembers the bytes of a manifest this process wrote and a landed commit names. */
+export function rememberOwnManifest(location: string, bytes: Uint8Array): void {
+  if (bytes.length > OWN_MANIFEST_CACHE_MAX_BYTES / 4) return;
+  forgetOwnManifest(location);
+  while (ownManifestBytes + bytes.length > OWN_MANIFEST_CACHE_MAX_BYTES && ownManifests.size > 0) forgetOwnManifest(ownManifests.keys().next().value!);
+  ownManifests.set(location, bytes);
+  ownManifestBytes += bytes.length;
+}
+
+export function forgetOwnManifest(location: string): void {
+  const had = ownManifests.get(location);
+  if (!had) return;
+  ownManifests.delete(location);
+  ownManifestBytes -= had.length;
+}
+
+/** How many manifests and bytes the own-manifest cache holds (for tests and memory checks). */
+export function ownManifestCacheSize(): { manifests: number; bytes: number } {
+  return { manifests: ownManifests.size, bytes: ownManifestBytes };
+}
+
+/**
+ * The entries of a data manifest, decoded from the bytes this process wrote when it still has them, else as
+ * `readManifestEntries` reads them. Fresh objects on every call from the bytes; shared ones otherwise (read-only).
+ */
+export async function ownManifestEntries(io: ObjectIO, metadata: TableMetadata, manifest: ManifestFile): Promise<ManifestEntry[]> {
+  const bytes = manifest.content === 0 ? ownManifests.get(manifest.manifestPath) : undefined;
+  if (!bytes) return readManifestEntries(io, metadata, manifest);
+  const { resolved } = resolvedSpec(metadata, manifest.partitionSpecId, manifest.manifestPath);
+  return decodeManifest({ bytes, location: manifest.manifestPath, resolved, specId: manifest.partitionSpecId }).entries;
+}
+
+/** Drops a manifest from both caches (snapshot expiry deleted it: nothing may read it again). */
+export function forgetManifest(location: string): void {
+  forgetOwnManifest(location);
+  const had = manifestCache.get(location);
+  if (!had) return;
+  manifestCache.delete(location);
+  manifestCacheEntries -= had.length;
+}
+
 /** The entries of a data manifest. The array is shared with later readers: treat it (and its entries) as read-only. */
 export async function readManifestEntries(io: ObjectIO, metadata: TableMetadata, manifest: ManifestFile): Promise<ManifestEntry[]> {
   if (manifest.content !== 0) throw new UnsupportedTableError(`manifest ${manifest.manifestPath} tracks delete files; Atoll does not support row-level deletes`);
@@ -164,7 +215,11 @@ export async function planChanges(opts: {
     // A replace (compaction, manifest rewrite) moves rows between files without changing them: an incremental
     // reader that already saw the originals must not see their rows again in the rewritten files.
     if (snap.summary.operation === 'replace') continue;
-    const manifests = (await readManifestList(opts.io, snap)).filter((m) => m.addedSnapshotId === id);
+    // Only manifests that can hold this snapshot's ADDED or DELETED entries (the counts are required in v2, and the
+    // reference implementation's incremental scans filter on them the same way). A merged manifest written by an
+    // appending snapshot holds only EXISTING entries, and it grows with the table: reading (and caching) one per ~100
+    // appends made every incremental read pay for the whole table again.
+    const manifests = (await readManifestList(opts.io, snap)).filter((m) => m.addedSnapshotId === id && (m.addedFilesCount > 0 || m.deletedFilesCount > 0));
     const entries = (await mapLimited(manifests, MANIFEST_READ_CONCURRENCY, (m) => readManifestEntries(opts.io, opts.metadata, m))).flat();
     for (const e of entries) {
       if (e.snapshotId !== null && e.snapshotId !== id) continue;

@@ -14,7 +14,7 @@ import { encodeManifest, encodeManifestList, partitionSummaries } from './manife
 import type { Snapshot, SnapshotOperation, TableMetadata } from './metadata.js';
 import { ancestors, currentSchema, currentSnapshot, newSnapshotId, snapshotById } from './metadata.js';
 import { normalizePartition } from './partition.js';
-import { readManifestEntries, readManifestList, rememberManifestList, rememberedManifestList, resolvedSpec } from './scan.js';
+import { ownManifestEntries, readManifestEntries, readManifestList, rememberManifestList, rememberOwnManifest, rememberedManifestList, resolvedSpec } from './scan.js';
 import { COMMIT_ID_SUMMARY_KEY, baseTotals, buildSummary, partitionKey } from './summaries.js';
 import type { LoadedTable } from './table-lifecycle.js';
 import { metadataDir } from './table-lifecycle.js';
@@ -388,7 +388,7 @@ async function mergeSmallManifests(opts: {
   const merged = new Set<string>();
   const written: Array<{ file: ManifestFile; bytes: Uint8Array; entries: ManifestEntry[] }> = [];
   for (const group of toMerge) {
-    const entriesOf = await mapLimited(group, MANIFEST_READ_CONCURRENCY, async (m) => opts.unwritten.get(m.manifestPath) ?? (await readManifestEntries(opts.io, opts.metadata, m)));
+    const entriesOf = await mapLimited(group, MANIFEST_READ_CONCURRENCY, async (m) => opts.unwritten.get(m.manifestPath) ?? (await ownManifestEntries(opts.io, opts.metadata, m)));
     const entries: ManifestEntry[] = [];
     for (const [i, m] of group.entries()) {
       merged.add(m.manifestPath);
@@ -410,6 +410,9 @@ async function mergeSmallManifests(opts: {
 /** Commits a group of appends as a chain of snapshots in one swap; settles every request's promise, never throws. */
 async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[]): Promise<void> {
   const { io } = opts;
+  // The bytes of every manifest this group encodes (in any attempt): those a landed commit names are remembered for
+  // later merges (`rememberOwnManifest`).
+  const encodedBytes = new Map<string, Uint8Array>();
   try {
     const outcome = await commitWithRetry<Map<AppendRequest, AppendOutcome>>({
       io,
@@ -490,6 +493,7 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
             own.set(specId, file);
             encoded.set(r, own);
             unwritten.set(file.manifestPath, entries);
+            encodedBytes.set(file.manifestPath, bytes);
             writes.push({ location: file.manifestPath, bytes, shared: true });
           }
           const added = [...own.values()].map((m) => ({ ...m, sequenceNumber, minSequenceNumber: sequenceNumber }));
@@ -497,6 +501,7 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
           const carried = merge?.manifests ?? previous;
           for (const w of merge?.written ?? []) {
             unwritten.set(w.file.manifestPath, w.entries);
+            encodedBytes.set(w.file.manifestPath, w.bytes);
             writes.push({ location: w.file.manifestPath, bytes: w.bytes });
           }
           const manifests = [...added, ...carried];
@@ -535,6 +540,7 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
         return { next, value, writes };
       },
     });
+    if (outcome.committed) rememberLandedManifests(outcome.table.metadata, outcome.value, encodedBytes);
     for (const r of group) {
       const v = outcome.value.get(r);
       if (v === undefined) r.reject(new Error('append was not part of its group commit'));
@@ -543,6 +549,23 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
     }
   } catch (err) {
     for (const r of group) r.reject(err);
+  }
+}
+
+/**
+ * Keeps the bytes of the manifests this group wrote that its landed snapshots name (their lists were remembered when
+ * encoded): a manifest of a lost attempt, deleted or never written, is never among them.
+ */
+function rememberLandedManifests(metadata: TableMetadata, outcomes: ReadonlyMap<AppendRequest, AppendOutcome>, encodedBytes: ReadonlyMap<string, Uint8Array>): void {
+  if (encodedBytes.size === 0) return;
+  for (const v of outcomes.values()) {
+    if ('error' in v || v.alreadyCommitted) continue;
+    const snapshot = snapshotById(metadata, v.snapshotId);
+    const named = snapshot ? rememberedManifestList(snapshot['manifest-list']) : undefined;
+    for (const m of named ?? []) {
+      const bytes = encodedBytes.get(m.manifestPath);
+      if (bytes) rememberOwnManifest(m.manifestPath, bytes);
+    }
   }
 }
 
