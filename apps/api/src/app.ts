@@ -12,6 +12,7 @@ import { operatorRoutes } from './routes/operator/index.js';
 import { providerRoutes } from './routes/provider/index.js';
 import { consumerRoutes } from './routes/consumer/index.js';
 import { icebergRoutes } from './routes/iceberg/index.js';
+import { NAMESPACE_PARAM_MAX } from './routes/iceberg/schemas.js';
 import { deviceRoutes } from './routes/devices/index.js';
 import { oauthRoutes } from './routes/oauth/index.js';
 import { licenseRoutes } from './routes/licenses/index.js';
@@ -41,6 +42,9 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
     frameworkErrors,
     trustProxy: false,
     requestIdHeader: 'x-request-id',
+    // Fastify's default (100) is shorter than a name the catalog accepts (128 per level, 8 levels): a namespace made
+    // with a 101-character level could be created and listed but never addressed, and engines listing the lake failed.
+    maxParamLength: NAMESPACE_PARAM_MAX,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 

@@ -60,8 +60,27 @@ export function requireWritable(scope: NamespaceScope, what = 'cleanroom tables'
 
 export const isWritersNamespace = (ns: readonly string[]): boolean => ns.length === 1 && (BUILT_IN_NAMESPACES as readonly string[]).includes(ns[0]!);
 
+/**
+ * The longest key prefix a table or view may live under. S3 keys end at 1,024 bytes; a table's files add their own
+ * part below its location (a fresh sibling's `-<32 hex>`, `/metadata/<version>-<uuid>.metadata.json`, data files under
+ * partition paths), so names that would leave them no room are refused up front rather than failing at the first write.
+ */
+export const MAX_LOCATION_KEY_BYTES = 640;
+
+/** Refuses a key prefix longer than MAX_LOCATION_KEY_BYTES, naming what is too long and by how much. */
+export function requireKeyRoom(key: string, what: string): void {
+  const bytes = Buffer.byteLength(key);
+  if (bytes > MAX_LOCATION_KEY_BYTES) {
+    throw badRequest(`${what} would live under a ${bytes}-byte key (${key.slice(0, 40)}…); at most ${MAX_LOCATION_KEY_BYTES} bytes leave room below S3's 1,024-byte key limit for its files: use shorter namespace levels or name`);
+  }
+}
+
 /** Where a new table or view of `name` lives by default: s3://<bucket>/<namespace levels>/<name>. */
-export const homeLocation = (scope: NamespaceScope, name: string): string => `s3://${scope.bucket}/${scope.tableKey(name)}`;
+export function homeLocation(scope: NamespaceScope, name: string): string {
+  const key = scope.tableKey(name);
+  requireKeyRoom(key, 'this table or view');
+  return `s3://${scope.bucket}/${key}`;
+}
 
 /**
  * The location of a new table or view. The catalog chooses it: a client may repeat the default (`asked`), nothing

@@ -5,8 +5,9 @@ import { Type } from '@sinclair/typebox';
 import type { ApiDeps } from '../../deps.js';
 import { BUILT_IN_NAMESPACES, CLEANROOM_LEVEL, CLEANROOM_NAMESPACE_PREFIX, callerOf, isCleanroomNamespace, noSuchNamespace, parseNamespaceParam, validName, type CatalogAccess, type Caller } from './access.js';
 import { IcebergRestError, forbidden, namespaceAlreadyExists, namespaceNotEmpty } from './errors.js';
+import { requireKeyRoom } from './identifiers.js';
 import { listingOf, nextPageTokenField, type PageTokens } from './pagination.js';
-import { Namespace, NamespaceParams, NextPageToken, Nullable, PageQuery, Properties, TAG, icebergErrors, orUndefined } from './schemas.js';
+import { NAMESPACE_PARAM_MAX, Namespace, NamespaceParams, NextPageToken, Nullable, PageQuery, Properties, TAG, icebergErrors, orUndefined } from './schemas.js';
 
 function requireOperator(caller: Caller): void {
   if (caller.kind !== 'operator') throw forbidden('only operators manage namespaces; a consumer\'s namespaces are its cleanrooms');
@@ -35,7 +36,7 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
         schema: {
           tags: [TAG],
           summary: 'List namespaces (children of `parent`, or top-level ones)',
-          querystring: Type.Object({ parent: Type.Optional(Type.String({ maxLength: 1100 })), ...PageQuery }),
+          querystring: Type.Object({ parent: Type.Optional(Type.String({ maxLength: NAMESPACE_PARAM_MAX })), ...PageQuery }),
           response: { 200: Type.Object({ namespaces: Type.Array(Namespace), 'next-page-token': NextPageToken }), ...icebergErrors },
         },
       },
@@ -69,6 +70,8 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
           throw new IcebergRestError('BadRequestException', `namespaces named ${CLEANROOM_LEVEL} or starting with ${CLEANROOM_NAMESPACE_PREFIX} are reserved for cleanrooms`);
         }
         if (isBuiltIn(ns)) throw namespaceAlreadyExists(ns.join('.'));
+        // Its tables live under <levels>/<name>: a namespace with no room left for even a one-letter name is refused now.
+        requireKeyRoom(`${ns.join('/')}/t`, 'a table of this namespace');
         const properties = orUndefined(request.body.properties) ?? {};
         const res = await deps.pool.query('INSERT INTO iceberg_namespaces (namespace, properties) VALUES ($1, $2) ON CONFLICT (namespace) DO NOTHING', [ns.join('.'), properties]);
         if (res.rowCount !== 1) throw namespaceAlreadyExists(ns.join('.'));

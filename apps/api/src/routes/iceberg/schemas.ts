@@ -25,7 +25,9 @@ export const icebergErrors = {
 
 export const Namespace = Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 8, description: 'namespace levels' });
 export const Properties = Type.Record(Type.String(), Type.String());
-export const NamespaceParams = Type.Object({ namespace: Type.String({ minLength: 1, maxLength: 1100, description: 'levels joined by %1F' }) });
+/** The longest `{namespace}` path parameter: 8 levels of 128 characters joined by %1F is 1,045; the router's maxParamLength is this too. */
+export const NAMESPACE_PARAM_MAX = 1100;
+export const NamespaceParams = Type.Object({ namespace: Type.String({ minLength: 1, maxLength: NAMESPACE_PARAM_MAX, description: 'levels joined by %1F' }) });
 export const TableParams = Type.Object({ namespace: NamespaceParams.properties.namespace, table: Type.String({ minLength: 1, maxLength: 128 }) });
 export const TableIdentifierSchema = Type.Object({ namespace: Namespace, name: Type.String() });
 

@@ -30,9 +30,9 @@ import { IcebergRestError, badRequest, forbidden, noSuchView, renameTargetExists
 import { chooseLocation, homeLocation, isWritersNamespace, requireWritable, resolveExistingIdentifier, resolveIdentifier, type ResolvedIdentifier } from './identifiers.js';
 import { listIdentifiers } from './list-identifiers.js';
 import type { PageTokens } from './pagination.js';
-import { JsonObject, ListIdentifiersResult, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, icebergErrors, orUndefined } from './schemas.js';
+import { JsonObject, ListIdentifiersResult, NamespaceParams, Nullable, PageQuery, Properties, TAG, TableIdentifierSchema, icebergErrors, orUndefined } from './schemas.js';
 
-const ViewParams = Type.Object({ namespace: Type.String({ minLength: 1, maxLength: 1100, description: 'levels joined by %1F' }), view: Type.String({ minLength: 1, maxLength: 128 }) });
+const ViewParams = Type.Object({ namespace: NamespaceParams.properties.namespace, view: Type.String({ minLength: 1, maxLength: 128 }) });
 const LoadViewResult = Type.Object(
   {
     'metadata-location': Type.String(),
