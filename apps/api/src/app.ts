@@ -44,7 +44,7 @@ export async function buildApp(config: Config, deps: ApiDeps, opts: { logger: Lo
     requestIdHeader: 'x-request-id',
     // Fastify's default (100) is shorter than a name the catalog accepts (128 per level, 8 levels): a namespace made
     // with a 101-character level could be created and listed but never addressed, and engines listing the lake failed.
-    maxParamLength: NAMESPACE_PARAM_MAX,
+    routerOptions: { maxParamLength: NAMESPACE_PARAM_MAX },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
