@@ -131,6 +131,13 @@ describe('what real clients send', () => {
       expect(await javaDelete(`/v1/namespaces/${long}/tables/${table}?purgeRequested=true`)).toBe(204);
 
       expect((await rest('GET', `/v1/namespaces/${deepPath}`)).body).toEqual({ namespace: deep, properties: {} });
+      // Its first level is listed (implied, as Iceberg's catalogs do) and answers as an empty namespace, never 404:
+      // DuckDB's ATTACH lists the tables of every namespace the listing shows, and one 404 failed the whole lake.
+      expect((await rest('GET', '/v1/namespaces')).body.namespaces).toContainEqual([deep[0]]);
+      expect((await rest('GET', `/v1/namespaces/${deep[0]}`)).body).toEqual({ namespace: [deep[0]], properties: {} });
+      expect((await rest('GET', `/v1/namespaces/${deep[0]}/tables`)).body).toEqual({ identifiers: [] });
+      expect((await rest('GET', `/v1/namespaces/${deep[0]}/views`)).body).toEqual({ identifiers: [] });
+      expect((await rest('GET', `/v1/namespaces/no_such_${uniq()}/tables`)).status).toBe(404);
       const tooDeep = await rest('POST', `/v1/namespaces/${deepPath}/tables`, { body: javaCreate(table) });
       expect(tooDeep.status).toBe(400);
       expect(tooDeep.body.error).toMatchObject({ type: 'BadRequestException', code: 400 });

@@ -152,6 +152,14 @@ export class CatalogAccess {
     return all.filter((ns, i) => all.findIndex((o) => sameLevels(o, ns)) === i);
   }
 
+  /**
+   * Whether `ns` is implied by a deeper namespace without being one (`a` when only `a.b` was made). Listings show it (as
+   * Iceberg's catalogs do), so loading it and listing its tables and views answer as for an empty namespace, not 404.
+   */
+  async isImplied(caller: Caller, ns: string[]): Promise<boolean> {
+    return (await this.childNamespaces(caller, ns)).length > 0;
+  }
+
   /** Direct children of `parent` (top-level namespaces when it is empty), including levels implied by deeper ones. */
   async childNamespaces(caller: Caller, parent: string[]): Promise<string[][]> {
     const out: string[][] = [];

@@ -22,7 +22,7 @@ export function namespaceRoutes(deps: Pick<ApiDeps, 'pool'>, access: CatalogAcce
       const scope = await access.scope(caller, ns);
       return (await access.namespaceRow(scope.namespace))?.properties ?? {};
     } catch (err) {
-      if (err instanceof IcebergRestError && err.type === 'NoSuchNamespaceException' && (await access.childNamespaces(caller, ns)).length > 0) return {};
+      if (err instanceof IcebergRestError && err.type === 'NoSuchNamespaceException' && (await access.isImplied(caller, ns))) return {};
       throw err;
     }
   }
