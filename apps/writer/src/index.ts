@@ -15,3 +15,4 @@ export {
   type MaintenanceTasks,
 } from './maintenance.js';
 export { lakeMaintenanceTasks } from './maintenance-tasks.js';
+export { requeueStrandedUploads, type StrandedPass } from './stranded.js';

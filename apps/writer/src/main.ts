@@ -10,6 +10,7 @@ import { onShutdown, startHealthServer } from '@atoll/runtime';
 import { ObjectStore } from '@atoll/storage';
 import { processCommit, type MetadataWriterContext } from './batch.js';
 import { drainBulkNotifications, reconcileStaging } from './bulk.js';
+import { requeueStrandedUploads, type StrandedPass } from './stranded.js';
 import { processIngest, type WriterContext } from './ingest.js';
 import { processMaintenance, scheduleAllMaintenance, scheduleTableMaintenance, type MaintenanceContext } from './maintenance.js';
 import { lakeMaintenanceTasks } from './maintenance-tasks.js';
@@ -54,12 +55,18 @@ const commitCtx: MetadataWriterContext = {
 };
 const maintenanceCtx: MaintenanceContext = { ...ctx, tasks: lakeMaintenanceTasks, workDir: join(config.ATOLL_WORK_DIR, 'maintenance') };
 
+const reconcileAll = async (): Promise<{ bulk: Awaited<ReturnType<typeof reconcileStaging>>; stranded: StrandedPass }> => ({
+  bulk: await reconcileStaging(ctx),
+  stranded: await requeueStrandedUploads(ctx, { olderThanMs: config.ATOLL_UPLOAD_STRANDED_MS }),
+});
+
 const workers = [
   startWorker(jobs.ingest, (job) => processIngest(ctx, job), { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY }),
   startWorker(commitJobs.commit, (job) => processCommit(commitCtx, job), { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY }),
   // Maintenance rewrites whole tables: one at a time per replica keeps it from starving ingest.
   startWorker(commitJobs.maintenance, (job) => processMaintenance(maintenanceCtx, job), { connection: workerRedis, concurrency: 1 }),
-  startWorker(bulkJobs.reconcile, () => reconcileStaging(ctx), { connection: workerRedis, concurrency: 1 }),
+  // One scheduled pass for staging: bulk files no notification announced, and api uploads whose job went missing.
+  startWorker(bulkJobs.reconcile, () => reconcileAll(), { connection: workerRedis, concurrency: 1 }),
   startWorker(commitJobs.purge, (job) => processPurge(ctx, job), { connection: workerRedis, concurrency: 1 }),
   startWorker(jobs.prepare, (job) => processPrepare({ ...ctx, tidKey: config.ATOLL_TID_KEY }, job), { connection: workerRedis, concurrency: config.ATOLL_WORKER_CONCURRENCY }),
 ];
@@ -104,7 +111,7 @@ onShutdown({
 // A writer killed after popping a notification but before recording its object would otherwise leave that file to
 // the next scheduled pass (up to ATOLL_BULK_RECONCILE_MS away): reconcile once now. Idempotent across replicas.
 try {
-  await reconcileStaging(ctx);
+  await reconcileAll();
 } catch (e) {
   log.warn({ op: 'bulk.reconcile.error', err: (e as Error).message }, 'start-up reconcile failed; the scheduled pass will retry');
 }

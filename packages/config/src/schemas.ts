@@ -138,6 +138,11 @@ export const WriterConfigSchema = Type.Composite([
     ATOLL_BULK_EVENTS_KEY: Type.String({ default: 'atoll:bulk-events', minLength: 1 }),
     /** How often the reconciler lists the staging bucket for objects no notification announced. */
     ATOLL_BULK_RECONCILE_MS: Type.Integer({ minimum: 1000, default: 60_000 }),
+    /**
+     * An api upload still pending this long has its ingest job put back if the queue has none (or only a failed one):
+     * the api stopped between recording it and queueing it, or Redis lost the job. Checked on the reconciler's passes.
+     */
+    ATOLL_UPLOAD_STRANDED_MS: Type.Integer({ minimum: 1000, default: 600_000 }),
     /** A compressed bulk file is refused once it inflates past this many bytes… */
     ATOLL_BULK_MAX_INFLATED_BYTES: Type.Integer({ minimum: 1024, default: 20 * 1024 * 1024 * 1024 }),
     /** …or past this ratio of inflated to compressed bytes (zip and gzip bombs). */

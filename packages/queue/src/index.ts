@@ -128,15 +128,19 @@ export class Producer {
    * BullMQ allows: a worker killed twice while holding it). A plain enqueue of a failed job's id is a silent no-op,
    * which would leave its work undone until the failed job is cleaned up.
    */
-  async rearm<T extends object>(def: JobDefinition<T>, data: T): Promise<string> {
+  async rearm<T extends object>(def: JobDefinition<T>, data: T): Promise<'queued' | 'retried' | 'present'> {
     const id = def.jobId(data);
     const existing = await this.queue(def.queue).getJob(id);
-    if (!existing) return this.enqueue(def, data);
+    if (!existing) {
+      await this.enqueue(def, data);
+      return 'queued';
+    }
     if (await existing.isFailed()) {
       // Two reconcilers may race to retry it; the loser finds it no longer failed.
       await existing.retry('failed').catch(() => undefined);
+      return 'retried';
     }
-    return id;
+    return 'present';
   }
 
   private readonly eventStreams = new Map<string, Promise<QueueEvents>>();

@@ -19,6 +19,9 @@ import { receiveJsonArray, receiveNdjson, recordValidator, type Received } from 
 interface UploadRow {
   id: string;
   records: number;
+  status: string;
+  table_name: string;
+  staging_key: string;
 }
 
 export function uploadRoute(config: Config, deps: ApiDeps, metrics: ApiMetrics): FastifyPluginAsync {
@@ -28,7 +31,23 @@ export function uploadRoute(config: Config, deps: ApiDeps, metrics: ApiMetrics):
     app.addContentTypeParser('application/x-ndjson', (_request, payload, done) => done(null, payload));
 
     const findPrior = async (providerId: string, idempotencyKey: string): Promise<UploadRow | undefined> =>
-      (await deps.pool.query<UploadRow>('SELECT id, records FROM uploads WHERE provider_id = $1 AND idempotency_key = $2', [providerId, idempotencyKey])).rows[0];
+      (await deps.pool.query<UploadRow>('SELECT id, records, status, table_name, staging_key FROM uploads WHERE provider_id = $1 AND idempotency_key = $2', [providerId, idempotencyKey])).rows[0];
+
+    /**
+     * A retry answered with the upload its key recorded. If that upload is still pending, its first request may have
+     * stopped between recording it and queueing its job (that is why the client retries): the job is put back, so the
+     * retry's 202 is as good as a first answer. A job that exists is left alone.
+     */
+    const answerPrior = async (providerId: string, prior: UploadRow): Promise<{ uploadId: string; records: number }> => {
+      if (prior.status === 'pending') {
+        try {
+          await deps.producer.rearm(jobs.ingest, { v: 1, uploadId: prior.id, providerId, table: prior.table_name, stagingKey: prior.staging_key, format: 'ndjson' });
+        } catch (e) {
+          throw new AtollError('DEPENDENCY_UNAVAILABLE', 'queue', { cause: e });
+        }
+      }
+      return { uploadId: prior.id, records: prior.records };
+    };
 
     app.post(
       '/v1/uploads/:table',
@@ -72,7 +91,7 @@ export function uploadRoute(config: Config, deps: ApiDeps, metrics: ApiMetrics):
 
         if (idempotencyKey) {
           const prior = await findPrior(providerId, idempotencyKey);
-          if (prior) return reply.status(202).send({ uploadId: prior.id, records: prior.records });
+          if (prior) return reply.status(202).send(await answerPrior(providerId, prior));
         }
 
         const uploadId = randomUUID();
@@ -116,6 +135,7 @@ export function uploadRoute(config: Config, deps: ApiDeps, metrics: ApiMetrics):
             stagingWritten = false;
             const row = idempotencyKey ? await findPrior(providerId, idempotencyKey) : undefined;
             if (!row) throw new AtollError('CONFLICT', 'the upload collided with another; retry');
+            // The winner is queueing its job right now: nothing to put back.
             return reply.status(202).send({ uploadId: row.id, records: row.records });
           }
           try {

@@ -1,0 +1,40 @@
+// Api uploads whose ingest job is missing. The api answers 202 only after an upload's staging object, its row and its
+// job all exist, but two things can still leave a recorded upload without a job: the api stopping between the row and
+// the enqueue (then the caller was never answered; with an Idempotency-Key its retry is answered with the recorded
+// upload), and Redis losing the last second of jobs in a crash (appendfsync everysec), acknowledged ones included.
+// Either way the row stays `pending` for good unless something puts the job back: this pass does, for uploads pending
+// longer than any request takes. The ingest job is idempotent per upload (a loaded or already staged one is only
+// checked), so putting back a job that was merely slow does no harm.
+import { jobs, type IngestJob } from '@atoll/queue';
+import type { WriterContext } from './ingest.js';
+
+export interface StrandedPass {
+  /** Pending uploads old enough to be checked. */
+  checked: number;
+  /** Of those, how many had no job (queued again) or only a failed one (retried). */
+  queued: number;
+  retried: number;
+}
+
+/**
+ * Puts back the ingest job of every api upload (a group-committed batch counts once, by its lead) that has been pending
+ * for `olderThanMs` and has no live job; at most `limit` per pass, oldest first.
+ */
+export async function requeueStrandedUploads(ctx: Pick<WriterContext, 'pool' | 'producer' | 'log'>, opts: { olderThanMs: number; limit?: number }): Promise<StrandedPass> {
+  const { rows } = await ctx.pool.query<{ id: string; provider_id: string; table_name: string; staging_key: string }>(
+    `SELECT id, provider_id, table_name, staging_key FROM uploads
+      WHERE status = 'pending' AND source = 'api' AND (batch_id IS NULL OR batch_id = id)
+        AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+      ORDER BY created_at LIMIT $2`,
+    [opts.olderThanMs, opts.limit ?? 500],
+  );
+  const pass: StrandedPass = { checked: rows.length, queued: 0, retried: 0 };
+  for (const row of rows) {
+    const job = { v: 1, uploadId: row.id, providerId: row.provider_id, table: row.table_name, stagingKey: row.staging_key, format: 'ndjson' } satisfies IngestJob;
+    const outcome = await ctx.producer.rearm(jobs.ingest, job);
+    if (outcome === 'queued') pass.queued += 1;
+    if (outcome === 'retried') pass.retried += 1;
+  }
+  if (pass.queued > 0 || pass.retried > 0) ctx.log.warn({ op: 'uploads.stranded.requeued', ...pass }, 'api uploads without an ingest job were queued again');
+  return pass;
+}
