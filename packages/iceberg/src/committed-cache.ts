@@ -33,9 +33,15 @@ export function rememberCommitted(catalog: CatalogStore, id: TableIdentifier, lo
   let tables = byCatalog.get(catalog);
   if (!tables) byCatalog.set(catalog, (tables = new Map<string, Committed>()));
   const key = formatIdentifier(id);
+  const now = Date.now();
   tables.delete(key);
-  if (tables.size >= MAX_TABLES) tables.delete(tables.keys().next().value!);
-  tables.set(key, { location, metadata: deepFreeze(metadata), at: Date.now() });
+  // Entries are kept in the order they were remembered, so the expired ones lead: drop them (a process that committed
+  // to many tables once would otherwise hold each one's metadata long after it can be used).
+  for (const [k, v] of tables) {
+    if (now - v.at <= TTL_MS && tables.size < MAX_TABLES) break;
+    tables.delete(k);
+  }
+  tables.set(key, { location, metadata: deepFreeze(metadata), at: now });
   return metadata;
 }
 
@@ -57,6 +63,11 @@ export function lastCommitted(catalog: CatalogStore, id: TableIdentifier): { loc
   const hit = byCatalog.get(catalog)?.get(formatIdentifier(id));
   if (!hit || Date.now() - hit.at > TTL_MS) return undefined;
   return { location: hit.location, metadata: hit.metadata };
+}
+
+/** How many tables the cache holds for `catalog` (for tests and memory checks). */
+export function committedTables(catalog: CatalogStore): number {
+  return byCatalog.get(catalog)?.size ?? 0;
 }
 
 export function forgetCommitted(catalog: CatalogStore, id: TableIdentifier): void {
