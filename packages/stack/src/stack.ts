@@ -281,7 +281,9 @@ const postgres: Service = {
     await startProcess({
       name: 'postgres',
       command: join(ctx.installed.postgresBin, 'postgres'),
-      args: ['-D', data, '-p', String(ctx.ports.postgres), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=on'],
+      args: ['-D', data, '-p', String(ctx.ports.postgres), '-k', root, '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=300', '-c', 'fsync=on',
+        // Statement statistics for profiling (docs/performance.md); each role sees its own statements' text.
+        '-c', 'shared_preload_libraries=pg_stat_statements'],
       ...(owner ?? {}),
     });
   },
@@ -305,6 +307,7 @@ async function provisionPostgres(ctx: StackContext): Promise<void> {
     if (exists !== '1') await psql(ctx, 'postgres', `CREATE DATABASE ${db} OWNER ${owner}`);
     await psql(ctx, db, `REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
   }
+  await psql(ctx, 'atoll', 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
 }
 
 const redis: Service = {
