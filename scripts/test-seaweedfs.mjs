@@ -51,6 +51,8 @@ const SEAWEEDFS_FILES = [
   'test/inprocess-api.test.ts',
   'test/stack-up.test.ts',
   'test/portal.test.ts',
+  'test/uploads-stranded.test.ts',
+  'test/stack-postgres.test.ts',
   // The two slowest after chaos (~3.5 min each): the billing ledger under SIGKILL (its runs write cleanrooms) and
   // the API contract fuzzing. Neither is about the S3 server, but the proof is the whole suite on both.
   'test/billing.test.ts',
