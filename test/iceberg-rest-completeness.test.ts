@@ -146,7 +146,13 @@ describe('what real clients send', () => {
       const fits = await rest('POST', `/v1/namespaces/${deepPath}/tables`, { body: javaCreate('u'.repeat(100)) });
       expect(fits.status, JSON.stringify(fits.body)).toBe(200);
       expect((await rest('GET', `/v1/namespaces/${deepPath}/tables`)).body.identifiers).toEqual([{ namespace: deep, name: 'u'.repeat(100) }]);
-      expect(await javaDelete(`/v1/namespaces/${deepPath}/tables/${'u'.repeat(100)}?purgeRequested=true`)).toBe(204);
+      // Renamed to a name that could not be created there, it keeps its location, and commits to it still land.
+      const renamed = await rest('POST', '/v1/tables/rename', { body: { source: { namespace: deep, name: 'u'.repeat(100) }, destination: { namespace: deep, name: table } } });
+      expect(renamed.status).toBe(204);
+      const committed = await rest('POST', `/v1/namespaces/${deepPath}/tables/${table}`, { body: { requirements: [], updates: [{ action: 'set-properties', updates: { k: 'v' } }] } });
+      expect(committed.status, JSON.stringify(committed.body)).toBe(200);
+      expect(committed.body.metadata?.location).toBe(fits.body.metadata?.location);
+      expect(await javaDelete(`/v1/namespaces/${deepPath}/tables/${table}?purgeRequested=true`)).toBe(204);
 
       // Eight levels of 128 leave no room for any table: refused when the namespace is made, and nothing is made.
       const eight = Array.from({ length: 8 }, (_, i) => level(i + 10));

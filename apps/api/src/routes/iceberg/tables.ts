@@ -253,12 +253,14 @@ export function tableRoutes(deps: Pick<ApiDeps, 'pool' | 'producer'>, io: Object
         const ident = request.body.identifier;
         if (ident && (ident.name !== id.name || ident.namespace.join('\u001f') !== scope.namespace.join('\u001f'))) throw badRequest('the identifier in the body names another table than the path');
         const parsed = parseCommitRequest(request.body);
-        const home = homeLocation(scope, id.name);
         // assert-create on a table that does not exist yet ends a create transaction; on one that exists it fails as
         // any failed requirement does (commitTable).
         const creating = isCreateTransaction(parsed) && !(await catalog.load(id));
         if (creating) await requireNoView(target);
-        const result = creating
+        // Only a table being created gets a location here; an existing one keeps its own (a renamed table's home
+        // under its new name is neither where it lives nor subject to the key-room check).
+        const home = creating ? homeLocation(scope, id.name) : undefined;
+        const result = home
           ? await commitCreateTransaction({ io, catalog, id, request: parsed, defaultLocation: home, allowedLocation: (l) => isChosenLocation(l, home) })
           : await commitTable({ io, catalog, id, request: parsed });
         request.log.info({ op: 'iceberg.table.committed', table: named, metadataLocation: result.metadataLocation }, 'table committed');
