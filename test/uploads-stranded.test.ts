@@ -91,4 +91,16 @@ describe('api uploads without an ingest job', () => {
       await api.deps.store.removeObject(staging(), recent.key);
     }
   }, 180_000);
+
+  it('a stranded upload whose staged records are gone is rejected with that reason, not retried for good', async () => {
+    const userId = `stranded-gone-${randomUUID().slice(0, 8)}`;
+    const gone = await strand({ uploads: [{ userId, values: [40] }, { userId, values: [41] }], ageMs: 20 * 60_000 });
+    await api.deps.store.removeObject(staging(), gone.key);
+    const log = createLogger({ name: 'stranded-test', level: 'silent' });
+    await requeueStrandedUploads({ pool: api.deps.pool, producer: api.deps.producer, log }, { olderThanMs: 10 * 60_000 });
+    const settled = await settleUploads(api.deps.pool, provider.id, 120_000, gone.ids);
+    expect(settled).toEqual({ rejected: 2, reasons: ['its records are no longer in staging, so it cannot be loaded', 'its records are no longer in staging, so it cannot be loaded'] });
+    // Failed for good (unrecoverable), not waiting for another attempt.
+    expect(await (await jobOf(gone.lead))?.isFailed()).toBe(true);
+  }, 180_000);
 });

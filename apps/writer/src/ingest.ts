@@ -7,6 +7,7 @@ import type { Pool } from '@atoll/db';
 import { FileDoesNotMatchSchemaError, rawTableId, tableLocation, writeDataFileForTable, type Lake, type QuarantinedRow, type SchemaColumn } from '@atoll/lake';
 import type { Logger } from '@atoll/log';
 import { UnrecoverableError, type IngestJob, type Job, type Producer } from '@atoll/queue';
+import { isNotFound } from '@atoll/storage';
 import { enqueueCommit, recordPendingFile } from './batch.js';
 import { BulkFileRejected, prepareBulkInput, type BulkSettings } from './bulk.js';
 
@@ -80,7 +81,14 @@ export async function processIngest(ctx: WriterContext, job: Job<IngestJob>): Pr
       }
     } else {
       read = { input: join(dir, `input.${job.data.format}`), format: job.data.format };
-      await ctx.lake.store.downloadFile(ctx.stagingBucket, stagingKey, read.input);
+      try {
+        await ctx.lake.store.downloadFile(ctx.stagingBucket, stagingKey, read.input);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+        // A concurrent run of this job may have recorded its file and removed the object just now.
+        if ((await ctx.pool.query('SELECT 1 FROM pending_data_files WHERE upload_id = $1', [uploadId])).rows.length > 0) return { snapshotId: null, commitJobId: await enqueueCommit(ctx, id) };
+        return await reject(ctx, uploadId, 'its records are no longer in staging, so it cannot be loaded');
+      }
     }
     let dataFile;
     let quarantined: QuarantinedRow[];

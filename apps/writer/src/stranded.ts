@@ -4,7 +4,8 @@
 // upload), and Redis losing the last second of jobs in a crash (appendfsync everysec), acknowledged ones included.
 // Either way the row stays `pending` for good unless something puts the job back: this pass does, for uploads pending
 // longer than any request takes. The ingest job is idempotent per upload (a loaded or already staged one is only
-// checked), so putting back a job that was merely slow does no harm.
+// checked, one whose staged records are gone is rejected with that reason), so putting back a job that was merely slow
+// does no harm. A commit job lost the same way is not this pass's: the next upload to the table queues a commit.
 import { jobs, type IngestJob } from '@atoll/queue';
 import type { WriterContext } from './ingest.js';
 

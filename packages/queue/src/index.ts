@@ -136,8 +136,12 @@ export class Producer {
       return 'queued';
     }
     if (await existing.isFailed()) {
-      // Two reconcilers may race to retry it; the loser finds it no longer failed.
-      await existing.retry('failed').catch(() => undefined);
+      try {
+        await existing.retry('failed');
+      } catch (e) {
+        // Two reconcilers may race to retry it; the loser finds it no longer failed. Anything else is an error.
+        if (await existing.isFailed()) throw e;
+      }
       return 'retried';
     }
     return 'present';

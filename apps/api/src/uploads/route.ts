@@ -141,7 +141,10 @@ export function uploadRoute(config: Config, deps: ApiDeps, metrics: ApiMetrics):
           try {
             await deps.producer.enqueue(jobs.ingest, { v: 1, uploadId, providerId, table, stagingKey: key, format: 'ndjson' });
           } catch (e) {
-            await deps.pool.query('DELETE FROM uploads WHERE id = $1', [uploadId]);
+            // The row goes first; if it cannot, the object stays with it (a row whose records are gone could be
+            // answered 202 to a keyed retry and never load), and the writer's reconciler loads the pair later.
+            const taken = await deps.pool.query('DELETE FROM uploads WHERE id = $1', [uploadId]).then(() => true, () => false);
+            if (!taken) stagingWritten = false;
             throw new AtollError('DEPENDENCY_UNAVAILABLE', 'queue', { cause: e });
           }
           metrics.uploadsAccepted.inc(received.records);
