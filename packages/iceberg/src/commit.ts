@@ -16,6 +16,8 @@ import { committedMetadata, lastCommitted, rememberCommitted } from './committed
 import type { TableRequirement, TableUpdate } from './updates.js';
 import { addedSnapshots, applyUpdates, failedRequirement } from './updates.js';
 import { mapLimited } from './concurrency.js';
+import type { VersionHintMode } from './version-hints.js';
+import { scheduleVersionHint } from './version-hints.js';
 
 const DEFAULT_MAX_RETRIES = 30;
 const RETRY_MIN_WAIT_MS = 10;
@@ -66,6 +68,11 @@ export interface CommitWithRetryOptions<T> {
   sharedFiles?: () => string[];
   /** Leave files of lost attempts for orphan removal (for callers without delete rights on the lake, e.g. the api). */
   keepLostFiles?: boolean;
+  /**
+   * `background`: return as soon as the swap landed and write version-hint.text afterwards (see VersionHintMode);
+   * a failure of that write is reported to onVersionHintFailure, never to this call. Default `await`.
+   */
+  versionHint?: VersionHintMode;
 }
 
 interface UnknownSwap<T> {
@@ -92,7 +99,8 @@ export async function commitWithRetry<T>(opts: CommitWithRetryOptions<T>): Promi
   const landed = async (swap: UnknownSwap<T>, pointerSeen = false): Promise<CommitOutcome<T>> => {
     live = true;
     rememberCommitted(catalog, id, swap.location, swap.metadata);
-    await writeVersionHint({ io, catalog, id, location: swap.metadata.location, ...(pointerSeen ? { current: { metadataLocation: swap.location } } : {}) });
+    if (opts.versionHint === 'background') scheduleVersionHint(io, { catalog, id, location: swap.metadata.location, metadataLocation: swap.location, pointerSeen });
+    else await writeVersionHint({ io, catalog, id, location: swap.metadata.location, ...(pointerSeen ? { current: { metadataLocation: swap.location } } : {}) });
     return { table: { id, metadata: swap.metadata, metadataLocation: swap.location }, committed: true, value: swap.value };
   };
   // The first attempt builds on what this process committed last, without reading the pointer: the swap compares
@@ -288,6 +296,7 @@ export interface CommitTableUpdatesOptions {
   updates: readonly TableUpdate[];
   maxRetries?: number;
   keepLostFiles?: boolean;
+  versionHint?: VersionHintMode;
 }
 
 /**
@@ -306,6 +315,7 @@ export async function commitTableUpdates(opts: CommitTableUpdatesOptions): Promi
     id: opts.id,
     ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
     ...(opts.keepLostFiles !== undefined ? { keepLostFiles: opts.keepLostFiles } : {}),
+    ...(opts.versionHint !== undefined ? { versionHint: opts.versionHint } : {}),
     attempt: async ({ base }) => {
       const failed = failedRequirement(base.metadata, opts.requirements);
       if (failed !== null) throw new CommitConflictError(failed);

@@ -41,6 +41,8 @@ export { planChanges, planFiles, readManifestEntries, readManifestList, snapshot
 export { COMMIT_ID_SUMMARY_KEY } from './summaries.js';
 export type { AppendFilesOptions, CommitResult, OverwriteFilesOptions } from './snapshot-producers.js';
 export { appendFiles, overwriteFiles } from './snapshot-producers.js';
+export type { VersionHintMode } from './version-hints.js';
+export { flushVersionHints, onVersionHintFailure } from './version-hints.js';
 export type { CommitAttempt, CommitAttemptContext, CommitOutcome, CommitTableUpdatesOptions, CommitWithRetryOptions } from './commit.js';
 export { checkSnapshotFileLocations, commitTableUpdates, commitWithRetry, isUnderLocation } from './commit.js';
 export type { TableRequirement, TableUpdate, UnboundPartitionSpec } from './updates.js';

@@ -22,6 +22,7 @@ import type { IcebergSchema } from './types.js';
 import type { TableUpdate } from './updates.js';
 import { applyUpdates } from './updates.js';
 import { mapLimited } from './concurrency.js';
+import type { VersionHintMode } from './version-hints.js';
 
 const MANIFEST_READ_CONCURRENCY = 16;
 
@@ -65,6 +66,7 @@ export async function commitSnapshot(opts: {
   id: TableIdentifier;
   commitId?: string;
   maxRetries?: number;
+  versionHint?: VersionHintMode;
   prepare: (ctx: PrepareContext) => Promise<PreparedSnapshot>;
   /** Files reused across attempts, deleted if the operation finally fails. */
   sharedFiles: () => string[];
@@ -77,6 +79,7 @@ export async function commitSnapshot(opts: {
     catalog: opts.catalog,
     id: opts.id,
     ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
+    ...(opts.versionHint !== undefined ? { versionHint: opts.versionHint } : {}),
     sharedFiles: opts.sharedFiles,
     attempt: async ({ base, attempt, unknownOutcome }) => {
       if (opts.commitId !== undefined) {
@@ -233,6 +236,11 @@ export interface AppendFilesOptions {
   /** Idempotency key, recorded in the snapshot summary; a retried call with the same key adds nothing. */
   commitId?: string;
   maxRetries?: number;
+  /**
+   * When version-hint.text is written (VersionHintMode; default `await`). A group commit waits for the hint when any
+   * of its appends asked to.
+   */
+  versionHint?: VersionHintMode;
 }
 
 /**
@@ -247,7 +255,7 @@ export async function appendFiles(opts: AppendFilesOptions): Promise<CommitResul
   if (opts.files.length === 0) throw new InvalidInputError('appendFiles needs at least one data file');
   validateDataFiles(opts.files, 'files');
   return new Promise<CommitResult>((resolve, reject) => {
-    const request: AppendRequest = { files: opts.files, snapshotId: newSnapshotId(), manifests: new Map(), resolve, reject };
+    const request: AppendRequest = { files: opts.files, snapshotId: newSnapshotId(), manifests: new Map(), versionHint: opts.versionHint ?? 'await', resolve, reject };
     if (opts.commitId !== undefined) request.commitId = opts.commitId;
     queueAppend(opts, request);
   });
@@ -264,6 +272,7 @@ interface AppendRequest {
   manifests: Map<number, ManifestFile>;
   /** Why the request can never commit (its files do not fit the table); the rest of its group goes on. */
   invalid?: Error;
+  versionHint: VersionHintMode;
   resolve: (r: CommitResult) => void;
   reject: (e: unknown) => void;
 }
@@ -419,6 +428,7 @@ async function commitAppendGroup(opts: AppendFilesOptions, group: AppendRequest[
       catalog: opts.catalog,
       id: opts.id,
       ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
+      versionHint: group.every((r) => r.versionHint === 'background') ? 'background' : 'await',
       sharedFiles: () => group.flatMap((r) => [...r.manifests.values()].map((m) => m.manifestPath)),
       attempt: async ({ base, attempt, unknownOutcome }) => {
         const metadata = base.metadata;
@@ -583,6 +593,8 @@ export interface OverwriteFilesOptions {
    * so incremental readers skip it. Record counts of both sides must match.
    */
   replace?: boolean;
+  /** When version-hint.text is written (VersionHintMode; default `await`). */
+  versionHint?: VersionHintMode;
 }
 
 /**
@@ -611,6 +623,7 @@ export async function overwriteFiles(opts: OverwriteFilesOptions): Promise<Commi
     id: opts.id,
     ...(opts.commitId !== undefined ? { commitId: opts.commitId } : {}),
     ...(opts.maxRetries !== undefined ? { maxRetries: opts.maxRetries } : {}),
+    ...(opts.versionHint !== undefined ? { versionHint: opts.versionHint } : {}),
     sharedFiles: () => [...written.values()].map((m) => m.manifestPath),
     onNewSnapshotId: () => {
       void deleteQuietly(opts.io, [...written.values()].map((m) => m.manifestPath));

@@ -60,7 +60,8 @@ export async function writeNewMetadataVersion(io: ObjectIO, metadata: TableMetad
 
 /**
  * Points `metadata/version-hint.text` at the catalog's current version. Concurrent committers may finish out of
- * order, so after writing we re-read the pointer and rewrite until the hint matches what is current.
+ * order, so after writing we re-read the pointer and rewrite until the hint matches what is current. Returns the
+ * version it wrote last (null: none).
  */
 export async function writeVersionHint(opts: {
   io: ObjectIO;
@@ -69,18 +70,21 @@ export async function writeVersionHint(opts: {
   location: string;
   /** The pointer as the caller just saw it (the commit engine right after its swap): saves the first catalog read. */
   current?: { metadataLocation: string };
-}): Promise<void> {
+}): Promise<number | null> {
   const hint = versionHintLocation(opts.location);
   let current = opts.current ?? (await opts.catalog.load(opts.id));
+  let written: number | null = null;
   for (let i = 0; i < 8 && current; i++) {
     const version = metadataVersion(current.metadataLocation);
     // Only our own vN naming under this table's metadata/ can be expressed as a bare-integer hint.
-    if (version === null || !current.metadataLocation.startsWith(`${opts.location.replace(/\/+$/, '')}/metadata/`)) return;
+    if (version === null || !current.metadataLocation.startsWith(`${opts.location.replace(/\/+$/, '')}/metadata/`)) return written;
     await opts.io.write(hint, utf8(String(version)));
+    written = version;
     const after = await opts.catalog.load(opts.id);
-    if (!after || after.metadataLocation === current.metadataLocation) return;
+    if (!after || after.metadataLocation === current.metadataLocation) return written;
     current = after;
   }
+  return written;
 }
 
 export interface CreateTableOptions {
