@@ -199,7 +199,9 @@ export async function commitPendingFiles(ctx: MetadataWriterContext, id: TableId
         ]);
         return true;
       });
-      const commit = await appendFiles({ io: ctx.lake.io, catalog, id, files, commitId: `${BATCH_COMMIT_PREFIX}${batchId}` });
+      // Raw tables are read through the catalog (prepare, the REST catalog), never by version-hint.text right after
+      // this job: the hint is written after the commit returns (docs/iceberg.md, "The version hint").
+      const commit = await appendFiles({ io: ctx.lake.io, catalog, id, files, commitId: `${BATCH_COMMIT_PREFIX}${batchId}`, versionHint: 'background' });
       const snapshotId = await finishBatch(ctx, { id: batchId, metadataLocation: commit.metadataLocation, snapshotId: String(commit.snapshotId) });
       out.push({ batchId, snapshotId, files: ids.length, records });
       ctx.log.info({ op: 'commit.snapshot.created', table, batchId, snapshotId, files: ids.length, records }, 'pending files committed in one snapshot');

@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { WriterConfigSchema, loadConfig } from '@atoll/config';
 import { createPool } from '@atoll/db';
+import { flushVersionHints, onVersionHintFailure } from '@atoll/iceberg';
 import { Lake } from '@atoll/lake';
 import { createLogger } from '@atoll/log';
 import { Producer, bulkJobs, commitJobs, jobs, redisConnection, startWorker, upsertBulkReconcileScheduler } from '@atoll/queue';
@@ -41,6 +42,10 @@ const ctx: WriterContext = {
     ...(config.ATOLL_ORC_CONVERTER ? { orc: { binary: config.ATOLL_ORC_CONVERTER, maxStripeBytes: config.ATOLL_ORC_MAX_STRIPE_BYTES } } : {}),
   },
 };
+
+// Commit and prepare jobs write version-hint.text after they return; a failed write leaves the hint one commit behind
+// until the table's next commit (the catalog is unaffected).
+onVersionHintFailure((err, table) => log.warn({ op: 'commit.version_hint.failed', table, err: err.message }, 'version hint not written; the next commit of the table writes it'));
 
 const scheduled = new Set<string>();
 const commitCtx: MetadataWriterContext = {
@@ -98,6 +103,8 @@ onShutdown({
     notifyRedis.disconnect();
     // Closing a worker waits for its jobs in flight.
     await Promise.all(workers.map((w) => w.close()));
+    // The hints of the last commits, before the database they re-check the pointer in goes away.
+    await flushVersionHints();
     health.close();
     await producer.close();
     redis.disconnect();

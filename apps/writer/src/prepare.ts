@@ -108,7 +108,8 @@ export async function processPrepare(ctx: PrepareContext, job: Job<PrepareJob>):
           if (dataFile.recordCount > 0) {
             const { bucket, key } = parseS3Uri(uri);
             await ctx.lake.store.putFile(bucket, key, output, { contentType: 'application/vnd.apache.parquet' });
-            const commit = await appendFiles({ io: ctx.lake.io, catalog: ctx.lake.catalog, id: pubId, files: [dataFile], commitId: `prepare:${providerId}:${table}:${snapId}` });
+            // Published datasets are read through the catalog (subscription runs, the REST catalog): the hint may follow.
+            const commit = await appendFiles({ io: ctx.lake.io, catalog: ctx.lake.catalog, id: pubId, files: [dataFile], commitId: `prepare:${providerId}:${table}:${snapId}`, versionHint: 'background' });
             published += dataFile.recordCount;
             ctx.log.info({ op: 'prepare.snapshot.published', dataset, rawSnapshotId: String(snapId), records: dataFile.recordCount, alreadyCommitted: commit.alreadyCommitted }, 'rows published');
           }
