@@ -1,12 +1,14 @@
 // Small-file debt: N small appends (default 1,000), then the maintenance steps the writer schedules (compaction,
 // manifest rewrite, snapshot expiry), then a full-table scan — against a scan of the same rows written once. A scan is
 // what a reader does: load the table, plan files, download them, read every row with DuckDB.
+// The appends use the writer's version-hint mode, `background` (BENCH_VERSION_HINT=await for the mode before it); the
+// time of the last hint writes (flushVersionHints after the loop) counts toward the appends.
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createPool } from '@atoll/db';
 import { Duck, literal } from '@atoll/duck';
-import { appendFiles, createTable, dataFileFromParquet, dropTable, duckdbFieldIds, expireSnapshots, loadTable, planFiles, rewriteManifests, type DataFile, type TableIdentifier } from '@atoll/iceberg';
+import { appendFiles, createTable, dataFileFromParquet, dropTable, duckdbFieldIds, expireSnapshots, flushVersionHints, loadTable, planFiles, rewriteManifests, type DataFile, type TableIdentifier, type VersionHintMode } from '@atoll/iceberg';
 import { Lake, compactTable, rawSchema } from '@atoll/lake';
 import { ObjectStore, parseS3Uri } from '@atoll/storage';
 import { compare, time, type BenchResult } from './harness.js';
@@ -17,8 +19,8 @@ const schema = rawSchema(purchaseColumns);
 const rowsSql = (from: number, to: number): string =>
   `SELECT 'user-' || (i * 7919 % 100000) AS user_id, ['groceries','books','travel','home'][i % 4 + 1] AS category, CAST((i % 50000) / 100 AS DECIMAL(12,2)) AS amount, (i % 9 + 1)::BIGINT AS quantity, (i % 1000) / 1000.0 AS score, i % 20 = 0 AS returned, TIMESTAMP '2026-01-01' + INTERVAL (i) SECOND AS purchased_at FROM range(${from}, ${to}) t(i)`;
 
-export async function benchCompaction(opts: { env: Record<string, string>; workDir: string; repeats: number; appends: number; rowsPerAppend: number; threads: number }): Promise<BenchResult[]> {
-  const { env } = opts;
+export async function benchCompaction(opts: { env: Record<string, string>; workDir: string; repeats: number; appends: number; rowsPerAppend: number; threads: number; versionHint: VersionHintMode }): Promise<BenchResult[]> {
+  const { env, versionHint } = opts;
   const store = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_WRITER_ACCESS_KEY!, secretKey: env.ATOLL_S3_WRITER_SECRET_KEY! });
   const root = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_ROOT_USER!, secretKey: env.ATOLL_S3_ROOT_PASSWORD! });
   const pool = createPool(env.ATOLL_DATABASE_URL!, { max: 8, applicationName: 'atoll-bench' });
@@ -48,8 +50,9 @@ export async function benchCompaction(opts: { env: Record<string, string>; workD
     try {
       for (let a = 0; a < opts.appends; a++) {
         const f = await write(smallT, a * opts.rowsPerAppend, (a + 1) * opts.rowsPerAppend);
-        appendSeconds += await time(async () => void (await appendFiles({ io: lake.io, catalog: lake.catalog, id: small, files: [f], commitId: `a${a}` })));
+        appendSeconds += await time(async () => void (await appendFiles({ io: lake.io, catalog: lake.catalog, id: small, files: [f], commitId: `a${a}`, versionHint })));
       }
+      appendSeconds += await time(() => flushVersionHints());
       await appendFiles({ io: lake.io, catalog: lake.catalog, id: once, files: [await write(onceT, 0, total)], commitId: 'once' });
     } finally {
       duck.close();
@@ -99,6 +102,7 @@ export async function benchCompaction(opts: { env: Record<string, string>; workD
         maintenanceSeconds: Number(maintenanceSeconds.toFixed(2)),
         ...Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, Number(v.toFixed(2))])),
         appendsPerSec: Number((opts.appends / appendSeconds).toFixed(1)),
+        versionHint,
       },
       baseline: 'same rows written once',
       repeats: opts.repeats,
@@ -109,6 +113,7 @@ export async function benchCompaction(opts: { env: Record<string, string>; workD
     });
     results.push(after);
   } finally {
+    await flushVersionHints();
     for (const id of [small, once]) {
       await dropTable({ catalog: lake.catalog, id });
       await root.removeObjects('atoll-lake', (await root.listObjects('atoll-lake', `bench/${id.name}/`)).map((o) => o.key));

@@ -29,6 +29,13 @@ export async function time(fn: () => Promise<void | number>): Promise<number> {
   return typeof own === 'number' ? own : Number(process.hrtime.bigint() - start) / 1e9;
 }
 
+/** The version-hint mode a benchmark's appends use: `background` (the writer's) unless `await` is asked for. */
+export function versionHintMode(value: string | undefined): 'await' | 'background' {
+  if (value === undefined || value === '' || value === 'background') return 'background';
+  if (value === 'await') return 'await';
+  throw new Error(`BENCH_VERSION_HINT must be background or await, not ${JSON.stringify(value)}`);
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

@@ -3,6 +3,8 @@
 // Prints the breakdown per block of appends, so growth with table history shows. Run against a running stack:
 //   npx tsx bench/profile-appends.ts [appends=300] [block=100] [writers=1] [maintenance=0]
 // With maintenance=1 the compaction bench's maintenance (compact, rewrite manifests, expire) follows, step by step.
+// The appends use the writer's version-hint mode, `background`; BENCH_VERSION_HINT=await measures the mode before it.
+// In background mode the last block's time includes flushVersionHints (the hint writes still pending at its end).
 // With `node --cpu-prof --import tsx bench/profile-appends.ts` the CPU profile shows the JavaScript between calls.
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
@@ -10,11 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createPool } from '@atoll/db';
-import { appendFiles, createTable, dropTable, expireSnapshots, rewriteManifests } from '@atoll/iceberg';
+import { appendFiles, createTable, dropTable, expireSnapshots, flushVersionHints, rewriteManifests } from '@atoll/iceberg';
 import { Lake, compactTable, rawSchema } from '@atoll/lake';
 import { paths, readStackEnvFile } from '@atoll/stack';
 import { ObjectStore } from '@atoll/storage';
 import { smallFiles } from './commits.bench.js';
+import { versionHintMode } from './harness.js';
 import { purchaseColumns } from './ingest.bench.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
@@ -79,6 +82,7 @@ const appends = Number(process.argv[2] ?? 300);
 const block = Number(process.argv[3] ?? 100);
 const writers = Number(process.argv[4] ?? 1);
 const maintenance = process.argv[5] === '1';
+const versionHint = versionHintMode(process.env.BENCH_VERSION_HINT);
 const env = readStackEnvFile(paths.envFile);
 const store = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_WRITER_ACCESS_KEY!, secretKey: env.ATOLL_S3_WRITER_SECRET_KEY! });
 const root = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_ROOT_USER!, secretKey: env.ATOLL_S3_ROOT_PASSWORD! });
@@ -95,15 +99,17 @@ try {
   const files = await smallFiles(lake, location, appends, dir);
   spent.clear();
   calls.clear();
+  process.stdout.write(`version hint: ${versionHint}\n`);
   for (let start = 0; start < appends; start += block) {
     const t = performance.now();
     const cpu = process.cpuUsage();
     const slice = files.slice(start, start + block);
     await Promise.all(
       Array.from({ length: writers }, async (_, w) => {
-        for (let c = w; c < slice.length; c += writers) await appendFiles({ io: lake.io, catalog: lake.catalog, id, files: [slice[c]!], commitId: `p${start + c}` });
+        for (let c = w; c < slice.length; c += writers) await appendFiles({ io: lake.io, catalog: lake.catalog, id, files: [slice[c]!], commitId: `p${start + c}`, versionHint });
       }),
     );
+    if (start + block >= appends) await flushVersionHints();
     const wall = performance.now() - t;
     const used = process.cpuUsage(cpu);
     const accounted = [...spent.values()].reduce((a, b) => a + b, 0);
@@ -134,6 +140,7 @@ try {
     report('expireSnapshots', performance.now() - t);
   }
 } finally {
+  await flushVersionHints();
   await dropTable({ catalog: lake.catalog, id });
   await root.removeObjects('atoll-lake', (await root.listObjects('atoll-lake', `bench/${name}/`)).map((o) => o.key));
   await pool.end();

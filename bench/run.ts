@@ -1,7 +1,8 @@
 // `npm run bench`: makes sure the local stack's services run (reusing a healthy stack as the tests do), runs each
 // benchmark beside its baseline, prints a table and writes bench/results/latest.json.
 // BENCH_SIZES_MB (comma list, default 10; 1000 for the ≥ 1 GB ingest is opt-in: ~4.5 min per repeat on 2 cores), BENCH_REPEATS (3),
-// BENCH_THREADS (2), BENCH_COMMITS (commits per throughput run, 64), BENCH_SMALL_APPENDS (1000),
+// BENCH_THREADS (2), BENCH_COMMITS (commits per throughput run, 64), BENCH_SMALL_APPENDS (1000), BENCH_VERSION_HINT
+// (the small appends' version-hint mode: background, as the writer commits, or await),
 // BENCH_ONLY (comma list of ingest,bulk,commits,compaction,tokens,load,licenses,delivery,billing,engines); the load benchmark reads
 // BENCH_LOAD_DEVICES (200), BENCH_LOAD_SECONDS (60), BENCH_LOAD_MIXED (1: bulk files and a consumer beside the devices;
 // 0: devices only), BENCH_LOAD_BULK_EVERY_MS (2000), BENCH_LOAD_BULK_ROWS (200), BENCH_LOAD_ESTIMATES (20),
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { paths, readStackEnvFile, status, up } from '@atoll/stack';
 import { benchCommits } from './commits.bench.js';
 import { benchCompaction } from './compaction.bench.js';
-import { printTable, writeResults, type BenchResult } from './harness.js';
+import { printTable, versionHintMode, writeResults, type BenchResult } from './harness.js';
 import { benchIngest } from './ingest.bench.js';
 
 const sizesMb = (process.env.BENCH_SIZES_MB ?? '10').split(',').map(Number).filter((n) => n > 0);
@@ -48,7 +49,7 @@ if (want('bulk')) {
   report(await benchBulk(bulkOptions(env, workDir, repeats, threads)));
 }
 if (want('commits')) report(await benchCommits({ env, workDir, repeats, commits }));
-if (want('compaction')) report(await benchCompaction({ env, workDir, repeats, appends, rowsPerAppend: 100, threads }));
+if (want('compaction')) report(await benchCompaction({ env, workDir, repeats, appends, rowsPerAppend: 100, threads, versionHint: versionHintMode(process.env.BENCH_VERSION_HINT) }));
 if (want('tokens')) report(await (await import('./tokens.bench.js')).benchTokens({ env, requests: Number(process.env.BENCH_TOKEN_REQUESTS ?? 1000), concurrency: 100, repeats }));
 if (want('load')) {
   const { benchLoad, loadOptions } = await import('./load.bench.js');
