@@ -53,6 +53,7 @@ const SEAWEEDFS_FILES = [
   'test/portal.test.ts',
   'test/uploads-stranded.test.ts',
   'test/stack-postgres.test.ts',
+  'test/version-hint.test.ts',
   // The two slowest after chaos (~3.5 min each): the billing ledger under SIGKILL (its runs write cleanrooms) and
   // the API contract fuzzing. Neither is about the S3 server, but the proof is the whole suite on both.
   'test/billing.test.ts',
