@@ -157,15 +157,16 @@ export class Producer {
   async call<T extends object, R>(def: JobDefinition<T>, data: T, timeoutMs: number): Promise<CallOutcome<R>> {
     let events = this.eventStreams.get(def.queue);
     if (!events) {
-      const e = this.events(def.queue);
-      events = e.waitUntilReady().then(() => e);
+      events = this.listenFromNow(def.queue);
       this.eventStreams.set(def.queue, events);
+      events.catch(() => this.eventStreams.delete(def.queue));
     }
+    const listening = await events;
     const key = newReplyKey();
     const queue = this.queue(def.queue);
     const job = await queue.add(def.queue, { ...data, replyTo: key.publicKey }, { ...def.options, jobId: def.jobId(data) });
     try {
-      return key.open<R>(await job.waitUntilFinished(await events, timeoutMs));
+      return key.open<R>(await job.waitUntilFinished(listening, timeoutMs));
     } catch (e) {
       if (e instanceof Error && /timed out before finishing/i.test(e.message)) {
         await job.remove().catch(() => undefined);
@@ -175,11 +176,23 @@ export class Producer {
     }
   }
 
-  events(name: string): QueueEvents {
+  /**
+   * A QueueEvents that reads the queue's event stream from its current end. By default QueueEvents starts at '$' when
+   * its first XREAD goes out, which is after waitUntilReady() resolved: a reply published in between was missed, and
+   * the call waited for its whole timeout (seen once in CI: an operator's reject hung past the client's 30 s).
+   */
+  private async listenFromNow(name: string): Promise<QueueEvents> {
+    const tail = await this.connection.xrevrange(this.queue(name).keys.events!, '+', '-', 'COUNT', 1);
+    const e = this.events(name, tail[0]?.[0] ?? '0-0');
+    await e.waitUntilReady();
+    return e;
+  }
+
+  events(name: string, lastEventId?: string): QueueEvents {
     // QueueEvents blocks on XREAD: like a worker, its connection must retry forever.
     const connection = this.connection.duplicate({ maxRetriesPerRequest: null });
     this.ownConnections.push(connection);
-    return new QueueEvents(name, { connection, prefix: this.prefix });
+    return new QueueEvents(name, { connection, prefix: this.prefix, ...(lastEventId ? { lastEventId } : {}) });
   }
 
   rawQueue(name: string): Queue {
