@@ -6,16 +6,22 @@
 // The appends use the writer's version-hint mode, `background`; BENCH_VERSION_HINT=await measures the mode before it.
 // In background mode the last block's time includes flushVersionHints (the hint writes still pending at its end).
 // With `node --cpu-prof --import tsx bench/profile-appends.ts` the CPU profile shows the JavaScript between calls.
+// BENCH_APPEND_PATH=writer appends the way the writer does: each file recorded as pending (its commit job really
+// enqueued, to a throwaway queue no worker reads) and committed by the commit job's body, commitPendingFiles, run
+// inline — one batch, one snapshot per append. The default, `direct`, calls appendFiles.
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { createPool } from '@atoll/db';
-import { appendFiles, createTable, dropTable, expireSnapshots, flushVersionHints, rewriteManifests } from '@atoll/iceberg';
+import { appendFiles, createTable, type DataFile, dropTable, expireSnapshots, flushVersionHints, rewriteManifests } from '@atoll/iceberg';
 import { Lake, compactTable, rawSchema } from '@atoll/lake';
+import { createLogger } from '@atoll/log';
+import { Producer, commitJobs, redisConnection } from '@atoll/queue';
 import { paths, readStackEnvFile } from '@atoll/stack';
 import { ObjectStore } from '@atoll/storage';
+import { commitPendingFiles, recordPendingFile } from '@atoll/writer';
 import { smallFiles } from './commits.bench.js';
 import { versionHintMode } from './harness.js';
 import { purchaseColumns } from './ingest.bench.js';
@@ -83,6 +89,9 @@ const block = Number(process.argv[3] ?? 100);
 const writers = Number(process.argv[4] ?? 1);
 const maintenance = process.argv[5] === '1';
 const versionHint = versionHintMode(process.env.BENCH_VERSION_HINT);
+const path = process.env.BENCH_APPEND_PATH ?? 'direct';
+if (path !== 'direct' && path !== 'writer') throw new Error(`BENCH_APPEND_PATH must be direct or writer, not ${path}`);
+if (path === 'writer' && process.env.BENCH_VERSION_HINT) throw new Error('BENCH_VERSION_HINT applies to BENCH_APPEND_PATH=direct (the writer path uses the writer\'s own mode)');
 const env = readStackEnvFile(paths.envFile);
 const store = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_WRITER_ACCESS_KEY!, secretKey: env.ATOLL_S3_WRITER_SECRET_KEY! });
 const root = new ObjectStore({ endpoint: env.ATOLL_S3_ENDPOINT!, region: env.ATOLL_S3_REGION!, accessKey: env.ATOLL_S3_ROOT_USER!, secretKey: env.ATOLL_S3_ROOT_PASSWORD! });
@@ -94,19 +103,30 @@ const schema = rawSchema(purchaseColumns);
 const name = `profile_${Date.now()}`;
 const id = { namespace: ['bench'], name };
 const location = `s3://atoll-lake/bench/${name}`;
+const redis = path === 'writer' ? redisConnection(env.ATOLL_REDIS_URL!) : null;
+const producer = redis ? new Producer(redis, `atoll-profile-${randomUUID().slice(0, 8)}`) : null;
+const writerCtx = producer ? { pool, lake, producer, log: createLogger({ name: 'profile-appends', level: 'silent' }) } : null;
+const append = async (file: DataFile, commitId: string): Promise<void> => {
+  if (!writerCtx) {
+    await appendFiles({ io: lake.io, catalog: lake.catalog, id, files: [file], commitId, versionHint });
+    return;
+  }
+  await recordPendingFile(writerCtx, { id, dataFile: file });
+  await commitPendingFiles(writerCtx, id);
+};
 try {
   await createTable({ io: lake.io, catalog: lake.catalog, id, location, schema });
   const files = await smallFiles(lake, location, appends, dir);
   spent.clear();
   calls.clear();
-  process.stdout.write(`version hint: ${versionHint}\n`);
+  process.stdout.write(path === 'writer' ? 'path: the writer (pending file + commit job body)\n' : `path: direct appendFiles, version hint: ${versionHint}\n`);
   for (let start = 0; start < appends; start += block) {
     const t = performance.now();
     const cpu = process.cpuUsage();
     const slice = files.slice(start, start + block);
     await Promise.all(
       Array.from({ length: writers }, async (_, w) => {
-        for (let c = w; c < slice.length; c += writers) await appendFiles({ io: lake.io, catalog: lake.catalog, id, files: [slice[c]!], commitId: `p${start + c}`, versionHint });
+        for (let c = w; c < slice.length; c += writers) await append(slice[c]!, `p${start + c}`);
       }),
     );
     if (start + block >= appends) await flushVersionHints();
@@ -119,7 +139,7 @@ try {
     process.stdout.write(`appends ${start + 1}–${start + slice.length}: ${(wall / slice.length).toFixed(1)} ms per append (${((slice.length / wall) * 1000).toFixed(1)}/s), ${cpuMs.toFixed(2)} ms CPU per append\n`);
     for (const [k, v] of [...spent.entries()].sort((a, b) => b[1] - a[1])) process.stdout.write(`  ${k.padEnd(26)} ${(v / slice.length).toFixed(2).padStart(7)} ms/append  ${String(calls.get(k)).padStart(5)} calls\n`);
     // In background mode the hint's PUT and pointer SELECT overlap the next appends, so wall minus calls means nothing.
-    if (writers === 1 && versionHint === 'await') process.stdout.write(`  ${'JS between calls'.padEnd(26)} ${((wall - accounted) / slice.length).toFixed(2).padStart(7)} ms/append\n`);
+    if (writers === 1 && path === 'direct' && versionHint === 'await') process.stdout.write(`  ${'JS between calls'.padEnd(26)} ${((wall - accounted) / slice.length).toFixed(2).padStart(7)} ms/append\n`);
     spent.clear();
     calls.clear();
   }
@@ -142,6 +162,11 @@ try {
   }
 } finally {
   await flushVersionHints();
+  if (producer) {
+    await producer.rawQueue(commitJobs.commit.queue).obliterate({ force: true });
+    await producer.close();
+    redis!.disconnect();
+  }
   await dropTable({ catalog: lake.catalog, id });
   await root.removeObjects('atoll-lake', (await root.listObjects('atoll-lake', `bench/${name}/`)).map((o) => o.key));
   await pool.end();

@@ -145,6 +145,45 @@ describe('32 concurrent writers on one table', () => {
     }
   });
 
+  it("the writer's commit jobs build on the metadata it committed last instead of reading it back, and still see another process's commit", async () => {
+    await using fx = await lakeFixture();
+    const id: TableIdentifier = { namespace: ['itest'], name: uniqueName('conc_reuse') };
+    const tags = ['r0', 'r1', 'r2', 'r3'];
+    const files = await dataFiles(fx, id, tags, () => 1);
+    const metadataReads: string[] = [];
+    const read = fx.lake.io.read.bind(fx.lake.io);
+    fx.lake.io.read = (uri: string) => {
+      if (uri.endsWith('.metadata.json')) metadataReads.push(uri);
+      return read(uri);
+    };
+    const redis = redisConnection(env.ATOLL_REDIS_URL!);
+    const producer = new Producer(redis, `atoll-it-${randomUUID().slice(0, 8)}`);
+    const ctx = { pool: fx.pool, lake: fx.lake, producer, log, commitDelayMs: 600_000 };
+    try {
+      await recordPendingFile(ctx, { id, dataFile: files[0]! });
+      await commitPendingFiles(ctx, id);
+      metadataReads.length = 0;
+      // Each batch makes its own catalog object (for its swap hook); the next one still knows what the last committed.
+      await recordPendingFile(ctx, { id, dataFile: files[1]! });
+      await commitPendingFiles(ctx, id);
+      expect(metadataReads).toEqual([]);
+      // Another process commits in between (a second writer, its own pool): the guess loses its swap, the pointer
+      // is read, and the batch lands on top of that commit.
+      await using other = await lakeFixture();
+      await appendFiles({ io: other.lake.io, catalog: other.lake.catalog, id, files: [files[2]!], commitId: 'other-process' });
+      await recordPendingFile(ctx, { id, dataFile: files[3]! });
+      await commitPendingFiles(ctx, id);
+      expect(metadataReads.length).toBeGreaterThan(0);
+      const state = await readTable(fx.lake, id, fx.workDir);
+      expect(state.snapshots).toBe(4);
+      expect(state.keys).toEqual(['r0-0', 'r1-0', 'r2-0', 'r3-0']);
+    } finally {
+      await producer.rawQueue(commitJobs.commit.queue).obliterate({ force: true });
+      await producer.close();
+      redis.disconnect();
+    }
+  });
+
   it('32 API-style uploads through ingest + commit jobs, racing 8 direct appends: every upload loaded once, exact rows, prepare queued', async () => {
     await using fx = await lakeFixture();
     const op = await operator();

@@ -15,6 +15,11 @@ export interface CatalogStore {
   compareAndSwap(id: TableIdentifier, expected: string, next: string): Promise<boolean>;
   list(namespace: string[]): Promise<TableIdentifier[]>;
   drop(id: TableIdentifier): Promise<boolean>;
+  /**
+   * Stores with the same scope hold the same pointers (the Postgres stores on one pool), so what this process committed
+   * through one of them is known to the others (committed-cache.ts). A store without one is its own scope.
+   */
+  readonly cacheScope?: object;
 }
 
 /** "ns1.ns2.table" for messages. */
@@ -172,6 +177,11 @@ abstract class PgEntryStore {
     protected readonly pool: Pick<Pool, 'query'>,
     private readonly kind: CatalogEntryKind,
   ) {}
+
+  /** Every store on this pool reads the same rows (a writer's per-batch transactional stores included). */
+  get cacheScope(): object {
+    return this.pool;
+  }
 
   load(id: TableIdentifier): Promise<{ metadataLocation: string } | null> {
     return pointerRows.load(this.pool, this.kind, id);

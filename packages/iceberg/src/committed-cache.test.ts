@@ -37,4 +37,15 @@ describe('committed-metadata cache', () => {
     expect(committedMetadata(catalog, id('t0'), 's3://b/t0/v1.json')).toBeUndefined();
     expect(committedMetadata(catalog, id('t299'), 's3://b/t299/v1.json')).toBeDefined();
   });
+
+  it('is shared by catalogs with one cache scope (stores over one pool) and by no other', () => {
+    const pool = {};
+    const first = { cacheScope: pool } as CatalogStore;
+    const second = { cacheScope: pool } as CatalogStore;
+    const elsewhere = { cacheScope: {} } as CatalogStore;
+    rememberCommitted(first, id('t'), 's3://b/t/v1.json', metadata(1));
+    expect(committedMetadata(second, id('t'), 's3://b/t/v1.json')).toMatchObject({ 'last-sequence-number': 1 });
+    expect(committedMetadata(elsewhere, id('t'), 's3://b/t/v1.json')).toBeUndefined();
+    expect(committedMetadata({} as CatalogStore, id('t'), 's3://b/t/v1.json')).toBeUndefined();
+  });
 });

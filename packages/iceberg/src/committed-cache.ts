@@ -1,5 +1,7 @@
 // The metadata this process committed last, per table: a writer that commits again finds the pointer unchanged and
 // skips reading and parsing the metadata file it wrote itself (the one S3 GET per commit that grows with history).
+// Entries belong to the catalog's cacheScope, so catalog objects made per call over one pool (the writer's commit job
+// makes one per batch, for its swap hook) share them.
 import type { CatalogStore, TableIdentifier } from './catalog-store.js';
 import { formatIdentifier } from './catalog-store.js';
 import type { TableMetadata } from './metadata.js';
@@ -15,7 +17,9 @@ interface Committed {
   at: number;
 }
 
-const byCatalog = new WeakMap<CatalogStore, Map<string, Committed>>();
+const byScope = new WeakMap<object, Map<string, Committed>>();
+
+const scopeOf = (catalog: CatalogStore): object => catalog.cacheScope ?? catalog;
 
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value) && !Object.isFrozen(value)) {
@@ -30,8 +34,9 @@ function deepFreeze<T>(value: T): T {
  * change it) and returned.
  */
 export function rememberCommitted(catalog: CatalogStore, id: TableIdentifier, location: string, metadata: TableMetadata): TableMetadata {
-  let tables = byCatalog.get(catalog);
-  if (!tables) byCatalog.set(catalog, (tables = new Map<string, Committed>()));
+  const scope = scopeOf(catalog);
+  let tables = byScope.get(scope);
+  if (!tables) byScope.set(scope, (tables = new Map<string, Committed>()));
   const key = formatIdentifier(id);
   const now = Date.now();
   tables.delete(key);
@@ -47,7 +52,7 @@ export function rememberCommitted(catalog: CatalogStore, id: TableIdentifier, lo
 
 /** The metadata at `location` if this process committed it there recently, else undefined. */
 export function committedMetadata(catalog: CatalogStore, id: TableIdentifier, location: string): TableMetadata | undefined {
-  const tables = byCatalog.get(catalog);
+  const tables = byScope.get(scopeOf(catalog));
   const key = formatIdentifier(id);
   const hit = tables?.get(key);
   if (!hit) return undefined;
@@ -60,16 +65,16 @@ export function committedMetadata(catalog: CatalogStore, id: TableIdentifier, lo
 
 /** What this process committed to the table last, if recently: the likely current pointer (a guess the swap checks). */
 export function lastCommitted(catalog: CatalogStore, id: TableIdentifier): { location: string; metadata: TableMetadata } | undefined {
-  const hit = byCatalog.get(catalog)?.get(formatIdentifier(id));
+  const hit = byScope.get(scopeOf(catalog))?.get(formatIdentifier(id));
   if (!hit || Date.now() - hit.at > TTL_MS) return undefined;
   return { location: hit.location, metadata: hit.metadata };
 }
 
 /** How many tables the cache holds for `catalog` (for tests and memory checks). */
 export function committedTables(catalog: CatalogStore): number {
-  return byCatalog.get(catalog)?.size ?? 0;
+  return byScope.get(scopeOf(catalog))?.size ?? 0;
 }
 
 export function forgetCommitted(catalog: CatalogStore, id: TableIdentifier): void {
-  byCatalog.get(catalog)?.delete(formatIdentifier(id));
+  byScope.get(scopeOf(catalog))?.delete(formatIdentifier(id));
 }
