@@ -1,17 +1,21 @@
 // Api uploads left without an ingest job, against the real stack: what an api leaves behind when it stops between
 // recording an upload and queueing its job (or what Redis leaves when it loses the last second of jobs in a crash) is
 // an upload row and its staging object with no job. Nothing ever loaded those before: the keyed retry was answered 202
-// for an upload that stayed pending for good, and a stranded group-committed batch sat in staging forever.
+// for an upload that stayed pending for good, and a stranded group-committed batch sat in staging forever. The same
+// goes one step later for a table's commit job: pending data files whose job Redis lost waited for the next upload.
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import type { TableIdentifier } from '@atoll/iceberg';
+import { tableLocation, writeDataFileForTable } from '@atoll/lake';
 import { createLogger } from '@atoll/log';
-import { jobs } from '@atoll/queue';
+import { Producer, commitJobs, jobs, redisConnection, startWorker } from '@atoll/queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiUploadKey } from '@atoll/api';
-import { requeueStrandedUploads } from '@atoll/writer';
+import { processCommit, recordPendingFile, requeueStrandedCommits, requeueStrandedUploads } from '@atoll/writer';
 import { env } from './support/actors.js';
 import { fleetProvider, rawValues, settleUploads, type FleetProvider } from './support/device-fleet.js';
 import { startInProcessApi, type InProcessApi } from './support/inprocess-api.js';
-import { lakeFixture } from './support/lake-helpers.js';
+import { lakeFixture, readTable, uniqueName, writeCsv } from './support/lake-helpers.js';
 
 let api: InProcessApi;
 let provider: FleetProvider;
@@ -102,5 +106,75 @@ describe('api uploads without an ingest job', () => {
     expect(settled).toEqual({ rejected: 2, reasons: ['its records are no longer in staging, so it cannot be loaded', 'its records are no longer in staging, so it cannot be loaded'] });
     // Failed for good (unrecoverable), not waiting for another attempt.
     expect(await (await jobOf(gone.lead))?.isFailed()).toBe(true);
+  }, 180_000);
+});
+
+describe('data files without a commit job', () => {
+  it('the reconciler queues the commit of a table whose pending files lost their job, once they are old enough; the files commit once', async () => {
+    await using fx = await lakeFixture({ poolSize: 8 });
+    const log = createLogger({ name: 'stranded-test', level: 'silent' });
+    // A queue prefix of its own: the stack's writer does not see these jobs, the test runs the commit worker itself.
+    const prefix = `atoll-it-${randomUUID().slice(0, 8)}`;
+    const redis = redisConnection(env.ATOLL_REDIS_URL!);
+    const workerRedis = redisConnection(env.ATOLL_REDIS_URL!, { forWorker: true });
+    const producer = new Producer(redis, prefix);
+    const ctx = { pool: fx.pool, lake: fx.lake, producer, log, commitDelayMs: 600_000 };
+    const columns = [
+      { name: 'user_id', type: 'string', role: 'user_id' },
+      { name: 'k', type: 'string' },
+      { name: 'iteration', type: 'long' },
+    ] as const;
+    const stage = async (id: TableIdentifier, tag: string): Promise<string> => {
+      const dir = join(fx.workDir, tag);
+      const input = await writeCsv(dir, tag, 2);
+      const { dataFile } = await writeDataFileForTable({ lake: fx.lake, id, location: tableLocation('atoll-lake', id), columns: [...columns], input, format: 'csv', workDir: dir, memoryLimit: '256MB' });
+      const { commitJobId } = await recordPendingFile(ctx, { id, dataFile });
+      // What Redis's lost last second leaves: the pending row, no job.
+      await (await producer.rawQueue(commitJobs.commit.queue).getJob(commitJobId))!.remove();
+      return commitJobId;
+    };
+    const oldId: TableIdentifier = { namespace: ['itest'], name: uniqueName('stranded_commit_old') };
+    const recentId: TableIdentifier = { namespace: ['itest'], name: uniqueName('stranded_commit_recent') };
+    try {
+      const oldJob = await stage(oldId, 'o1');
+      await stage(oldId, 'o2');
+      const recentJob = await stage(recentId, 'r1');
+      await fx.pool.query(`UPDATE pending_data_files SET created_at = now() - interval '20 minutes' WHERE namespace = 'itest' AND name = $1`, [oldId.name]);
+
+      const pass = await requeueStrandedCommits(ctx, { olderThanMs: 10 * 60_000 });
+      expect(pass).toMatchObject({ queued: 1, retried: 0 });
+      const queued = await producer.rawQueue(commitJobs.commit.queue).getJob(oldJob);
+      expect(queued).toBeDefined();
+      // Put back to run now, not after another commit delay.
+      expect(await queued!.isDelayed()).toBe(false);
+      expect(await producer.rawQueue(commitJobs.commit.queue).getJob(recentJob)).toBeUndefined();
+      // A second pass finds the job there and adds nothing.
+      expect(await requeueStrandedCommits(ctx, { olderThanMs: 10 * 60_000 })).toMatchObject({ queued: 0, retried: 0 });
+
+      const worker = startWorker(commitJobs.commit, (job) => processCommit(ctx, job), { connection: workerRedis, concurrency: 1, prefix });
+      try {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const { rows } = await fx.pool.query<{ n: string | number }>(`SELECT count(*) AS n FROM pending_data_files WHERE namespace = 'itest' AND name = $1 AND status = 'pending'`, [oldId.name]);
+          if (Number(rows[0]!.n) === 0) break;
+          if (Date.now() > deadline) throw new Error('the stranded files were not committed within 60 s');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      } finally {
+        await worker.close();
+      }
+      const state = await readTable(fx.lake, oldId, fx.workDir);
+      expect(state.snapshots).toBe(1);
+      expect(state.keys).toEqual(['o1-0', 'o1-1', 'o2-0', 'o2-1']);
+      // The recent table's file is still pending: it is its own request's (or the next pass's) to queue.
+      const { rows } = await fx.pool.query<{ status: string }>(`SELECT status FROM pending_data_files WHERE namespace = 'itest' AND name = $1`, [recentId.name]);
+      expect(rows.map((r) => r.status)).toEqual(['pending']);
+    } finally {
+      await fx.pool.query(`DELETE FROM pending_data_files WHERE namespace = 'itest' AND name = $1 AND status = 'pending'`, [recentId.name]);
+      await producer.rawQueue(commitJobs.commit.queue).obliterate({ force: true });
+      await producer.close();
+      redis.disconnect();
+      workerRedis.disconnect();
+    }
   }, 180_000);
 });

@@ -15,4 +15,4 @@ export {
   type MaintenanceTasks,
 } from './maintenance.js';
 export { lakeMaintenanceTasks } from './maintenance-tasks.js';
-export { requeueStrandedUploads, type StrandedPass } from './stranded.js';
+export { requeueStrandedCommits, requeueStrandedUploads, type StrandedCommits, type StrandedPass } from './stranded.js';

@@ -11,7 +11,7 @@ import { onShutdown, startHealthServer } from '@atoll/runtime';
 import { ObjectStore } from '@atoll/storage';
 import { processCommit, type MetadataWriterContext } from './batch.js';
 import { drainBulkNotifications, reconcileStaging } from './bulk.js';
-import { requeueStrandedUploads, type StrandedPass } from './stranded.js';
+import { requeueStrandedCommits, requeueStrandedUploads, type StrandedCommits, type StrandedPass } from './stranded.js';
 import { processIngest, type WriterContext } from './ingest.js';
 import { processMaintenance, scheduleAllMaintenance, scheduleTableMaintenance, type MaintenanceContext } from './maintenance.js';
 import { lakeMaintenanceTasks } from './maintenance-tasks.js';
@@ -60,9 +60,10 @@ const commitCtx: MetadataWriterContext = {
 };
 const maintenanceCtx: MaintenanceContext = { ...ctx, tasks: lakeMaintenanceTasks, workDir: join(config.ATOLL_WORK_DIR, 'maintenance') };
 
-const reconcileAll = async (): Promise<{ bulk: Awaited<ReturnType<typeof reconcileStaging>>; stranded: StrandedPass }> => ({
+const reconcileAll = async (): Promise<{ bulk: Awaited<ReturnType<typeof reconcileStaging>>; stranded: StrandedPass; strandedCommits: StrandedCommits }> => ({
   bulk: await reconcileStaging(ctx),
   stranded: await requeueStrandedUploads(ctx, { olderThanMs: config.ATOLL_UPLOAD_STRANDED_MS }),
+  strandedCommits: await requeueStrandedCommits(ctx, { olderThanMs: config.ATOLL_UPLOAD_STRANDED_MS }),
 });
 
 const workers = [
