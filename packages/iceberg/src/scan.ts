@@ -71,21 +71,47 @@ export function forgetManifestList(location: string): void {
   manifestListCacheManifests -= had.length;
 }
 
-// Decoded manifests by location, up to a total number of entries: a manifest is immutable (fresh random name,
+// Decoded manifests by location, up to an estimated size in memory: a manifest is immutable (fresh random name,
 // create-if-absent), and maintenance reads the same ones again right after planning (compaction: plan, then overwrite).
-const MANIFEST_CACHE_MAX_ENTRIES = 200_000;
-const manifestCache = new Map<string, readonly ManifestEntry[]>();
-let manifestCacheEntries = 0;
+// A decoded entry's size follows its column statistics (measured with a forced GC: ~2 KB per entry with 5 columns'
+// stats, ~4 KB with 20, ~8 KB with 60), so the bound is on an estimate from them, not on the number of entries: 200,000
+// entries of a wide table would have been over a gigabyte.
+const MANIFEST_CACHE_MAX_BYTES = 128 * 1024 * 1024;
+const manifestCache = new Map<string, { entries: readonly ManifestEntry[]; bytes: number }>();
+let manifestCacheBytes = 0;
+
+const statKeys = (m: Record<number, unknown> | undefined): number => (m ? Object.keys(m).length : 0);
+
+/** A generous estimate of a decoded entry's heap size (above the measured sizes for 5–60 columns of stats). */
+export function estimatedEntryBytes(e: ManifestEntry): number {
+  const f = e.dataFile;
+  const keys = statKeys(f.columnSizes) + statKeys(f.valueCounts) + statKeys(f.nullValueCounts) + statKeys(f.nanValueCounts) + statKeys(f.lowerBounds) + statKeys(f.upperBounds);
+  let bounds = 0;
+  for (const v of Object.values(f.lowerBounds ?? {})) bounds += v.length;
+  for (const v of Object.values(f.upperBounds ?? {})) bounds += v.length;
+  return 1024 + 32 * keys + 2 * (f.filePath.length + bounds) + 16 * e.partitionTuple.length;
+}
 
 function rememberManifest(location: string, entries: readonly ManifestEntry[]): void {
-  if (entries.length > MANIFEST_CACHE_MAX_ENTRIES / 4) return;
-  while (manifestCacheEntries + entries.length > MANIFEST_CACHE_MAX_ENTRIES && manifestCache.size > 0) {
-    const [oldest, dropped] = manifestCache.entries().next().value!;
-    manifestCache.delete(oldest);
-    manifestCacheEntries -= dropped.length;
-  }
-  manifestCache.set(location, entries);
-  manifestCacheEntries += entries.length;
+  let bytes = 0;
+  for (const e of entries) bytes += estimatedEntryBytes(e);
+  if (bytes > MANIFEST_CACHE_MAX_BYTES / 4) return;
+  forgetDecodedManifest(location);
+  while (manifestCacheBytes + bytes > MANIFEST_CACHE_MAX_BYTES && manifestCache.size > 0) forgetDecodedManifest(manifestCache.keys().next().value!);
+  manifestCache.set(location, { entries, bytes });
+  manifestCacheBytes += bytes;
+}
+
+function forgetDecodedManifest(location: string): void {
+  const had = manifestCache.get(location);
+  if (!had) return;
+  manifestCache.delete(location);
+  manifestCacheBytes -= had.bytes;
+}
+
+/** How many decoded manifests the cache holds and their estimated size (for tests and memory checks). */
+export function manifestCacheSize(): { manifests: number; estimatedBytes: number } {
+  return { manifests: manifestCache.size, estimatedBytes: manifestCacheBytes };
 }
 
 // The bytes of manifests this process wrote for appends that landed, by location, up to a total size. Every ~100
@@ -133,17 +159,14 @@ export async function ownManifestEntries(io: ObjectIO, metadata: TableMetadata, 
 /** Drops a manifest from both caches (snapshot expiry deleted it: nothing may read it again). */
 export function forgetManifest(location: string): void {
   forgetOwnManifest(location);
-  const had = manifestCache.get(location);
-  if (!had) return;
-  manifestCache.delete(location);
-  manifestCacheEntries -= had.length;
+  forgetDecodedManifest(location);
 }
 
 /** The entries of a data manifest. The array is shared with later readers: treat it (and its entries) as read-only. */
 export async function readManifestEntries(io: ObjectIO, metadata: TableMetadata, manifest: ManifestFile): Promise<ManifestEntry[]> {
   if (manifest.content !== 0) throw new UnsupportedTableError(`manifest ${manifest.manifestPath} tracks delete files; Atoll does not support row-level deletes`);
   const cached = manifestCache.get(manifest.manifestPath);
-  if (cached) return cached as ManifestEntry[];
+  if (cached) return cached.entries as ManifestEntry[];
   const entries = await decodeManifestEntries(io, metadata, manifest);
   rememberManifest(manifest.manifestPath, entries);
   return entries;
