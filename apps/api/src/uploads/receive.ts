@@ -46,92 +46,199 @@ export interface Received {
 
 /** Small uploads (the common device case) stay in memory: a temp file per request costs more than the records. */
 const MEMORY_THRESHOLD = 256 * 1024;
+/** Once spilled, normalised lines are written to the file in pieces of about this size. */
+const SPILL_PIECE = 64 * 1024;
 
-async function writeAll(path: string, records: AsyncIterable<NormalizedRecord> | Iterable<NormalizedRecord>, limits: ReceiveLimits): Promise<{ count: number; buffer?: Buffer }> {
-  let pending: string[] = [];
-  let pendingBytes = 0;
-  let out: WriteStream | null = null;
-  let count = 0;
-  try {
-    for await (const record of records) {
-      count += 1;
-      if (count > limits.maxRecords) throw new AtollError('PAYLOAD_TOO_LARGE', `an upload may hold at most ${limits.maxRecords} records`);
-      const line = `${JSON.stringify(record)}\n`;
-      if (!out) {
-        pending.push(line);
-        pendingBytes += line.length;
-        if (pendingBytes <= MEMORY_THRESHOLD) continue;
-        // Spill: from here on the upload streams to its file with bounded memory.
-        await mkdir(dirname(path), { recursive: true });
-        out = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-        const head = pending.join('');
-        pending = [];
-        if (!out.write(head)) await once(out, 'drain');
-        continue;
-      }
-      if (!out.write(line)) await once(out, 'drain');
-    }
-  } finally {
-    if (out) {
-      out.end();
-      await once(out, 'close');
-    }
+/**
+ * Where an upload's normalised records go: memory while they stay under MEMORY_THRESHOLD, then a local NDJSON file
+ * with bounded memory. `add` is synchronous (no promise per record); callers `await flush()` whenever `add` says so.
+ */
+class RecordSink {
+  count = 0;
+  private pending: string[] = [];
+  private pendingBytes = 0;
+  private out: WriteStream | null = null;
+  constructor(
+    private readonly path: string,
+    private readonly limits: ReceiveLimits,
+  ) {}
+
+  /** Counts and keeps one record; true when the caller must `await flush()` before adding more. */
+  add(record: NormalizedRecord): boolean {
+    this.count += 1;
+    if (this.count > this.limits.maxRecords) throw new AtollError('PAYLOAD_TOO_LARGE', `an upload may hold at most ${this.limits.maxRecords} records`);
+    const line = `${JSON.stringify(record)}\n`;
+    this.pending.push(line);
+    this.pendingBytes += line.length;
+    return this.pendingBytes > (this.out ? SPILL_PIECE : MEMORY_THRESHOLD);
   }
-  return out ? { count } : { count, buffer: Buffer.from(pending.join(''), 'utf8') };
+
+  /** Spills to the file once over the threshold (from then on the upload streams to it), and writes what is pending. */
+  async flush(): Promise<void> {
+    if (!this.out) {
+      if (this.pendingBytes <= MEMORY_THRESHOLD) return;
+      await mkdir(dirname(this.path), { recursive: true });
+      this.out = createWriteStream(this.path, { flags: 'wx', mode: 0o600 });
+    }
+    const text = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (!this.out.write(text)) await once(this.out, 'drain');
+  }
+
+  /** What was received: in memory when it never spilled; else flushed and closed, in the file. */
+  async finish(): Promise<{ count: number; buffer?: Buffer }> {
+    if (!this.out) return { count: this.count, buffer: Buffer.from(this.pending.join(''), 'utf8') };
+    await this.flush();
+    await this.close();
+    return { count: this.count };
+  }
+
+  /** Closes the spill file, if any (also after an error: the route removes the file). */
+  async close(): Promise<void> {
+    const out = this.out;
+    if (!out || out.closed) return;
+    out.end();
+    await once(out, 'close');
+  }
 }
 
-async function* ndjsonRecords(body: Readable, validate: RecordValidator, limits: ReceiveLimits, counter: { bytes: number }): AsyncGenerator<NormalizedRecord> {
-  let buffered = '';
-  let line = 0;
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  const handle = function* (text: string): Generator<NormalizedRecord> {
-    line += 1;
+/**
+ * NDJSON bytes to validated records, one chunk at a time and synchronously: chunks may end anywhere (inside a line or a
+ * multi-byte character). Errors name the 1-based line.
+ */
+class NdjsonParser {
+  bytes = 0;
+  private line = 0;
+  private buffered = '';
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true });
+  constructor(
+    private readonly validate: RecordValidator,
+    private readonly limits: ReceiveLimits,
+    private readonly sink: RecordSink,
+  ) {}
+
+  /** Takes one chunk; true when the sink wants a flush. */
+  push(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limits.maxBytes) throw new AtollError('PAYLOAD_TOO_LARGE', `an upload may be at most ${this.limits.maxBytes} bytes`);
+    let text: string;
+    try {
+      text = this.decoder.decode(chunk, { stream: true });
+    } catch {
+      throw new AtollError('MALFORMED_NDJSON', `line ${this.line + 1}: the body is not valid UTF-8`);
+    }
+    let flush = false;
+    let from = 0;
+    let buffered = this.buffered;
+    // The common case (the previous chunk ended a line): lines are cut from this chunk's text, not from a growing string.
+    if (buffered === '') {
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', from)) {
+        flush = this.handle(text.slice(from, nl)) || flush;
+        from = nl + 1;
+      }
+      buffered = text.slice(from);
+    } else {
+      buffered += text;
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        flush = this.handle(buffered.slice(0, nl)) || flush;
+        buffered = buffered.slice(nl + 1);
+      }
+    }
+    this.buffered = buffered;
+    if (buffered.length > 1024 * 1024) throw new AtollError('MALFORMED_NDJSON', `line ${this.line + 1}: a line is longer than 1 MiB`);
+    return flush;
+  }
+
+  /** The body ended: its last line needs no newline. */
+  end(): boolean {
+    return this.buffered.trim() !== '' ? this.handle(this.buffered) : false;
+  }
+
+  private handle(text: string): boolean {
+    this.line += 1;
     const trimmed = text.trim();
-    if (trimmed === '') return;
+    if (trimmed === '') return false;
     let parsed: unknown;
     try {
       parsed = JSON.parse(trimmed);
     } catch (e) {
-      throw new AtollError('MALFORMED_NDJSON', `line ${line}: ${(e as Error).message}`, { details: { line } });
+      throw new AtollError('MALFORMED_NDJSON', `line ${this.line}: ${(e as Error).message}`, { details: { line: this.line } });
     }
-    yield validate(parsed, line);
-  };
-  for await (const chunk of body) {
-    const bytes = chunk as Buffer;
-    counter.bytes += bytes.length;
-    if (counter.bytes > limits.maxBytes) throw new AtollError('PAYLOAD_TOO_LARGE', `an upload may be at most ${limits.maxBytes} bytes`);
-    let text: string;
-    try {
-      text = decoder.decode(bytes, { stream: true });
-    } catch {
-      throw new AtollError('MALFORMED_NDJSON', `line ${line + 1}: the body is not valid UTF-8`);
-    }
-    buffered += text;
-    let nl = buffered.indexOf('\n');
-    while (nl >= 0) {
-      yield* handle(buffered.slice(0, nl));
-      buffered = buffered.slice(nl + 1);
-      nl = buffered.indexOf('\n');
-    }
-    if (buffered.length > 1024 * 1024) throw new AtollError('MALFORMED_NDJSON', `line ${line + 1}: a line is longer than 1 MiB`);
+    return this.sink.add(this.validate(parsed, this.line));
   }
-  if (buffered.trim() !== '') yield* handle(buffered);
+}
+
+/**
+ * Reads a body that ends within `max` bytes with plain stream events — a 1-record device upload arrives in one chunk,
+ * and an async iterator over it cost more than the record. Resolves with the chunks and whether the body ended; past
+ * `max` it stops early and leaves the stream paused for the caller to read on.
+ */
+function readUpTo(body: Readable, max: number): Promise<{ chunks: Buffer[]; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > max) {
+        body.pause();
+        stop();
+        resolve({ chunks, ended: false });
+      }
+    };
+    const onEnd = () => {
+      stop();
+      resolve({ chunks, ended: true });
+    };
+    const onError = (e: Error) => {
+      stop();
+      reject(e);
+    };
+    // Closed before its end (the client went away): the same error an async iterator gives.
+    const onClose = () => {
+      stop();
+      reject(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    };
+    if (body.readableEnded) return resolve({ chunks, ended: true });
+    if (body.errored) return reject(body.errored);
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+    body.on('close', onClose);
+  });
 }
 
 export async function receiveNdjson(body: Readable, validate: RecordValidator, limits: ReceiveLimits, path: string): Promise<Received> {
-  const counter = { bytes: 0 };
-  const { count, buffer } = await writeAll(path, ndjsonRecords(body, validate, limits, counter), limits);
-  return { records: count, bytes: counter.bytes, ...(buffer ? { buffer } : {}) };
+  const sink = new RecordSink(path, limits);
+  const parser = new NdjsonParser(validate, limits, sink);
+  try {
+    const first = await readUpTo(body, MEMORY_THRESHOLD);
+    for (const chunk of first.chunks) if (parser.push(chunk)) await sink.flush();
+    // A large body streams on from where the first read stopped.
+    if (!first.ended) for await (const chunk of body) if (parser.push(chunk as Buffer)) await sink.flush();
+    if (parser.end()) await sink.flush();
+    const { count, buffer } = await sink.finish();
+    return { records: count, bytes: parser.bytes, ...(buffer ? { buffer } : {}) };
+  } finally {
+    await sink.close();
+  }
 }
 
 export async function receiveJsonArray(body: unknown, validate: RecordValidator, limits: ReceiveLimits, path: string, bytes: number): Promise<Received> {
   if (!Array.isArray(body)) throw new AtollError('MALFORMED_JSON', 'a JSON upload must be an array of records');
-  const { count, buffer } = await writeAll(
-    path,
-    (function* () {
-      for (let i = 0; i < body.length; i += 1) yield validate(body[i], i + 1);
-    })(),
-    limits,
-  );
-  return { records: count, bytes, ...(buffer ? { buffer } : {}) };
+  const sink = new RecordSink(path, limits);
+  try {
+    for (let i = 0; i < body.length; i += 1) if (sink.add(validate(body[i], i + 1))) await sink.flush();
+    const { count, buffer } = await sink.finish();
+    return { records: count, bytes, ...(buffer ? { buffer } : {}) };
+  } finally {
+    await sink.close();
+  }
 }
