@@ -74,6 +74,19 @@ describe('receiveNdjson', () => {
     await expect(failing).rejects.toThrow('aborted');
   });
 
+  it('refuses a body that ends inside a multi-byte character instead of dropping the cut-off bytes', async () => {
+    for (const tail of [[0xc3], [0xe2, 0x82]]) {
+      const withNewline = Buffer.concat([Buffer.from(line(1)), Buffer.from(tail)]);
+      await expect(receiveNdjson(Readable.from([withNewline]), validate, limits, join(dir, 'cut.ndjson'))).rejects.toMatchObject({ code: 'MALFORMED_NDJSON' });
+      const inLastLine = Buffer.concat([Buffer.from(line(1).trimEnd()), Buffer.from(tail)]);
+      await expect(receiveNdjson(Readable.from([inLastLine]), validate, limits, join(dir, 'cut2.ndjson'))).rejects.toMatchObject({ code: 'MALFORMED_NDJSON' });
+    }
+    // A character split across chunks is still whole.
+    const euro = Buffer.from(`{"user_id":"u","kind":"€","value":1}`);
+    const got = await receiveNdjson(Readable.from([euro.subarray(0, 24), euro.subarray(24)]), validate, limits, join(dir, 'split.ndjson'));
+    expect(got.records).toBe(1);
+  });
+
   it('counts bytes and records against the limits', async () => {
     await expect(receiveNdjson(Readable.from([Buffer.from(line(1).repeat(3))]), validate, { maxBytes: 100, maxRecords: 10 }, join(dir, 'b.ndjson'))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
     await expect(receiveNdjson(Readable.from([Buffer.from(line(1).repeat(3))]), validate, { maxBytes: 1000, maxRecords: 2 }, join(dir, 'r.ndjson'))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });

@@ -150,9 +150,16 @@ class NdjsonParser {
     return flush;
   }
 
-  /** The body ended: its last line needs no newline. */
+  /** The body ended: its last line needs no newline, and a character cut off at the very end is refused, not dropped. */
   end(): boolean {
-    return this.buffered.trim() !== '' ? this.handle(this.buffered) : false;
+    let rest: string;
+    try {
+      rest = this.decoder.decode();
+    } catch {
+      throw new AtollError('MALFORMED_NDJSON', `line ${this.line + 1}: the body is not valid UTF-8 (it ends inside a character)`);
+    }
+    const last = this.buffered + rest;
+    return last.trim() !== '' ? this.handle(last) : false;
   }
 
   private handle(text: string): boolean {
